@@ -1,0 +1,223 @@
+"""The reward-transform protocol, composition, and lifting user functions into streams.
+
+A ``RewardTransform`` is a pytree (a frozen dataclass): its *fields* are its hyperparameters
+(array leaves, so a sweep can ``vmap`` over them) or static settings
+(``struct.field(pytree_node=False)``); its three pure methods follow optax's
+``init``/``update`` pattern, split in two because reward transforms both *rewrite* a batch
+and *learn* from it:
+
+``init(key, spec) -> state``
+    Build the transform's state (running statistics, model parameters, multipliers...).
+``apply(state, streams, batch) -> (streams, state)``
+    Rewrite or add streams on a time-major ``[T, N]`` batch (``T = 1`` for online agents).
+    Cheap; may update running statistics or per-episode memories carried across batches.
+``update(state, batch, streams, key) -> (state, metrics)``
+    Learn once per training iteration (models, multipliers). ``streams`` are the final
+    streams of the whole chain.
+
+Why a dataclass rather than a ``NamedTuple`` of closures (as optax does): hyperparameters
+captured in closures are invisible to ``vmap``'s ``in_axes``; as dataclass fields they are
+ordinary pytree leaves, so ``vmap(train, in_axes=(config_axes, 0))`` sweeps transform
+hyperparameters exactly like learning rates. Closures are still welcome: see
+``transform_from_functions``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+from jaxrl_rewards.streams import TASK
+from jaxrl_rewards.types import Array, Metrics, PRNGKey, Stream, Streams, Transition, TransformSpec
+
+
+class RewardTransform(struct.PyTreeNode):
+    """Base class of all reward transforms: identity by default. Subclass and override."""
+
+    def init(self, key: PRNGKey, spec: TransformSpec) -> Any:
+        """Initial state. Default: no state (``()``)."""
+        del key, spec
+        return ()
+
+    def apply(self, state: Any, streams: Streams, batch: Transition) -> tuple[Streams, Any]:
+        """Rewrite ``streams`` (rewards ``[T, N]``) for ``batch``. Default: unchanged."""
+        del batch
+        return streams, state
+
+    def update(self, state: Any, batch: Transition, streams: Streams, key: PRNGKey) -> tuple[Any, Metrics]:
+        """Learn from a batch once per iteration. Default: nothing to learn, no metrics."""
+        del batch, streams, key
+        return state, {}
+
+
+class Identity(RewardTransform):
+    """Leaves every stream unchanged. ``chain()`` of nothing is the identity."""
+
+
+def identity() -> RewardTransform:
+    """The identity transform (the default of every agent)."""
+    return Identity()
+
+
+class Chain(RewardTransform):
+    """Apply transforms left to right; the state is the tuple of their states.
+
+    Nested chains are flattened and identities dropped by ``chain``, so chaining is
+    associative down to the state structure: ``chain(a, chain(b, c)) == chain(chain(a, b), c)``.
+    """
+
+    transforms: tuple[RewardTransform, ...] = ()
+
+    def init(self, key: PRNGKey, spec: TransformSpec) -> tuple[Any, ...]:
+        keys = jax.random.split(key, max(len(self.transforms), 1))
+        return tuple(t.init(k, spec) for t, k in zip(self.transforms, keys, strict=False))
+
+    def apply(self, state: tuple[Any, ...], streams: Streams, batch: Transition) -> tuple[Streams, tuple[Any, ...]]:
+        new_states = []
+        for transform, sub_state in zip(self.transforms, state, strict=True):
+            streams, sub_state = transform.apply(sub_state, streams, batch)
+            new_states.append(sub_state)
+        return streams, tuple(new_states)
+
+    def update(
+        self, state: tuple[Any, ...], batch: Transition, streams: Streams, key: PRNGKey
+    ) -> tuple[tuple[Any, ...], Metrics]:
+        keys = jax.random.split(key, max(len(self.transforms), 1))
+        new_states, metrics = [], {}
+        for i, (transform, sub_state, k) in enumerate(zip(self.transforms, state, keys, strict=False)):
+            sub_state, sub_metrics = transform.update(sub_state, batch, streams, k)
+            new_states.append(sub_state)
+            for name, value in sub_metrics.items():
+                metrics[name if name not in metrics else f"{name}#{i}"] = value
+        return tuple(new_states), metrics
+
+
+def chain(*transforms: RewardTransform) -> RewardTransform:
+    """Compose transforms: ``apply`` runs them left to right, ``update`` runs each on the final
+    streams. Nested chains are flattened and identities dropped."""
+    flat: list[RewardTransform] = []
+    for t in transforms:
+        if not isinstance(t, RewardTransform):
+            raise TypeError(f"chain() takes RewardTransform instances; got {type(t).__name__}")
+        if isinstance(t, Chain):
+            flat.extend(t.transforms)
+        elif not isinstance(t, Identity):
+            flat.append(t)
+    return Chain(transforms=tuple(flat))
+
+
+class FunctionTransform(RewardTransform):
+    """A transform made of plain functions (see ``transform_from_functions``).
+
+    ``hparams`` is passed as the first argument of each function and is a pytree leaf, so
+    it can be swept with ``vmap`` like any dataclass field.
+    """
+
+    init_fn: Callable | None = struct.field(pytree_node=False, default=None)
+    apply_fn: Callable | None = struct.field(pytree_node=False, default=None)
+    update_fn: Callable | None = struct.field(pytree_node=False, default=None)
+    hparams: Any = ()
+
+    def init(self, key, spec):
+        return () if self.init_fn is None else self.init_fn(self.hparams, key, spec)
+
+    def apply(self, state, streams, batch):
+        return (streams, state) if self.apply_fn is None else self.apply_fn(self.hparams, state, streams, batch)
+
+    def update(self, state, batch, streams, key):
+        return (state, {}) if self.update_fn is None else self.update_fn(self.hparams, state, batch, streams, key)
+
+
+def transform_from_functions(
+    init: Callable | None = None,
+    apply: Callable | None = None,
+    update: Callable | None = None,
+    hparams: Any = (),
+) -> RewardTransform:
+    """Build a transform from pure functions, optax-style.
+
+    Args:
+        init: ``(hparams, key, spec) -> state``; default: no state.
+        apply: ``(hparams, state, streams, batch) -> (streams, state)``; default: unchanged.
+        update: ``(hparams, state, batch, streams, key) -> (state, metrics)``; default: no-op.
+        hparams: pytree of hyperparameters handed to every function (sweepable leaves).
+    """
+    return FunctionTransform(init_fn=init, apply_fn=apply, update_fn=update, hparams=hparams)
+
+
+def _per_transition(fn: Callable, batch: Transition) -> Array:
+    """Evaluate ``fn(obs, action, next_obs, info)`` on every transition of a ``[T, N]`` batch."""
+    inner = jax.vmap(fn, in_axes=(0, 0, 0, 0))
+    return jax.vmap(inner, in_axes=(0, 0, 0, 0))(batch.obs, batch.action, batch.next_obs, batch.info)
+
+
+class LiftedReward(RewardTransform):
+    """Adds a new stream computed by a user reward function (see ``lift``)."""
+
+    fn: Callable = struct.field(pytree_node=False, default=None)
+    name: str = struct.field(pytree_node=False, default="bonus")
+    weight: Array | float = 1.0
+    discount: Array | float | None = None
+    episodic: bool = struct.field(pytree_node=False, default=True)
+
+    def apply(self, state, streams, batch):
+        if self.name in streams:
+            raise ValueError(
+                f"lift: stream {self.name!r} already exists; use add_term(fn, to={self.name!r}) "
+                "to add to an existing stream"
+            )
+        reward = jnp.asarray(_per_transition(self.fn, batch), jnp.float32)
+        discount = streams[TASK].discount if self.discount is None else self.discount
+        new = Stream(
+            reward=reward,
+            weight=jnp.asarray(self.weight, jnp.float32),
+            discount=jnp.asarray(discount, jnp.float32),
+            episodic=self.episodic,
+        )
+        return {**streams, self.name: new}, state
+
+
+def lift(
+    fn: Callable[[Any, Array, Any, dict], Array],
+    name: str,
+    *,
+    weight: Array | float = 1.0,
+    discount: Array | float | None = None,
+    episodic: bool = True,
+) -> RewardTransform:
+    """Lift a jittable reward function into a new stream.
+
+    Args:
+        fn: ``fn(obs, action, next_obs, info) -> scalar`` for ONE transition; it is vmapped
+            over ``[T, N]``. ``next_obs`` is the true final observation on episode ends.
+        name: the new stream's name (must not exist yet).
+        weight: the stream's weight in the combined advantage.
+        discount: the stream's discount; ``None`` copies the task stream's discount.
+        episodic: whether the stream's returns stop at episode ends.
+    """
+    return LiftedReward(fn=fn, name=name, weight=weight, discount=discount, episodic=episodic)
+
+
+class AddTerm(RewardTransform):
+    """Adds ``coef * fn(obs, action, next_obs, info)`` to an existing stream (see ``add_term``)."""
+
+    fn: Callable = struct.field(pytree_node=False, default=None)
+    to: str = struct.field(pytree_node=False, default=TASK)
+    coef: Array | float = 1.0
+
+    def apply(self, state, streams, batch):
+        if self.to not in streams:
+            raise ValueError(f"add_term: no stream {self.to!r}; the batch has streams {sorted(streams)}")
+        term = jnp.asarray(_per_transition(self.fn, batch), jnp.float32)
+        target = streams[self.to]
+        return {**streams, self.to: target.replace(reward=target.reward + self.coef * term)}, state
+
+
+def add_term(fn: Callable[[Any, Array, Any, dict], Array], to: str = TASK, coef: Array | float = 1.0) -> RewardTransform:
+    """Add ``coef * fn(obs, action, next_obs, info)`` (per transition, vmapped over ``[T, N]``)
+    to the existing stream ``to``. ``coef`` is a sweepable leaf."""
+    return AddTerm(fn=fn, to=to, coef=coef)

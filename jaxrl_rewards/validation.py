@@ -1,0 +1,64 @@
+"""Eager input checks that run before anything compiles.
+
+Each check accepts Python numbers and concrete arrays of any shape (a batch of swept values
+is checked element by element) and silently skips abstract values (tracers), so the same
+constructor works both eagerly and inside ``vmap``/``jit``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import numpy as np
+
+
+class ConfigError(ValueError):
+    """A configuration value is invalid. Raised before compilation."""
+
+
+def _concrete(value: Any) -> np.ndarray | None:
+    """``value`` as a float numpy array, or ``None`` if it is abstract (a tracer)."""
+    if isinstance(value, jax.core.Tracer):
+        return None
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"expected a number, got {value!r} ({type(value).__name__})") from err
+
+
+def check_finite(value: Any, name: str) -> None:
+    """Raise ``ConfigError`` if ``value`` contains NaN or infinity."""
+    arr = _concrete(value)
+    if arr is not None and not np.all(np.isfinite(arr)):
+        raise ConfigError(f"{name} must be finite, got {value!r}")
+
+
+def check_positive(value: Any, name: str) -> None:
+    """Raise ``ConfigError`` unless every element of ``value`` is finite and > 0."""
+    check_finite(value, name)
+    arr = _concrete(value)
+    if arr is not None and not np.all(arr > 0):
+        raise ConfigError(f"{name} must be > 0, got {value!r}")
+
+
+def check_nonnegative(value: Any, name: str) -> None:
+    """Raise ``ConfigError`` unless every element of ``value`` is finite and >= 0."""
+    check_finite(value, name)
+    arr = _concrete(value)
+    if arr is not None and not np.all(arr >= 0):
+        raise ConfigError(f"{name} must be >= 0, got {value!r}")
+
+
+def check_in_range(value: Any, name: str, low: float, high: float) -> None:
+    """Raise ``ConfigError`` unless every element of ``value`` lies in ``[low, high]``."""
+    check_finite(value, name)
+    arr = _concrete(value)
+    if arr is not None and not np.all((arr >= low) & (arr <= high)):
+        raise ConfigError(f"{name} must lie in [{low}, {high}], got {value!r}")
+
+
+def check_positive_int(value: Any, name: str) -> None:
+    """Raise ``ConfigError`` unless ``value`` is a Python int > 0 (static sizes)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise ConfigError(f"{name} must be a positive integer, got {value!r}")
