@@ -1,0 +1,129 @@
+"""Results on disk: long tables (one row per seed x iteration), atomic writes, plots."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from jaxrl_rewards.runner import RunResult
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically: a temp file in the same folder, then rename.
+    A killed process leaves either the old file or the new one, never half a file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    """``atomic_write_bytes`` for UTF-8 text."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def to_frame(result: RunResult, labels: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    """One row per seed x iteration with every per-iteration metric as a column; evaluation
+    metrics (``eval/...``) fill the rows of the iterations right after which they ran (NaN
+    elsewhere). ``labels`` become constant columns (e.g. env, agent, variant)."""
+    per_iter = {k: v for k, v in result.metrics.items() if not k.startswith("eval/")}
+    evals = {k: v for k, v in result.metrics.items() if k.startswith("eval/")}
+    num_seeds, num_iters = next(iter(per_iter.values())).shape[:2]
+    num_evals = next(iter(evals.values())).shape[1] if evals else 0
+    frame = pd.DataFrame(
+        {
+            "seed": np.repeat(result.seeds, num_iters),
+            "iteration": np.tile(np.arange(num_iters), num_seeds),
+            **{k: np.asarray(v, np.float64).reshape(num_seeds * num_iters) for k, v in per_iter.items() if v.ndim == 2},
+        }
+    )
+    if num_evals:
+        per_eval = num_iters // num_evals
+        eval_iters = (np.arange(num_evals) + 1) * per_eval - 1
+        for name, value in evals.items():
+            column = np.full((num_seeds, num_iters), np.nan)
+            column[:, eval_iters] = value
+            frame[name] = column.reshape(-1)
+    for key, value in (labels or {}).items():
+        frame[key] = value if np.isscalar(value) or value is None else json.dumps(value, default=_json_default)
+    return frame
+
+
+def save_result(path: str | Path, result: RunResult, info: Mapping[str, Any] | None = None) -> Path:
+    """Save a run. ``.parquet`` / ``.csv``: the long table of ``to_frame``; anything else:
+    JSON with ``info``, timing and every metric as nested lists ``[S][...]``. Atomic."""
+    path = Path(path)
+    if path.suffix in (".parquet", ".csv"):
+        frame = to_frame(result, info)
+        if path.suffix == ".csv":
+            atomic_write_text(path, frame.to_csv(index=False))
+        else:
+            atomic_write_bytes(path, frame.to_parquet(index=False))
+        return path
+    payload = {
+        "info": dict(info or {}),
+        "seeds": result.seeds,
+        "timesteps": result.timesteps,
+        "compile_s": result.compile_s,
+        "run_s": result.run_s,
+        "total_s": result.total_s,
+        "steps_per_second": result.steps_per_second,
+        "metrics": {k: np.asarray(v).tolist() for k, v in result.metrics.items()},
+    }
+    atomic_write_text(path, json.dumps(payload, default=_json_default))
+    return path
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (np.generic,)):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return str(value)
+
+
+def plot_eval_curves(curves: Mapping[str, RunResult], path: str | Path, title: str = "", stream: str = "task") -> Path:
+    """Plot mean evaluation return vs timesteps per variant, with a band of +-1 standard error
+    over seeds, to a PNG (matplotlib, Agg backend). Written atomically."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    for label, result in curves.items():
+        returns = result.metrics[f"eval/return/{stream}"]
+        steps = result.metrics["eval/timesteps"][0]
+        mean = returns.mean(axis=0)
+        sem = returns.std(axis=0, ddof=1) / np.sqrt(returns.shape[0]) if returns.shape[0] > 1 else np.zeros_like(mean)
+        ax.plot(steps, mean, label=f"{label} (n={returns.shape[0]})")
+        ax.fill_between(steps, mean - sem, mean + sem, alpha=0.2)
+    ax.set_xlabel("environment steps")
+    ax.set_ylabel(f"evaluation return ({stream})")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=120)
+    plt.close(fig)
+    atomic_write_bytes(path, buffer.getvalue())
+    return Path(path)

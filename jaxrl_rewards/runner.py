@@ -1,0 +1,187 @@
+"""Host-side driver: train many seeds of an agent in one compiled call per segment, with a
+progress bar, non-finite detection and metrics gathered as numpy arrays.
+
+The agent's pure ``train(config, key)`` is ``init`` followed by ``num_evals`` calls of
+``train_segment``; here each segment is one call of ``jit(vmap(train_segment))`` so the
+host can show progress and stop on divergence between segments. Compilation happens once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+class TrainingDivergedError(RuntimeError):
+    """Training produced non-finite values. ``metrics`` holds everything up to the failure."""
+
+    def __init__(self, message: str, metrics: dict[str, np.ndarray]):
+        super().__init__(message)
+        self.metrics = metrics
+
+
+@dataclass
+class RunResult:
+    """Metrics of a multi-seed run.
+
+    Attributes:
+        metrics: name -> array ``[S, num_iterations]`` (per-iteration) or ``[S, num_evals]``
+            (``eval/...``).
+        seeds: the seeds, length S.
+        compile_s: seconds spent in the first segment (compilation + one segment).
+        run_s: wall seconds of all segments after the first.
+        total_s: total wall seconds.
+        timesteps: environment steps per seed.
+    """
+
+    metrics: dict[str, np.ndarray]
+    seeds: list[int]
+    compile_s: float
+    run_s: float
+    total_s: float
+    timesteps: int
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def steps_per_second(self) -> float:
+        """Aggregate environment steps per second over all seeds, compile time excluded
+        where possible (segments after the first)."""
+        segments = max(int(self.metrics[next(k for k in self.metrics if k.startswith("eval/"))].shape[1]), 1)
+        if segments > 1 and self.run_s > 0:
+            return self.timesteps * len(self.seeds) * (segments - 1) / segments / self.run_s
+        return self.timesteps * len(self.seeds) / max(self.total_s, 1e-9)
+
+    def final_eval_returns(self, stream: str = "task") -> np.ndarray:
+        """Final evaluation return per seed, ``[S]``."""
+        return self.metrics[f"eval/return/{stream}"][:, -1]
+
+
+def check_finite_metrics(metrics: dict[str, np.ndarray], iteration_offset: int = 0) -> None:
+    """Raise ``FloatingPointError`` naming the first iteration and metrics that went non-finite
+    (or where non-finite gradients were skipped). ``metrics`` are ``[S, iterations]``."""
+    problems = []
+    skipped = metrics.get("nonfinite_updates")
+    if skipped is not None and np.any(skipped > 0):
+        first = int(np.argmax(np.any(skipped > 0, axis=0)))
+        problems.append(f"non-finite gradients (updates skipped) from iteration {iteration_offset + first}")
+    for name, value in metrics.items():
+        value = np.asarray(value)
+        if not np.issubdtype(value.dtype, np.floating) or np.all(np.isfinite(value)):
+            continue
+        bad = ~np.isfinite(value.reshape(value.shape[0], value.shape[1] if value.ndim > 1 else 1, -1))
+        first = int(np.argmax(bad.any(axis=(0, 2))))
+        problems.append(f"{name} is non-finite from iteration {iteration_offset + first}")
+    if problems:
+        raise FloatingPointError("; ".join(problems))
+
+
+def _concat(chunks: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    out = {}
+    for name in chunks[0]:
+        if name.startswith("eval/"):
+            out[name] = np.stack([c[name] for c in chunks], axis=1)
+        else:
+            out[name] = np.concatenate([c[name] for c in chunks], axis=1)
+    return out
+
+
+def train_seeds(
+    agent: ModuleType,
+    config: Any,
+    seeds: int | Sequence[int] = 1,
+    *,
+    progress: bool = True,
+    description: str = "training",
+    on_segment: Callable[[int, dict[str, np.ndarray]], None] | None = None,
+) -> RunResult:
+    """Train ``agent`` (a module with ``validate``, ``init``, ``train_segment``) on several seeds.
+
+    Args:
+        agent: e.g. ``jaxrl_rewards.agents.ppo``.
+        config: the agent's config (validated eagerly before anything compiles).
+        seeds: a count (seeds ``0..n-1``) or explicit seeds.
+        progress: show a rich progress bar (per segment, with ETA).
+        description: label of the progress bar.
+        on_segment: called after each segment with its index and its metrics (``[S, ...]``).
+
+    Raises:
+        TrainingDivergedError: non-finite values appeared; partial metrics are attached.
+    """
+    agent.validate(config)
+    seed_list = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
+    if not seed_list:
+        raise ValueError("need at least one seed")
+    keys = jax.vmap(jax.random.key)(jnp.asarray(seed_list, dtype=jnp.uint32))
+    init = jax.jit(jax.vmap(agent.init, in_axes=(None, 0)))
+    segment = jax.jit(jax.vmap(agent.train_segment, in_axes=(None, 0)))
+    num_segments = config.num_evals
+    iters = config.iterations_per_eval
+
+    chunks: list[dict[str, np.ndarray]] = []
+    start = time.perf_counter()
+    first_done = start
+    bar = _progress(progress)
+    with bar:
+        task = bar.add_task(f"{description} (compiling)", total=num_segments, status="")
+        state = init(config, keys)
+        for index in range(num_segments):
+            state, metrics = segment(config, state)
+            metrics = {k: np.asarray(v) for k, v in jax.device_get(metrics).items()}
+            chunks.append(metrics)
+            if index == 0:
+                first_done = time.perf_counter()
+                bar.update(task, description=description)
+            ret = metrics.get("eval/return/task")
+            bar.update(task, advance=1, status="" if ret is None else f"eval return {np.mean(ret):.1f}")
+            if on_segment is not None:
+                on_segment(index, metrics)
+            try:
+                check_finite_metrics({k: v for k, v in metrics.items() if not k.startswith("eval/")}, index * iters)
+            except FloatingPointError as err:
+                raise TrainingDivergedError(f"training diverged: {err}", _concat(chunks)) from None
+    end = time.perf_counter()
+    return RunResult(
+        metrics=_concat(chunks),
+        seeds=seed_list,
+        compile_s=first_done - start,
+        run_s=end - first_done,
+        total_s=end - start,
+        timesteps=config.trained_timesteps,
+    )
+
+
+class _NoProgress:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def add_task(self, *args, **kwargs):
+        return 0
+
+    def update(self, *args, **kwargs):
+        pass
+
+
+def _progress(enabled: bool):
+    if not enabled:
+        return _NoProgress()
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[status]}"),
+        transient=False,
+    )

@@ -1,0 +1,32 @@
+"""Shared test helpers: tiny synthetic batches."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxrl_rewards.types import Transition
+
+
+def make_batch(T: int = 5, N: int = 3, seed: int = 0, info: dict | None = None, obs_dim: int = 2) -> Transition:
+    """A deterministic synthetic [T, N] batch with some episode ends."""
+    rng = np.random.default_rng(seed)
+    terminated = np.zeros((T, N), bool)
+    truncated = np.zeros((T, N), bool)
+    terminated[min(1, T - 1), 0] = True
+    truncated[min(3, T - 1), min(1, N - 1)] = True
+    return Transition(
+        obs=jnp.asarray(rng.normal(size=(T, N, obs_dim)), jnp.float32),
+        action=jnp.asarray(rng.integers(0, 2, size=(T, N)), jnp.int32),
+        next_obs=jnp.asarray(rng.normal(size=(T, N, obs_dim)), jnp.float32),
+        reward=jnp.asarray(rng.normal(size=(T, N)), jnp.float32),
+        terminated=jnp.asarray(terminated),
+        truncated=jnp.asarray(truncated),
+        info=info or {},
+    )
+
+
+@pytest.fixture
+def batch() -> Transition:
+    return make_batch()
