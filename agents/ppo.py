@@ -461,7 +461,7 @@ def _iteration(config: PPOConfig, parts: _Parts, state: PPOState) -> tuple[PPOSt
         params, opt_state = carry
         (_, aux), grads = grad_fn(params, mb)
         updates, opt_state = parts.tx.update(grads, opt_state, params)
-        aux["loss/grad_norm"] = optax.global_norm(grads)
+        aux["loss/grad_norm"] = optax.tree.norm(grads)
         return (optax.apply_updates(params, updates), opt_state), aux
 
     def epoch(carry, k):

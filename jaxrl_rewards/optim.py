@@ -27,7 +27,7 @@ def clip_by_global_norm(max_norm: Array | float) -> optax.GradientTransformation
 
     def update(updates, state, params=None):
         del params
-        norm = optax.global_norm(updates)
+        norm = optax.tree.norm(updates)
         factor = jnp.minimum(1.0, max_norm / jnp.maximum(norm, 1e-12))
         return jax.tree.map(lambda u: u * factor.astype(u.dtype), updates), state
 
