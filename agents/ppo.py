@@ -32,13 +32,13 @@ import optax
 from flax import struct
 from gymnax.environments import spaces
 
-from jaxrl_rewards.optim import clip_by_global_norm, skip_nonfinite
 from jaxrl_rewards.networks import DiscretePolicy, GaussianPolicy, MultiStreamCritic, activation_fn
+from jaxrl_rewards.optim import clip_by_global_norm, skip_nonfinite
 from jaxrl_rewards.rollout import EnvCarry, EpisodeTracker, evaluate, example_batch, reset_envs, rollout
 from jaxrl_rewards.running_stats import RunningMeanStd
 from jaxrl_rewards.streams import check_streams, env_streams, stack_streams, stream_names
 from jaxrl_rewards.transforms.core import RewardTransform, identity
-from jaxrl_rewards.types import Array, Metrics, PRNGKey, Transition, TransformSpec
+from jaxrl_rewards.types import Array, Metrics, PRNGKey, TransformSpec
 from jaxrl_rewards.validation import (
     ConfigError,
     check_in_range,
@@ -130,8 +130,16 @@ def validate(config: PPOConfig) -> PPOConfig:
     Concrete leaves are checked element by element (so a batched sweep config is checked
     before ``vmap``); abstract leaves (tracers) are skipped.
     """
-    for name in ("num_envs", "num_steps", "total_timesteps", "update_epochs", "num_minibatches",
-                 "num_evals", "eval_episodes", "eval_max_steps"):
+    for name in (
+        "num_envs",
+        "num_steps",
+        "total_timesteps",
+        "update_epochs",
+        "num_minibatches",
+        "num_evals",
+        "eval_episodes",
+        "eval_max_steps",
+    ):
         check_positive_int(getattr(config, name), name)
     if not config.hidden_sizes or any(not isinstance(h, int) or h <= 0 for h in config.hidden_sizes):
         raise ConfigError(f"hidden_sizes must be a non-empty tuple of positive ints, got {config.hidden_sizes!r}")
@@ -241,7 +249,7 @@ class _Parts(NamedTuple):
 
 
 def _flatten_obs(obs: Array, batch_ndim: int) -> Array:
-    return jnp.asarray(obs, jnp.float32).reshape(obs.shape[:batch_ndim] + (-1,))
+    return jnp.asarray(obs, jnp.float32).reshape((*obs.shape[:batch_ndim], -1))
 
 
 def _parts(config: PPOConfig) -> _Parts:
@@ -282,11 +290,7 @@ def _parts(config: PPOConfig) -> _Parts:
     critic = MultiStreamCritic(len(names), config.hidden_sizes, config.activation)
 
     updates_per_run = config.num_iterations * config.update_epochs * config.num_minibatches
-    lr = (
-        optax.linear_schedule(config.learning_rate, 0.0, updates_per_run)
-        if config.anneal_lr
-        else config.learning_rate
-    )
+    lr = optax.linear_schedule(config.learning_rate, 0.0, updates_per_run) if config.anneal_lr else config.learning_rate
     tx = skip_nonfinite(optax.chain(clip_by_global_norm(config.max_grad_norm), optax.adam(lr, eps=1e-5)))
     return _Parts(actor, critic, tx, discrete, low, high, spec, names, episodic)
 
@@ -424,9 +428,7 @@ def _iteration(config: PPOConfig, parts: _Parts, state: PPOState) -> tuple[PPOSt
     batch_shape = (config.num_steps, config.num_envs)
 
     # reward streams
-    streams, transform_state = config.transform.apply(
-        state.transform_state, env_streams(batch, config.gamma), batch
-    )
+    streams, transform_state = config.transform.apply(state.transform_state, env_streams(batch, config.gamma), batch)
     check_streams(streams, batch_shape, where=f"{type(config.transform).__name__}.apply")
     rewards, weights, discounts, episodic = stack_streams(streams)
 
@@ -446,7 +448,7 @@ def _iteration(config: PPOConfig, parts: _Parts, state: PPOState) -> tuple[PPOSt
     combined = (advantages * weights).sum(-1)
 
     # PPO epochs over minibatches
-    flat = lambda x: x.reshape((config.batch_size,) + x.shape[2:])
+    flat = lambda x: x.reshape((config.batch_size, *x.shape[2:]))
     data = _Minibatch(
         obs=jax.tree.map(flat, batch.obs),
         action=flat(batch.action),
@@ -466,9 +468,7 @@ def _iteration(config: PPOConfig, parts: _Parts, state: PPOState) -> tuple[PPOSt
 
     def epoch(carry, k):
         perm = jax.random.permutation(k, config.batch_size)
-        shuffled = jax.tree.map(
-            lambda x: x[perm].reshape((config.num_minibatches, -1) + x.shape[1:]), data
-        )
+        shuffled = jax.tree.map(lambda x: x[perm].reshape((config.num_minibatches, -1, *x.shape[1:])), data)
         return jax.lax.scan(minibatch_step, carry, shuffled)
 
     (params, opt_state), aux = jax.lax.scan(
@@ -557,5 +557,5 @@ def merge_segments(metrics: Metrics) -> Metrics:
         if name.startswith("eval/"):
             out[name] = value
         else:
-            out[name] = value.reshape((-1,) + value.shape[2:])
+            out[name] = value.reshape((-1, *value.shape[2:]))
     return out

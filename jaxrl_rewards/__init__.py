@@ -17,7 +17,7 @@ from jaxrl_rewards.transforms import (
     scale,
     transform_from_functions,
 )
-from jaxrl_rewards.types import Stream, Transition, TransformSpec
+from jaxrl_rewards.types import Stream, TransformSpec, Transition
 
 __version__ = "0.1.0"
 

@@ -127,10 +127,19 @@ def train(
     seeds: Annotated[int, typer.Option(min=1, help="number of seeds, trained in one vmapped call")] = 4,
     seed_offset: Annotated[int, typer.Option(help="first seed")] = 0,
     steps: Annotated[int, typer.Option(min=1, help="environment steps per seed")] = 100_000,
-    transform: Annotated[list[str], typer.Option("--transform", "-t", help="reward transform, e.g. normalize or 'scale:factor=0.1'; repeat to chain")] = [],  # noqa: B006
-    set_: Annotated[list[str], typer.Option("--set", "-s", help="agent hyperparameter override key=value; repeatable")] = [],  # noqa: B006
+    transform: Annotated[
+        list[str],
+        typer.Option(
+            "--transform", "-t", help="reward transform, e.g. normalize or 'scale:factor=0.1'; repeat to chain"
+        ),
+    ] = [],  # noqa: B006
+    set_: Annotated[
+        list[str], typer.Option("--set", "-s", help="agent hyperparameter override key=value; repeatable")
+    ] = [],  # noqa: B006
     env_param: Annotated[list[str], typer.Option("--env-param", help="environment parameter override key=value")] = [],  # noqa: B006
-    out: Annotated[Path | None, typer.Option(help="metrics file (.json, .parquet or .csv); default runs/<env>-<agent>.json")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="metrics file (.json, .parquet or .csv); default runs/<env>-<agent>.json")
+    ] = None,
     progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
 ) -> None:
     """Train an agent on several seeds at once, print a result table and save the metrics."""
@@ -207,11 +216,14 @@ def quickstart(
     for i, (label, result) in enumerate(results.items()):
         save_result(out_dir / f"variant{i}.parquet", result, {"variant": label, "env": env})
     plot = plot_eval_curves(results, out_dir / "quickstart.png", title=f"PPO on {env}: reward transforms")
-    console.print(_summary_table(f"quickstart: PPO on {env}, {steps:,} steps x {seeds} seeds per variant", list(results.items())))
+    console.print(
+        _summary_table(f"quickstart: PPO on {env}, {steps:,} steps x {seeds} seeds per variant", list(results.items()))
+    )
     lines = ["| variant | seeds | final eval return (mean ± std) | steps/s |", "|---|---|---|---|"]
     for label, result in results.items():
         finals = result.final_eval_returns()
-        lines.append(f"| {label} | {len(result.seeds)} | {finals.mean():.1f} ± {finals.std():.1f} | {result.steps_per_second:,.0f} |")
+        spread = f"{finals.mean():.1f} ± {finals.std():.1f}"
+        lines.append(f"| {label} | {len(result.seeds)} | {spread} | {result.steps_per_second:,.0f} |")
     atomic_write_text(out_dir / "quickstart.md", "\n".join(lines) + "\n")
     console.print(f"plot: {plot}\ntable: {out_dir / 'quickstart.md'}\nmetrics: {out_dir}/variant*.parquet")
 

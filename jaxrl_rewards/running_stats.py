@@ -35,7 +35,7 @@ class RunningMeanStd(struct.PyTreeNode):
         """Merge a batch ``[B, *shape]`` (any number of leading axes) into the statistics."""
         event_ndim = self.mean.ndim
         batch = jnp.asarray(batch, jnp.float32)
-        flat = batch.reshape((-1,) + batch.shape[batch.ndim - event_ndim :])
+        flat = batch.reshape((-1, *batch.shape[batch.ndim - event_ndim :]))
         batch_count = jnp.float32(flat.shape[0])
         batch_mean = flat.mean(axis=0)
         batch_var = flat.var(axis=0)

@@ -129,9 +129,7 @@ def select_streams(streams: Streams, names: tuple[str, ...] | None, who: str) ->
         return stream_names(streams)
     missing = [n for n in names if n not in streams]
     if missing:
-        raise ValueError(
-            f"{who}: unknown stream(s) {missing}; the batch has streams {list(stream_names(streams))}"
-        )
+        raise ValueError(f"{who}: unknown stream(s) {missing}; the batch has streams {list(stream_names(streams))}")
     return tuple(names)
 
 

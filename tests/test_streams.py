@@ -26,7 +26,13 @@ def test_env_streams_costs_components_true_reward():
     }
     streams = env_streams(make_batch(T, N, info=info), 0.99)
     assert stream_names(streams) == (
-        "cost_0", "cost_1", "cost_2", "reward_energy", "reward_speed", "task", "true_reward",
+        "cost_0",
+        "cost_1",
+        "cost_2",
+        "reward_energy",
+        "reward_speed",
+        "task",
+        "true_reward",
     )
     for name in ("cost_0", "reward_speed", "true_reward"):
         assert float(streams[name].weight) == 0.0
@@ -64,7 +70,7 @@ def test_check_streams_names_the_bad_stream(batch):
     streams = env_streams(batch, 0.99)
     check_streams(streams, (5, 3))
     bad = {**streams, "oops": Stream(reward=jnp.zeros((5,)))}
-    with pytest.raises(ValueError, match="'oops'.*shape"):
+    with pytest.raises(ValueError, match=r"'oops'.*shape"):
         check_streams(bad, (5, 3))
     with pytest.raises(ValueError, match="weight"):
         check_streams({"task": Stream(reward=jnp.zeros((5, 3)), weight=jnp.ones(3))}, (5, 3))

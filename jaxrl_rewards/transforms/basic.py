@@ -11,7 +11,7 @@ from flax import struct
 from jaxrl_rewards.running_stats import RunningMeanStd
 from jaxrl_rewards.streams import TASK, map_rewards, select_streams
 from jaxrl_rewards.transforms.core import RewardTransform
-from jaxrl_rewards.types import Array, Metrics, Streams, Transition, TransformSpec
+from jaxrl_rewards.types import Array, Metrics, Streams, TransformSpec, Transition
 from jaxrl_rewards.validation import check_finite, check_positive
 
 StreamSelection = tuple[str, ...] | None
@@ -90,7 +90,9 @@ class NormalizeRewards(RewardTransform):
         names = spec.streams if self.streams is None else self.streams
         missing = [n for n in names if n not in spec.streams]
         if missing:
-            raise ValueError(f"normalize_rewards: unknown stream(s) {missing}; the batch has streams {list(spec.streams)}")
+            raise ValueError(
+                f"normalize_rewards: unknown stream(s) {missing}; the batch has streams {list(spec.streams)}"
+            )
         return NormalizeState(
             returns={n: jnp.zeros((spec.num_envs,), jnp.float32) for n in names},
             stats={n: RunningMeanStd.create(()) for n in names},

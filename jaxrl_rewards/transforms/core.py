@@ -32,7 +32,7 @@ import jax.numpy as jnp
 from flax import struct
 
 from jaxrl_rewards.streams import TASK
-from jaxrl_rewards.types import Array, Metrics, PRNGKey, Stream, Streams, Transition, TransformSpec
+from jaxrl_rewards.types import Array, Metrics, PRNGKey, Stream, Streams, TransformSpec, Transition
 
 
 class RewardTransform(struct.PyTreeNode):
@@ -217,7 +217,9 @@ class AddTerm(RewardTransform):
         return {**streams, self.to: target.replace(reward=target.reward + self.coef * term)}, state
 
 
-def add_term(fn: Callable[[Any, Array, Any, dict], Array], to: str = TASK, coef: Array | float = 1.0) -> RewardTransform:
+def add_term(
+    fn: Callable[[Any, Array, Any, dict], Array], to: str = TASK, coef: Array | float = 1.0
+) -> RewardTransform:
     """Add ``coef * fn(obs, action, next_obs, info)`` (per transition, vmapped over ``[T, N]``)
     to the existing stream ``to``. ``coef`` is a sweepable leaf."""
     return AddTerm(fn=fn, to=to, coef=coef)

@@ -4,8 +4,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-
 from jaxrl_rewards.agents import ppo
+
 from jaxrl_rewards.runner import TrainingDivergedError, train_seeds
 from jaxrl_rewards.transforms import RewardTransform, lift, normalize_rewards
 from jaxrl_rewards.validation import ConfigError
@@ -131,7 +131,7 @@ def test_a_seed_inside_vmap_equals_the_seed_alone(small_runs):
 
 
 def test_runner_segments_equal_the_fused_train(small_runs):
-    config, alone, _, _ = small_runs
+    config, _alone, _, _ = small_runs
     seed_key_run = jax.jit(ppo.train)(config, jax.random.key(7))[1]
     result = train_seeds(ppo, config, [7], progress=False)
     for name in ("train/episode_return", "loss/policy", "eval/return/task"):
@@ -194,7 +194,7 @@ def test_ppo_solves_cartpole_quickly():
 
 def test_continuous_ppo_runs_on_pendulum_and_maps_actions_to_bounds():
     config = ppo.make_config("Pendulum-v1", total_timesteps=16 * 256 * 2, num_evals=1)
-    state, metrics = jax.jit(ppo.train)(config, jax.random.key(0))
+    _state, metrics = jax.jit(ppo.train)(config, jax.random.key(0))
     assert all(np.all(np.isfinite(v)) for v in metrics.values())
     assert metrics["eval/return/task"].shape == (1,)
     parts = ppo._parts(config)

@@ -111,7 +111,7 @@ def test_online_use_with_T_equal_1_carries_returns():
     t = normalize_rewards()
     state = t.init(jax.random.key(0), spec_for(b))
     for step in range(4):
-        one = jax.tree.map(lambda x: x[step : step + 1], b)
+        one = jax.tree.map(lambda x, s=step: x[s : s + 1], b)
         _, state = t.apply(state, env_streams(one, 0.9), one)
     g = np.zeros(2)
     for step in range(4):
@@ -120,7 +120,9 @@ def test_online_use_with_T_equal_1_carries_returns():
     np.testing.assert_allclose(state.returns["task"], g, rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("transform", [scale(0.5), clip(-0.1, 0.1), normalize_rewards()], ids=["scale", "clip", "normalize"])
+@pytest.mark.parametrize(
+    "transform", [scale(0.5), clip(-0.1, 0.1), normalize_rewards()], ids=["scale", "clip", "normalize"]
+)
 def test_jit_and_vmap_match_eager(transform):
     batches = [make_batch(5, 3, seed=s) for s in range(3)]
     stacked = jax.tree.map(lambda *x: jnp.stack(x), *batches)

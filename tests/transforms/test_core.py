@@ -148,6 +148,6 @@ def test_base_class_is_identity(batch):
     class Nothing(RewardTransform):
         pass
 
-    streams, state, metrics = run(Nothing(), batch)
+    streams, _state, _metrics = run(Nothing(), batch)
     np.testing.assert_array_equal(streams["task"].reward, batch.reward)
     assert isinstance(identity(), Identity)
