@@ -74,8 +74,10 @@ def list_command(
         _fail(f"unknown list target {what!r}; choose envs, agents, transforms or all")
     if what in ("all", "envs"):
         table = Table(title="environments")
-        for column in ("name", "family", "actions", "observation", "description"):
-            table.add_column(column)
+        table.add_column("name", no_wrap=True)
+        for column in ("family", "actions", "observation"):
+            table.add_column(column, no_wrap=True)
+        table.add_column("description", overflow="fold")
         for name in registered_envs():
             info = env_info(name)
             table.add_row(
@@ -88,14 +90,14 @@ def list_command(
         console.print(table)
     if what in ("all", "agents"):
         table = Table(title="agents")
-        table.add_column("name")
+        table.add_column("name", no_wrap=True)
         table.add_column("description")
         for name, module in AGENTS.items():
             table.add_row(name, (module.__doc__ or "").strip().splitlines()[0])
         console.print(table)
     if what in ("all", "transforms"):
         table = Table(title="reward transforms")
-        table.add_column("name")
+        table.add_column("name", no_wrap=True)
         table.add_column("description")
         for name, (_, description) in REGISTRY.items():
             table.add_row(name, description)

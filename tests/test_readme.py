@@ -1,0 +1,28 @@
+"""The README's Python examples run as written, and .ci/run runs the README's test command."""
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+
+
+def test_readme_python_examples_run():
+    blocks = re.findall(r"```python\n(.*?)```", README, flags=re.S)
+    assert len(blocks) >= 2
+    namespace: dict = {}
+    for block in blocks:
+        exec(compile(block, "README.md", "exec"), namespace)
+    assert namespace["sweep"]["eval/return/task"].shape == (2, 4, 2)
+
+
+def test_ci_runs_the_readme_test_command():
+    command = re.search(r"<!-- test-command[^>]*-->\n```bash\n(.+?)\n```", README).group(1)
+    assert command == 'pip install -e ".[test]" && python -m pytest -q'
+    assert "test-command" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_readme_opens_with_the_two_commands():
+    commands = re.findall(r"```bash\n(.+?)\n```", README)
+    assert "jaxrl-rewards quickstart" in commands[0]
+    assert "pytest" in commands[1]
