@@ -4,8 +4,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from jaxrl_rewards.agents import ppo
 
+from jaxrl_rewards.agents import ppo
 from jaxrl_rewards.runner import TrainingDivergedError, train_seeds
 from jaxrl_rewards.transforms import RewardTransform, lift, normalize_rewards
 from jaxrl_rewards.validation import ConfigError
