@@ -42,6 +42,7 @@ def test_truncation_keeps_the_true_last_observation():
     carry = reset_envs(env, params, jax.random.key(0), 2)
     right = jnp.ones((2,), jnp.int32)
     carry, first = step_envs(env, params, jax.random.key(1), carry, right)
+    assert not bool(first.done.any())
     carry, second = step_envs(env, params, jax.random.key(2), carry, right)
     assert bool(second.truncated.all()) and not bool(second.terminated.any())
     np.testing.assert_array_equal(jnp.argmax(second.next_obs, -1), 2)  # two cells to the right
