@@ -92,11 +92,25 @@ def _concat(chunks: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     return out
 
 
+def shard_over_devices(batch: Any, devices: Sequence[Any] | None = None) -> Any:
+    """Place a pytree whose leaves have a leading run axis ``[S, ...]`` across ``devices``
+    (default: all of ``jax.devices()``), split along that axis. ``jit`` then runs each device's
+    share of a vmapped computation on that device. Left unsharded when there is one device or
+    S is not a multiple of the device count."""
+    devices = list(jax.devices() if devices is None else devices)
+    sizes = {leaf.shape[0] for leaf in jax.tree.leaves(batch)}
+    if len(devices) < 2 or len(sizes) != 1 or next(iter(sizes)) % len(devices):
+        return batch
+    mesh = jax.sharding.Mesh(np.asarray(devices), ("runs",))
+    return jax.device_put(batch, jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("runs")))
+
+
 def train_seeds(
     agent: ModuleType,
     config: Any,
     seeds: int | Sequence[int] = 1,
     *,
+    shard: bool = True,
     progress: bool = True,
     description: str = "training",
     on_segment: Callable[[int, dict[str, np.ndarray]], None] | None = None,
@@ -107,6 +121,8 @@ def train_seeds(
         agent: e.g. ``jaxrl_rewards.agents.ppo``.
         config: the agent's config (validated eagerly before anything compiles).
         seeds: a count (seeds ``0..n-1``) or explicit seeds.
+        shard: split the seeds across ``jax.devices()`` (when there are several and the
+            seed count is a multiple of the device count).
         progress: show a rich progress bar (per segment, with ETA).
         description: label of the progress bar.
         on_segment: called after each segment with its index and its metrics (``[S, ...]``).
@@ -119,6 +135,8 @@ def train_seeds(
     if not seed_list:
         raise ValueError("need at least one seed")
     keys = jax.vmap(jax.random.key)(jnp.asarray(seed_list, dtype=jnp.uint32))
+    if shard:
+        keys = shard_over_devices(keys)
     init = jax.jit(jax.vmap(agent.init, in_axes=(None, 0)))
     segment = jax.jit(jax.vmap(agent.train_segment, in_axes=(None, 0)))
     num_segments = config.num_evals
@@ -149,6 +167,7 @@ def train_seeds(
     end = time.perf_counter()
     return RunResult(
         metrics=_concat(chunks),
+        extras={"devices": len({d for leaf in jax.tree.leaves(state) for d in leaf.devices()})},
         seeds=seed_list,
         compile_s=first_done - start,
         run_s=end - first_done,
