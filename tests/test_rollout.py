@@ -83,3 +83,36 @@ def test_example_batch_is_abstract_and_zero():
     batch = example_batch(env, params, 3, lambda k, o: jnp.zeros((3,), jnp.int32))
     assert batch.obs.shape == (1, 3, SIZE * SIZE)
     assert float(jnp.abs(batch.obs).sum()) == 0.0
+
+
+def reference_track(running, length, rewards, done):
+    """Step-by-step reference for EpisodeTracker.track."""
+    running, length = np.array(running, np.float64), np.array(length, np.float64)
+    totals, total_len, count = np.zeros(rewards.shape[-1]), 0.0, 0
+    for t in range(rewards.shape[0]):
+        running += rewards[t]
+        length += 1
+        for n in np.nonzero(done[t])[0]:
+            totals += running[n]
+            total_len += length[n]
+            count += 1
+            running[n] = 0.0
+            length[n] = 0.0
+    return running, length, totals, total_len, count
+
+
+def test_episode_tracker_matches_step_by_step_reference_over_batches():
+    rng = np.random.default_rng(3)
+    tracker = EpisodeTracker.create(5, 2)
+    running, length = np.zeros((5, 2)), np.zeros(5)
+    for _ in range(4):
+        rewards = rng.normal(size=(7, 5, 2)).astype(np.float32)
+        done = rng.random((7, 5)) < 0.2
+        tracker, count = jax.jit(EpisodeTracker.track)(tracker, jnp.asarray(rewards), jnp.asarray(done))
+        running, length, totals, total_len, ref_count = reference_track(running, length, rewards, done)
+        assert float(count) == ref_count
+        np.testing.assert_allclose(tracker.running, running, rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(tracker.length, length)
+        if ref_count:
+            np.testing.assert_allclose(tracker.last_return, totals / ref_count, rtol=1e-4, atol=1e-4)
+            np.testing.assert_allclose(tracker.last_length, total_len / ref_count, rtol=1e-5)
