@@ -189,9 +189,7 @@ def run(args) -> dict:
         def greedy_eval(t):
             def act(obs, rng):
                 o = jnp.broadcast_to(obs[None], (n_act, *obs.shape))
-                logp, _ = algo.actor.apply(
-                    t.actor_ts.params, o, jnp.arange(n_act), method="log_prob_entropy"
-                )
+                logp, _ = algo.actor.apply(t.actor_ts.params, o, jnp.arange(n_act), method="log_prob_entropy")
                 return jnp.argmax(logp)
 
             return evaluate(act, t.rng, algo.env, algo.env_params, 128, max_steps)
