@@ -6,12 +6,40 @@ from collections.abc import Sequence
 
 import distrax
 import flax.linen as nn
+import jax
 import jax.numpy as jnp
 import numpy as np
 
 from jaxrl_rewards.types import Array
 
 ACTIVATIONS = {"tanh": nn.tanh, "relu": nn.relu, "gelu": nn.gelu, "silu": nn.silu, "elu": nn.elu}
+
+
+def orthogonal(scale: float = 1.0):
+    """Orthogonal initializer that is safe under ``vmap`` on CPU.
+
+    flax's ``orthogonal`` draws a QR decomposition; vmapped (one network per seed) it becomes
+    a *batched* LAPACK ``geqrf`` custom call, which XLA's CPU runtime spreads over its
+    intra-op thread pool from inside a pool worker. On 2 cores that deadlocked now and then
+    (all threads asleep, the run never finishing; native stack in the closing note of issue 3).
+    Here a batch of keys is drawn one key at a time with ``lax.map`` instead, which gives the
+    same matrices as unbatched draws, bit for bit.
+    """
+    base = nn.initializers.orthogonal(scale)
+
+    def init(key, shape, dtype=jnp.float32):
+        @jax.custom_batching.custom_vmap
+        def draw(k):
+            return base(k, shape, dtype)
+
+        @draw.def_vmap
+        def _draw_batch(axis_size, in_batched, k):
+            del axis_size, in_batched
+            return jax.lax.map(draw, k), True
+
+        return draw(key)
+
+    return init
 
 
 def activation_fn(name: str):
@@ -32,7 +60,7 @@ class MLP(nn.Module):
     def __call__(self, x: Array) -> Array:
         act = activation_fn(self.activation)
         for width in self.hidden_sizes:
-            x = act(nn.Dense(width, kernel_init=nn.initializers.orthogonal(np.sqrt(2.0)))(x))
+            x = act(nn.Dense(width, kernel_init=orthogonal(np.sqrt(2.0)))(x))
         return x
 
 
@@ -46,7 +74,7 @@ class DiscretePolicy(nn.Module):
     @nn.compact
     def __call__(self, obs: Array) -> distrax.Categorical:
         h = MLP(self.hidden_sizes, self.activation)(obs)
-        logits = nn.Dense(self.num_actions, kernel_init=nn.initializers.orthogonal(0.01))(h)
+        logits = nn.Dense(self.num_actions, kernel_init=orthogonal(0.01))(h)
         return distrax.Categorical(logits=logits)
 
 
@@ -62,7 +90,7 @@ class GaussianPolicy(nn.Module):
     @nn.compact
     def __call__(self, obs: Array) -> distrax.MultivariateNormalDiag:
         h = MLP(self.hidden_sizes, self.activation)(obs)
-        mean = nn.Dense(self.action_dim, kernel_init=nn.initializers.orthogonal(0.01))(h)
+        mean = nn.Dense(self.action_dim, kernel_init=orthogonal(0.01))(h)
         log_std = self.param("log_std", nn.initializers.constant(self.init_log_std), (self.action_dim,))
         return distrax.MultivariateNormalDiag(mean, jnp.broadcast_to(jnp.exp(log_std), mean.shape))
 
@@ -77,4 +105,4 @@ class MultiStreamCritic(nn.Module):
     @nn.compact
     def __call__(self, obs: Array) -> Array:
         h = MLP(self.hidden_sizes, self.activation)(obs)
-        return nn.Dense(self.num_streams, kernel_init=nn.initializers.orthogonal(1.0))(h)
+        return nn.Dense(self.num_streams, kernel_init=orthogonal(1.0))(h)

@@ -267,3 +267,14 @@ def test_nan_rewards_are_detected_and_never_applied():
     with pytest.raises(TrainingDivergedError, match="iteration 1") as info:
         train_seeds(ppo, config, 1, progress=False)
     assert "loss/policy" in info.value.metrics
+
+
+def test_vmapped_training_has_no_batched_qr():
+    """A batched LAPACK QR (flax's orthogonal init under vmap) deadlocked XLA's CPU thread
+    pool now and then; networks draw orthogonal matrices one key at a time instead."""
+    config = small_config()
+    keys = jax.random.split(jax.random.key(0), 4)
+    text = jax.jit(jax.vmap(ppo.train, in_axes=(None, 0))).lower(config, keys).as_text()
+    qr_calls = [line for line in text.splitlines() if "geqrf" in line and "custom_call" in line]
+    assert qr_calls, "expected the orthogonal initialiser's QR in the program"
+    assert all('num_batch_dims = "0"' in line for line in qr_calls)
