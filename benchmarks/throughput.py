@@ -98,6 +98,7 @@ def machine_info() -> dict[str, Any]:
         "gymnax": version("gymnax"),
         "backend": jax.default_backend(),
         "devices": [str(d) for d in jax.devices()],
+        "xla_flags": os.environ.get("XLA_FLAGS"),
         "loadavg_start": list(os.getloadavg()),
     }
 
