@@ -17,8 +17,9 @@ def clip_by_global_norm(max_norm: Array | float) -> optax.GradientTransformation
     Same maths as ``optax.clip_by_global_norm``, written as one multiplication by the scalar
     ``min(1, max_norm / norm)``. optax's form (``g / norm * max_norm`` under a select) lets
     XLA's algebraic simplifier reassociate differently for batched and unbatched shapes, so a
-    seed run inside ``vmap`` drifted from the same seed run alone by float32 rounding; this
-    form keeps them bit-identical on CPU (tested in ``tests/agents/test_ppo.py``).
+    seed run inside ``vmap`` drifted further from the same seed run alone; this form keeps the
+    clipping itself identical (the remaining drift is float32 rounding of batched reductions
+    elsewhere; see README, 'Determinism', and ``tests/agents/test_ppo.py``).
     """
 
     def init(params):
