@@ -429,6 +429,8 @@ def _iteration(config: PPOConfig, parts: _Parts, state: PPOState) -> tuple[PPOSt
 
     env = _EnvWithActionMap(config.env, parts)
     envs, batch, log_prob = rollout(env, config.env_params, act, state.envs, rollout_key, config.num_steps)
+    # transforms that regularise toward a reference policy (KL penalties) read the behaviour log-prob
+    batch = batch.replace(info={**batch.info, "policy_log_prob": log_prob})
     batch_shape = (config.num_steps, config.num_envs)
 
     # reward streams
