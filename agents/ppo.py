@@ -32,6 +32,8 @@ import optax
 from flax import struct
 from gymnax.environments import spaces
 
+from jaxrl_rewards.agents import estimators
+from jaxrl_rewards.agents.estimators import ESTIMATORS, GROUP_ESTIMATORS, gae
 from jaxrl_rewards.networks import DiscretePolicy, GaussianPolicy, MultiStreamCritic, activation_fn
 from jaxrl_rewards.optim import clip_by_global_norm, skip_nonfinite
 from jaxrl_rewards.rollout import EnvCarry, EpisodeTracker, evaluate, example_batch, reset_envs, rollout
@@ -77,6 +79,10 @@ class PPOConfig(struct.PyTreeNode):
     eval_episodes: int = struct.field(pytree_node=False, default=8)
     eval_max_steps: int = struct.field(pytree_node=False, default=500)
     env_name: str = struct.field(pytree_node=False, default="")
+    # advantage estimator (``agents/estimators.py``) and shared-start rollouts
+    advantage: str = struct.field(pytree_node=False, default="gae")
+    n_steps: int = struct.field(pytree_node=False, default=5)
+    group_size: int = struct.field(pytree_node=False, default=1)
     # sweepable hyperparameters (leaves)
     learning_rate: Array | float = 2.5e-4
     gamma: Array | float = 0.99
@@ -86,6 +92,8 @@ class PPOConfig(struct.PyTreeNode):
     vf_coef: Array | float = 0.5
     max_grad_norm: Array | float = 0.5
     obs_clip: Array | float = 10.0
+    std_floor: Array | float = 0.0
+    anchor_weight: Array | float = 1.0
 
     @property
     def batch_size(self) -> int:
@@ -173,6 +181,16 @@ def validate(config: PPOConfig) -> PPOConfig:
     check_nonnegative(config.vf_coef, "vf_coef")
     check_positive(config.max_grad_norm, "max_grad_norm")
     check_positive(config.obs_clip, "obs_clip")
+    if config.advantage not in ESTIMATORS:
+        raise ConfigError(f"unknown advantage estimator {config.advantage!r}; choose one of {list(ESTIMATORS)}")
+    check_positive_int(config.n_steps, "n_steps")
+    check_positive_int(config.group_size, "group_size")
+    if config.num_envs % config.group_size:
+        raise ConfigError(f"group_size={config.group_size} must divide num_envs={config.num_envs}")
+    if config.advantage in GROUP_ESTIMATORS and config.group_size < 2:
+        raise ConfigError(f"advantage={config.advantage!r} compares rollouts of a group: set group_size >= 2")
+    check_nonnegative(config.std_floor, "std_floor")
+    check_nonnegative(config.anchor_weight, "anchor_weight")
     return config
 
 
@@ -351,41 +369,6 @@ def init(config: PPOConfig, key: PRNGKey) -> PPOState:
     )
 
 
-def gae(
-    rewards: Array,
-    values: Array,
-    next_values: Array,
-    nonterminal: Array,
-    continues: Array,
-    discounts: Array,
-    gae_lambda: Array | float,
-) -> tuple[Array, Array]:
-    """Generalised advantage estimation for K streams at once.
-
-    Args:
-        rewards: ``[T, N, K]``.
-        values: ``V(s_t)``, ``[T, N, K]``.
-        next_values: the value to bootstrap from after step t, ``[T, N, K]``.
-        nonterminal: 0 where step t ended in a terminal state (no bootstrap), ``[T, N, K]``.
-        continues: 0 where the advantage recursion must stop after step t (episode end for
-            episodic streams), ``[T, N, K]``.
-        discounts: per-stream discount, ``[K]``.
-        gae_lambda: scalar lambda.
-
-    Returns:
-        advantages and value targets (``advantages + values``), both ``[T, N, K]``.
-    """
-    deltas = rewards + discounts * nonterminal * next_values - values
-
-    def step(carry, xs):
-        delta, cont = xs
-        carry = delta + discounts * gae_lambda * cont * carry
-        return carry, carry
-
-    _, adv = jax.lax.scan(step, jnp.zeros_like(deltas[0]), (deltas, continues), reverse=True)
-    return adv, adv + values
-
-
 class _Minibatch(NamedTuple):
     obs: Array
     action: Array
@@ -393,6 +376,7 @@ class _Minibatch(NamedTuple):
     advantage: Array
     value: Array
     target: Array
+    mask: Array | None = None  # group estimators: 1 on steps of each rollout's first episode
 
 
 def _ppo_loss(config: PPOConfig, parts: _Parts, params, stats: RunningMeanStd, mb: _Minibatch):
@@ -400,9 +384,14 @@ def _ppo_loss(config: PPOConfig, parts: _Parts, params, stats: RunningMeanStd, m
     dist = parts.actor.apply(params["actor"], obs)
     log_prob = dist.log_prob(mb.action)
     ratio = jnp.exp(log_prob - mb.log_prob)
-    adv = (mb.advantage - mb.advantage.mean()) / (mb.advantage.std() + 1e-8)
     clipped = jnp.clip(ratio, 1.0 - config.clip_eps, 1.0 + config.clip_eps)
-    policy_loss = -jnp.minimum(ratio * adv, clipped * adv).mean()
+    if mb.mask is None:
+        adv = (mb.advantage - mb.advantage.mean()) / (mb.advantage.std() + 1e-8)
+        policy_loss = -jnp.minimum(ratio * adv, clipped * adv).mean()
+    else:  # group estimators: already normalised within groups; only first-episode steps count
+        adv = mb.advantage
+        count = jnp.maximum(mb.mask.sum(), 1.0)
+        policy_loss = -(mb.mask * jnp.minimum(ratio * adv, clipped * adv)).sum() / count
     value = parts.critic.apply(params["critic"], obs)
     value_clipped = mb.value + jnp.clip(value - mb.value, -config.clip_eps, config.clip_eps)
     value_loss = 0.5 * jnp.maximum((value - mb.target) ** 2, (value_clipped - mb.target) ** 2).mean(0).sum()
@@ -418,6 +407,53 @@ def _ppo_loss(config: PPOConfig, parts: _Parts, params, stats: RunningMeanStd, m
     return total, aux
 
 
+def _shared_start(config: PPOConfig, key: PRNGKey) -> EnvCarry:
+    """Reset all envs so that each group of ``group_size`` consecutive envs starts from the same
+    state (one reset key per group); the envs' later randomness stays independent."""
+    keys = jnp.repeat(jax.random.split(key, config.num_envs // config.group_size), config.group_size, axis=0)
+    obs, env_state = jax.vmap(config.env.reset, in_axes=(0, None))(keys, config.env_params)
+    return EnvCarry(env_state=env_state, obs=obs)
+
+
+def _other_advantages(config: PPOConfig, batch, args, discounts: Array, weights: Array):
+    """Advantages of the non-default estimators: ``(combined [T, N], value targets [T, N, K], mask)``.
+
+    Group estimators score each rollout's first episode by its undiscounted weighted return
+    ``sum_k w_k R_k`` and give every step of that episode the rollout's advantage (steps after
+    it are masked out); the critic keeps learning GAE targets (reported, unused by the policy).
+    """
+    rewards = args[0]
+    if config.advantage == "n_step":
+        advantages, targets = estimators.n_step(*args, discounts, config.n_steps)
+    elif config.advantage == "monte_carlo":
+        advantages, targets = estimators.monte_carlo(*args, discounts)
+    elif config.advantage == "min_form":
+        advantages, targets = estimators.min_form(*args)
+    else:
+        _, targets = gae(*args, discounts, config.gae_lambda)
+        reward = (rewards * weights).sum(-1)
+        mask, episode_return = estimators.first_episode(reward, batch.done)
+        if config.advantage == "rloo":
+            per_rollout = estimators.rloo(episode_return, config.group_size)
+        else:
+            per_rollout = estimators.group_relative(episode_return, config.group_size, config.std_floor)
+        combined = jnp.broadcast_to(per_rollout, reward.shape)
+        if config.advantage == "anchor_state":
+            to_go = estimators.returns_to_go(reward, batch.done, config.gamma)
+            groups = jnp.broadcast_to(jnp.arange(config.num_envs) // config.group_size, reward.shape)
+            step_adv = estimators.anchor_state(
+                to_go.reshape(-1),
+                _flatten_obs(batch.obs, 2).reshape((to_go.size, -1)),
+                groups.reshape(-1),
+                mask.reshape(-1),
+                config.std_floor,
+            )
+            combined = combined + config.anchor_weight * step_adv.reshape(reward.shape)
+        mask = mask.astype(jnp.float32)
+        return combined * mask, targets, mask
+    return (advantages * weights).sum(-1), targets, None
+
+
 def _iteration(config: PPOConfig, parts: _Parts, state: PPOState) -> tuple[PPOState, Metrics]:
     key, rollout_key, update_key, transform_key = jax.random.split(state.key, 4)
     stats = state.obs_stats
@@ -428,7 +464,8 @@ def _iteration(config: PPOConfig, parts: _Parts, state: PPOState) -> tuple[PPOSt
         return action, log_prob
 
     env = _EnvWithActionMap(config.env, parts)
-    envs, batch, log_prob = rollout(env, config.env_params, act, state.envs, rollout_key, config.num_steps)
+    start = state.envs if config.group_size == 1 else _shared_start(config, jax.random.fold_in(rollout_key, 1))
+    envs, batch, log_prob = rollout(env, config.env_params, act, start, rollout_key, config.num_steps)
     # transforms that regularise toward a reference policy (KL penalties) read the behaviour log-prob
     batch = batch.replace(info={**batch.info, "policy_log_prob": log_prob})
     batch_shape = (config.num_steps, config.num_envs)
@@ -450,8 +487,13 @@ def _iteration(config: PPOConfig, parts: _Parts, state: PPOState) -> tuple[PPOSt
     next_values = jnp.where(episodic_mask, final_values, following_values)
     nonterminal = jnp.where(episodic_mask, 1.0 - term, 1.0)
     continues = jnp.where(episodic_mask, 1.0 - done, 1.0)
-    advantages, targets = gae(rewards, values, next_values, nonterminal, continues, discounts, config.gae_lambda)
-    combined = (advantages * weights).sum(-1)
+    if config.advantage == "gae":
+        advantages, targets = gae(rewards, values, next_values, nonterminal, continues, discounts, config.gae_lambda)
+        combined = (advantages * weights).sum(-1)
+        mask = None
+    else:
+        args = (rewards, values, next_values, nonterminal, continues)
+        combined, targets, mask = _other_advantages(config, batch, args, discounts, weights)
 
     # PPO epochs over minibatches
     flat = lambda x: x.reshape((config.batch_size, *x.shape[2:]))
@@ -462,6 +504,7 @@ def _iteration(config: PPOConfig, parts: _Parts, state: PPOState) -> tuple[PPOSt
         advantage=flat(combined),
         value=flat(values),
         target=flat(targets),
+        mask=None if mask is None else flat(mask),
     )
     grad_fn = jax.value_and_grad(lambda p, mb: _ppo_loss(config, parts, p, stats, mb), has_aux=True)
 

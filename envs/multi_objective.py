@@ -1,4 +1,4 @@
-"""Registry entries for our own multi objective environments (filled in by the issue that adds them).
+"""Registry entries for our own multi-objective environments.
 
 ENVIRONMENTS maps a name to (factory, description); factory(**options) returns
 (env, default_params). jaxrl_rewards.envs.registry registers every entry at import.
@@ -6,4 +6,33 @@ ENVIRONMENTS maps a name to (factory, description); factory(**options) returns
 
 from __future__ import annotations
 
-ENVIRONMENTS: dict = {}
+from typing import Any
+
+
+def _deep_sea_treasure(obs_mode: str = "onehot") -> tuple[Any, Any]:
+    from .deep_sea_treasure import DeepSeaTreasure
+
+    env = DeepSeaTreasure(obs_mode=obs_mode)
+    return env, env.default_params
+
+
+def _conditioned_deep_sea_treasure(obs_mode: str = "onehot") -> tuple[Any, Any]:
+    from .deep_sea_treasure import DeepSeaTreasure
+    from .weight_conditioned import WeightConditioned
+
+    env = WeightConditioned(DeepSeaTreasure(obs_mode=obs_mode), num_objectives=2)
+    return env, env.default_params
+
+
+ENVIRONMENTS: dict = {
+    "DeepSeaTreasure-v0": (
+        _deep_sea_treasure,
+        "Deep Sea Treasure (Vamplew et al. 2011): treasure vs time, non-convex Pareto front, "
+        'objectives in info["rewards"].',
+    ),
+    "DeepSeaTreasureConditioned-v0": (
+        _conditioned_deep_sea_treasure,
+        "Deep Sea Treasure with a per-episode Dirichlet weight vector appended to the observation "
+        'and in info["weights"].',
+    ),
+}

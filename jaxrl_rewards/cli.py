@@ -1,4 +1,4 @@
-"""The ``jaxrl-rewards`` command line: ``list``, ``train``, ``quickstart``."""
+"""The ``jaxrl-rewards`` command line: ``list``, ``train``, ``sweep``, ``plot``, ``quickstart``."""
 
 from __future__ import annotations
 
@@ -42,18 +42,13 @@ def parse_assignments(items: list[str], what: str) -> dict[str, Any]:
 def parse_transform(text: str):
     """Build a transform from ``"name"`` or ``"name:key=value,key=value"`` using
     ``jaxrl_rewards.transforms.REGISTRY``."""
-    from jaxrl_rewards.transforms import REGISTRY
+    from jaxrl_rewards.sweep_spec import build_transform
+    from jaxrl_rewards.validation import ConfigError
 
-    name, _, args = text.partition(":")
-    name = name.strip()
-    if name not in REGISTRY:
-        raise typer.BadParameter(f"unknown transform {name!r}; available: {sorted(REGISTRY)}")
-    kwargs = parse_assignments([a for a in args.split(",") if a.strip()], f"transform {name} option")
-    factory = REGISTRY[name][0]
     try:
-        return factory(**kwargs)
-    except TypeError as err:
-        raise typer.BadParameter(f"transform {name}: {err}") from None
+        return build_transform(text)
+    except ConfigError as err:
+        raise typer.BadParameter(str(err)) from None
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -143,8 +138,13 @@ def train(
         Path | None, typer.Option(help="metrics file (.json, .parquet or .csv); default runs/<env>-<agent>.json")
     ] = None,
     progress: Annotated[bool, typer.Option(help="show a progress bar")] = True,
+    checkpoint_dir: Annotated[
+        Path | None, typer.Option(help="save the full training state here (orbax) and resume from it")
+    ] = None,
+    save_every: Annotated[int, typer.Option(min=1, help="evaluation segments between checkpoints")] = 1,
 ) -> None:
-    """Train an agent on several seeds at once, print a result table and save the metrics."""
+    """Train an agent on several seeds at once, print a result table and save the metrics.
+    With --checkpoint-dir the run saves its state between segments and a restarted run resumes."""
     from jaxrl_rewards.agents import get_agent
     from jaxrl_rewards.envs import make
     from jaxrl_rewards.results import save_result
@@ -166,10 +166,20 @@ def train(
     out = out or Path("runs") / f"{env}-{agent}.json"
     info = {"env": env, "agent": agent, "transform": transform, "overrides": set_, "steps": steps}
     try:
-        result = train_seeds(module, config, seed_list, progress=progress, description=f"{agent} on {env}")
+        if checkpoint_dir is not None:
+            from jaxrl_rewards.checkpoint import train_checkpointed
+
+            result = train_checkpointed(
+                module, config, seed_list, checkpoint_dir, save_every=save_every, progress=progress,
+                description=f"{agent} on {env}",
+            )  # fmt: skip
+        else:
+            result = train_seeds(module, config, seed_list, progress=progress, description=f"{agent} on {env}")
     except TrainingDivergedError as err:
         err_console.print(f"[bold red]{err}[/]")
         _fail(f"training diverged; see {out}", code=3)
+    except ValueError as err:  # a checkpoint of a different run
+        _fail(str(err))
     save_result(out, result, info)
     console.print(_summary_table(f"{agent} on {env}, {config.trained_timesteps:,} steps per seed", [("run", result)]))
     per_seed = Table(title="per seed")
@@ -186,6 +196,98 @@ def train(
     console.print(f"metrics written to {out}")
 
 
+def _score_table(title: str, table: Any, metric: str, limit: int = 20) -> Table:
+    out = Table(title=title)
+    for column in ("configuration", f"IQM final {metric}", "95% CI", "mean ± std", "seeds"):
+        out.add_column(column, justify="left" if column == "configuration" else "right")
+    for row in table.head(limit).itertuples():
+        out.add_row(
+            row.config, f"{row.iqm:.1f}", f"[{row.ci_low:.1f}, {row.ci_high:.1f}]", f"{row.mean:.1f} ± {row.std:.1f}",
+            str(row.n),
+        )  # fmt: skip
+    return out
+
+
+def _loggers(tensorboard: Path | None, wandb_dir: Path | None, project: str) -> list[Any]:
+    from jaxrl_rewards.live_logging import TensorBoardLogger, WandbLogger
+
+    loggers: list[Any] = []
+    if tensorboard is not None:
+        loggers.append(TensorBoardLogger(tensorboard))
+    if wandb_dir is not None:
+        loggers.append(WandbLogger(wandb_dir, project=project))
+    return loggers
+
+
+@app.command()
+def sweep(
+    spec: Annotated[Path, typer.Argument(help="sweep spec (TOML); see jaxrl_rewards/sweep_spec.py")],
+    out: Annotated[Path | None, typer.Option(help="results store; default runs/<spec name>")] = None,
+    force: Annotated[bool, typer.Option(help="discard results of a different spec in --out")] = False,
+    backend: Annotated[str, typer.Option(help="local or ray")] = "local",
+    ray_address: Annotated[str | None, typer.Option(help="Ray cluster address (default: start a local one)")] = None,
+    tensorboard: Annotated[Path | None, typer.Option(help="live TensorBoard logs here (one dir per run)")] = None,
+    wandb_dir: Annotated[Path | None, typer.Option("--wandb", help="live W&B logs (offline) here")] = None,
+    log_interval: Annotated[int, typer.Option(min=1, help="iterations between logged points")] = 10,
+    plot: Annotated[bool, typer.Option(help="write plots and summary.md into <out>/report")] = True,
+    progress: Annotated[bool, typer.Option(help="show progress bars")] = True,
+) -> None:
+    """Run (or resume) a sweep: grid / random / optuna points x seeds, each chunk of runs one
+    compiled vmapped call, results in a resumable parquet store."""
+    from jaxrl_rewards.plots import final_score_table, make_report, param_columns
+    from jaxrl_rewards.sweep_runner import run_sweep
+    from jaxrl_rewards.sweep_spec import load_spec
+    from jaxrl_rewards.validation import ConfigError
+
+    try:
+        parsed = load_spec(spec)
+        out = out or Path("runs") / parsed.name
+        loggers = _loggers(tensorboard, wandb_dir, parsed.name)
+        try:
+            result = run_sweep(
+                parsed, out, backend=backend, force=force, progress=progress, loggers=loggers,
+                log_interval=log_interval, ray_address=ray_address,
+            )  # fmt: skip
+        finally:
+            for logger in loggers:
+                logger.close()
+    except ConfigError as err:
+        _fail(str(err))
+    manifest = result.store.manifest() or {}
+    metric = parsed.objective if parsed.objective in result.frame else "eval/return/task"
+    table = final_score_table(result.frame, param_columns(result.frame, manifest), metric)
+    console.print(_score_table(f"sweep {parsed.name}: final {metric}", table, metric))
+    console.print(
+        f"{result.chunks_run} chunk(s) run, {result.chunks_skipped} found finished; "
+        f"{result.steps:,} steps in {result.wall_s:.1f} s ({result.steps_per_second:,.0f} steps/s); results: {out}"
+    )
+    if plot:
+        written = make_report(result.frame, out / "report", metric, manifest=manifest)
+        console.print(f"report: {written['summary']}")
+
+
+@app.command("plot")
+def plot_command(
+    results: Annotated[Path, typer.Argument(help="a sweep's results store (or a .parquet/.csv of `train`)")],
+    out: Annotated[Path | None, typer.Option(help="output folder; default <results>/report")] = None,
+    metric: Annotated[str, typer.Option(help="metric to compare")] = "eval/return/task",
+) -> None:
+    """Learning curves (IQM + bootstrap CIs over seeds), final-score table, hyperparameter
+    sensitivity, return-vs-cost and Pareto plots; PNGs and a markdown summary."""
+    from jaxrl_rewards.plots import final_score_table, load_results, make_report, param_columns
+
+    try:
+        frame, manifest = load_results(results)
+        out = out or (results.parent if results.is_file() else results) / "report"
+        written = make_report(frame, out, metric, manifest=manifest)
+    except (FileNotFoundError, ValueError) as err:
+        _fail(str(err))
+    table = final_score_table(frame, param_columns(frame, manifest), metric)
+    console.print(_score_table(f"final {metric}", table, metric))
+    for name, path in written.items():
+        console.print(f"{name}: {path}")
+
+
 @app.command()
 def quickstart(
     env: Annotated[str, typer.Option(help="environment")] = "CartPole-v1",
@@ -194,40 +296,35 @@ def quickstart(
     out_dir: Annotated[Path, typer.Option(help="where the table, metrics and plot go")] = Path("quickstart_out"),
     progress: Annotated[bool, typer.Option(help="show progress bars")] = True,
 ) -> None:
-    """Built-in demo sweep: PPO with and without reward transforms, N seeds each, one
-    compiled call per variant; prints a table and writes a plot."""
-    from jaxrl_rewards.agents import ppo
-    from jaxrl_rewards.results import atomic_write_text, plot_eval_curves, save_result
-    from jaxrl_rewards.runner import train_seeds
-    from jaxrl_rewards.transforms import chain, identity, normalize_rewards, scale
+    """Built-in demo sweep (jaxrl_rewards/quickstart.py): PPO with and without reward
+    transforms, N seeds each, one compiled call per variant; prints a table and writes a plot."""
+    from jaxrl_rewards.plots import final_score_table, make_report, plot_learning_curves
+    from jaxrl_rewards.quickstart import quickstart_spec
+    from jaxrl_rewards.results import atomic_write_text
+    from jaxrl_rewards.sweep_runner import run_sweep
+    from jaxrl_rewards.validation import ConfigError
 
-    variants = {
-        "PPO": identity(),
-        "PPO + normalize": normalize_rewards(),
-        "PPO + scale(0.1)": scale(0.1),
-        "PPO + scale(0.1) then normalize": chain(scale(0.1), normalize_rewards()),
-    }
-    results = {}
     try:
-        for label, transform in variants.items():
-            config = ppo.make_config(env, total_timesteps=steps, num_evals=10, transform=transform)
-            results[label] = train_seeds(ppo, config, seeds, progress=progress, description=label)
-    except ValueError as err:
+        spec = quickstart_spec(env, seeds, steps)
+        result = run_sweep(spec, out_dir / "results", force=True, progress=progress)
+    except ConfigError as err:
         _fail(str(err))
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for i, (label, result) in enumerate(results.items()):
-        save_result(out_dir / f"variant{i}.parquet", result, {"variant": label, "env": env})
-    plot = plot_eval_curves(results, out_dir / "quickstart.png", title=f"PPO on {env}: reward transforms")
-    console.print(
-        _summary_table(f"quickstart: PPO on {env}, {steps:,} steps x {seeds} seeds per variant", list(results.items()))
-    )
-    lines = ["| variant | seeds | final eval return (mean ± std) | steps/s |", "|---|---|---|---|"]
-    for label, result in results.items():
-        finals = result.final_eval_returns()
-        spread = f"{finals.mean():.1f} ± {finals.std():.1f}"
-        lines.append(f"| {label} | {len(result.seeds)} | {spread} | {result.steps_per_second:,.0f} |")
+    metric = "eval/return/task"
+    table = final_score_table(result.frame, [], metric)
+    plot = plot_learning_curves(result.frame, [], out_dir / "quickstart.png", metric)
+    written = make_report(result.frame, out_dir / "report", metric, manifest=result.store.manifest())
+    title = f"quickstart: PPO on {env}, {steps:,} steps x {seeds} seeds per variant"
+    console.print(_score_table(title, table, metric))
+    console.print(f"{result.steps:,} steps in {result.wall_s:.1f} s ({result.steps_per_second:,.0f} steps/s)")
+    lines = ["| variant | seeds | IQM final eval return [95% CI] | mean ± std |", "|---|---|---|---|"]
+    for row in table.itertuples():
+        lines.append(f"| {row.config} | {row.n} | {row.iqm:.1f} [{row.ci_low:.1f}, {row.ci_high:.1f}] | "
+                     f"{row.mean:.1f} ± {row.std:.1f} |")  # fmt: skip
     atomic_write_text(out_dir / "quickstart.md", "\n".join(lines) + "\n")
-    console.print(f"plot: {plot}\ntable: {out_dir / 'quickstart.md'}\nmetrics: {out_dir}/variant*.parquet")
+    console.print(
+        f"plot: {plot}\ntable: {out_dir / 'quickstart.md'}\nreport: {written['summary']}\n"
+        f"results: {out_dir / 'results'}"
+    )
 
 
 def main() -> None:  # pragma: no cover - entry point

@@ -106,3 +106,96 @@ class MultiStreamCritic(nn.Module):
     def __call__(self, obs: Array) -> Array:
         h = MLP(self.hidden_sizes, self.activation)(obs)
         return nn.Dense(self.num_streams, kernel_init=orthogonal(1.0))(h)
+
+
+# --------------------------------------------------------------------------- value-based and SAC networks
+
+
+class NormedMLP(nn.Module):
+    """MLP torso with optional layer norm after every dense layer (PQN, Gallici et al. 2024):
+    ``[..., D] -> [..., hidden_sizes[-1]]``. Orthogonal init as in ``MLP``."""
+
+    hidden_sizes: Sequence[int] = (64, 64)
+    activation: str = "relu"
+    layer_norm: bool = False
+
+    @nn.compact
+    def __call__(self, x: Array) -> Array:
+        act = activation_fn(self.activation)
+        for width in self.hidden_sizes:
+            x = nn.Dense(width, kernel_init=orthogonal(np.sqrt(2.0)))(x)
+            if self.layer_norm:
+                x = nn.LayerNorm()(x)
+            x = act(x)
+        return x
+
+
+class MultiStreamQNetwork(nn.Module):
+    """Action values with one head per reward stream: ``[..., D] -> [..., A, K]``.
+
+    Value-based agents combine the heads with the streams' weights, ``Q(s, a) = sum_k w_k Q_k(s, a)``.
+    """
+
+    num_actions: int
+    num_streams: int = 1
+    hidden_sizes: Sequence[int] = (64, 64)
+    activation: str = "relu"
+    layer_norm: bool = False
+
+    @nn.compact
+    def __call__(self, obs: Array) -> Array:
+        h = NormedMLP(self.hidden_sizes, self.activation, self.layer_norm)(obs)
+        q = nn.Dense(self.num_actions * self.num_streams, kernel_init=orthogonal(1.0))(h)
+        return q.reshape((*q.shape[:-1], self.num_actions, self.num_streams))
+
+
+class TwinMultiStreamQ(nn.Module):
+    """Two independent critics ``Q_i(s, a)``, each with one head per stream (SAC, Fujimoto et
+    al. 2018's clipped double Q): ``obs [..., D], action [..., A] -> [2, ..., K]``."""
+
+    num_streams: int = 1
+    hidden_sizes: Sequence[int] = (256, 256)
+    activation: str = "relu"
+
+    @nn.compact
+    def __call__(self, obs: Array, action: Array) -> Array:
+        x = jnp.concatenate([obs, action], axis=-1)
+        outs = []
+        for _ in range(2):
+            h = NormedMLP(self.hidden_sizes, self.activation)(x)
+            outs.append(nn.Dense(self.num_streams, kernel_init=orthogonal(1.0))(h))
+        return jnp.stack(outs)
+
+
+class TanhGaussianPolicy(nn.Module):
+    """Squashed Gaussian policy (SAC, Haarnoja et al. 2018): ``[..., D] -> (mean, log_std)``,
+    each ``[..., A]``, with ``log_std`` clipped to ``[log_std_min, log_std_max]``. Sample
+    ``u ~ N(mean, std)`` and act ``tanh(u)`` in ``[-1, 1]`` (see ``tanh_gaussian_sample``)."""
+
+    action_dim: int
+    hidden_sizes: Sequence[int] = (256, 256)
+    activation: str = "relu"
+    log_std_min: float = -5.0
+    log_std_max: float = 2.0
+
+    @nn.compact
+    def __call__(self, obs: Array) -> tuple[Array, Array]:
+        h = NormedMLP(self.hidden_sizes, self.activation)(obs)
+        mean = nn.Dense(self.action_dim, kernel_init=orthogonal(0.01))(h)
+        log_std = nn.Dense(self.action_dim, kernel_init=orthogonal(0.01))(h)
+        return mean, jnp.clip(log_std, self.log_std_min, self.log_std_max)
+
+
+def tanh_gaussian_sample(key: Array, mean: Array, log_std: Array) -> tuple[Array, Array]:
+    """Reparameterised sample ``a = tanh(mean + std * eps)`` and its log-density
+    ``log N(u) - sum log(1 - tanh(u)^2)`` (stable form ``2 (log 2 - u - softplus(-2u))``).
+
+    Returns:
+        action ``[..., A]`` in ``[-1, 1]`` and log-probability ``[...]``.
+    """
+    std = jnp.exp(log_std)
+    eps = jax.random.normal(key, mean.shape, mean.dtype)
+    u = mean + std * eps
+    log_normal = (-0.5 * eps**2 - log_std - 0.5 * jnp.log(2.0 * jnp.pi)).sum(-1)
+    log_det = (2.0 * (jnp.log(2.0) - u - jax.nn.softplus(-2.0 * u))).sum(-1)
+    return jnp.tanh(u), log_normal - log_det

@@ -41,28 +41,42 @@ def atomic_write_text(path: str | Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
-def to_frame(result: RunResult, labels: Mapping[str, Any] | None = None) -> pd.DataFrame:
-    """One row per seed x iteration with every per-iteration metric as a column; evaluation
-    metrics (``eval/...``) fill the rows of the iterations right after which they ran (NaN
-    elsewhere). ``labels`` become constant columns (e.g. env, agent, variant)."""
-    per_iter = {k: v for k, v in result.metrics.items() if not k.startswith("eval/")}
-    evals = {k: v for k, v in result.metrics.items() if k.startswith("eval/")}
-    num_seeds, num_iters = next(iter(per_iter.values())).shape[:2]
+def long_frame(metrics: Mapping[str, np.ndarray], run_columns: Mapping[str, Any]) -> pd.DataFrame:
+    """One row per run x iteration from metrics of R runs.
+
+    Args:
+        metrics: per-iteration metrics ``[R, num_iterations]`` and evaluation metrics
+            (``eval/...``) ``[R, num_evals]``; metrics with more axes are left out. Evaluation
+            values fill the rows of the iterations right after which they ran (NaN elsewhere).
+        run_columns: column name -> ``R`` values (e.g. seed, swept parameters), repeated over
+            the iterations of each run.
+    """
+    per_iter = {k: np.asarray(v) for k, v in metrics.items() if not k.startswith("eval/")}
+    evals = {k: np.asarray(v) for k, v in metrics.items() if k.startswith("eval/")}
+    num_runs, num_iters = next(iter(per_iter.values())).shape[:2]
     num_evals = next(iter(evals.values())).shape[1] if evals else 0
-    frame = pd.DataFrame(
-        {
-            "seed": np.repeat(result.seeds, num_iters),
-            "iteration": np.tile(np.arange(num_iters), num_seeds),
-            **{k: np.asarray(v, np.float64).reshape(num_seeds * num_iters) for k, v in per_iter.items() if v.ndim == 2},
-        }
-    )
+    data: dict[str, Any] = {k: np.repeat(np.asarray(v), num_iters) for k, v in run_columns.items()}
+    data["iteration"] = np.tile(np.arange(num_iters), num_runs)
+    for name, value in per_iter.items():
+        if value.ndim == 2:
+            data[name] = np.asarray(value, np.float64).reshape(num_runs * num_iters)
     if num_evals:
         per_eval = num_iters // num_evals
         eval_iters = (np.arange(num_evals) + 1) * per_eval - 1
         for name, value in evals.items():
-            column = np.full((num_seeds, num_iters), np.nan)
+            if value.ndim != 2:
+                continue
+            column = np.full((num_runs, num_iters), np.nan)
             column[:, eval_iters] = value
-            frame[name] = column.reshape(-1)
+            data[name] = column.reshape(-1)
+    return pd.DataFrame(data)
+
+
+def to_frame(result: RunResult, labels: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    """One row per seed x iteration with every per-iteration metric as a column; evaluation
+    metrics (``eval/...``) fill the rows of the iterations right after which they ran (NaN
+    elsewhere). ``labels`` become constant columns (e.g. env, agent, variant)."""
+    frame = long_frame(result.metrics, {"seed": result.seeds})
     for key, value in (labels or {}).items():
         frame[key] = value if np.isscalar(value) or value is None else json.dumps(value, default=_json_default)
     return frame

@@ -8,6 +8,7 @@ host can show progress and stop on divergence between segments. Compilation happ
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -105,6 +106,13 @@ def shard_over_devices(batch: Any, devices: Sequence[Any] | None = None) -> Any:
     return jax.device_put(batch, jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("runs")))
 
 
+@functools.cache
+def vmapped(agent: ModuleType, name: str) -> Callable:
+    """``jit(vmap(agent.<name>, in_axes=(None, 0)))``, cached per agent and function so repeated
+    calls with configs of the same structure reuse the compiled program."""
+    return jax.jit(jax.vmap(getattr(agent, name), in_axes=(None, 0)))
+
+
 def train_seeds(
     agent: ModuleType,
     config: Any,
@@ -137,8 +145,8 @@ def train_seeds(
     keys = jax.vmap(jax.random.key)(jnp.asarray(seed_list, dtype=jnp.uint32))
     if shard:
         keys = shard_over_devices(keys)
-    init = jax.jit(jax.vmap(agent.init, in_axes=(None, 0)))
-    segment = jax.jit(jax.vmap(agent.train_segment, in_axes=(None, 0)))
+    init = vmapped(agent, "init")
+    segment = vmapped(agent, "train_segment")
     num_segments = config.num_evals
     iters = config.iterations_per_eval
 

@@ -1,1 +1,78 @@
-"""Placeholder: filled in by its issue."""
+"""Learned rewards: preference (Bradley-Terry) reward models and ensembles, regularisation
+toward a reference policy (KL, occupancy χ²), and the rest of issue 9's learned rewards."""
+
+from jaxrl_rewards.transforms.learned.adversarial import (
+    AdversarialReward,
+    ExpertData,
+    adversarial_reward,
+    airl_reward,
+    collect_expert_data,
+    expert_data_from_batch,
+    expert_data_from_ppo,
+    gail_reward,
+)
+from jaxrl_rewards.transforms.learned.ensemble import (
+    AGGREGATES,
+    aggregate,
+    bootstrap_weights,
+    ensemble_reward_model,
+    feature_masks,
+)
+from jaxrl_rewards.transforms.learned.preferences import (
+    PreferenceDataset,
+    PreferenceRewardModel,
+    RewardModelState,
+    Segments,
+    bradley_terry_labels,
+    bt_loss,
+    preference_dataset,
+    preference_reward_model,
+    reward_oracle,
+    synthetic_preferences,
+    true_reward_oracle,
+)
+from jaxrl_rewards.transforms.learned.regularization import (
+    KLPenalty,
+    OccupancyPenalty,
+    PPOReference,
+    ReferenceSamples,
+    collect_reference_samples,
+    kl_penalty,
+    occupancy_penalty,
+    reference_from_ppo,
+)
+
+__all__ = [
+    "AGGREGATES",
+    "AdversarialReward",
+    "ExpertData",
+    "KLPenalty",
+    "OccupancyPenalty",
+    "PPOReference",
+    "PreferenceDataset",
+    "PreferenceRewardModel",
+    "ReferenceSamples",
+    "RewardModelState",
+    "Segments",
+    "adversarial_reward",
+    "aggregate",
+    "airl_reward",
+    "bootstrap_weights",
+    "bradley_terry_labels",
+    "bt_loss",
+    "collect_expert_data",
+    "collect_reference_samples",
+    "ensemble_reward_model",
+    "expert_data_from_batch",
+    "expert_data_from_ppo",
+    "feature_masks",
+    "gail_reward",
+    "kl_penalty",
+    "occupancy_penalty",
+    "preference_dataset",
+    "preference_reward_model",
+    "reference_from_ppo",
+    "reward_oracle",
+    "synthetic_preferences",
+    "true_reward_oracle",
+]

@@ -1,0 +1,362 @@
+"""PQN: parallel Q-learning without replay or target network, with λ-returns and layer norm
+(Gallici et al., 2024, "Simplifying Deep Temporal Difference Learning"), one Q head per reward
+stream, as a pure function.
+
+``train(config, key) -> (state, metrics)`` is jittable and vmappable like PPO's.
+
+One iteration:
+ 1. act ε-greedily on ``Q(s, .) = sum_k w_k Q_k(s, .)`` for ``num_steps`` steps in ``num_envs``
+    environments -> ``[T, N]`` batch; build streams and apply the reward transform;
+ 2. per stream k compute Q(λ) targets (Watkins-style λ-returns on the greedy action
+    ``a* = argmax_a sum_j w_j Q_j(s', a)``, Peng & Williams 1996; PQN's form):
+    ``G_t = r_t + gamma_k c_t [(1 - λ) Q_k(s', a*) + λ G_{t+1}]``, where the recursion stops at
+    episode ends (``G_{t+1}`` replaced by ``Q_k(s', a*)``, with ``s'`` the true final
+    observation so truncations bootstrap correctly) and at the batch end; ``c_t = 0`` on
+    terminations of episodic streams. Non-episodic streams run on through episode ends;
+ 3. ``update_epochs`` epochs over ``num_minibatches`` minibatches of ``sum_k 0.5 (Q_k(s, a) - G_k)^2``
+    (targets fixed for the iteration); the network has layer norm after every hidden layer.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import optax
+from flax import struct
+from gymnax.environments import spaces
+
+from jaxrl_rewards.agents.common import (
+    StreamLayout,
+    check_env,
+    check_options,
+    epsilon_greedy,
+    flatten_obs,
+    linear_epsilon,
+    resolve_env,
+    stream_layout,
+)
+from jaxrl_rewards.agents.ppo import merge_segments
+from jaxrl_rewards.networks import MultiStreamQNetwork, activation_fn
+from jaxrl_rewards.optim import clip_by_global_norm, skip_nonfinite
+from jaxrl_rewards.rollout import EnvCarry, EpisodeTracker, evaluate, reset_envs, rollout
+from jaxrl_rewards.streams import check_streams, env_streams, stack_streams
+from jaxrl_rewards.transforms.core import RewardTransform, identity
+from jaxrl_rewards.types import Array, Metrics, PRNGKey
+from jaxrl_rewards.validation import ConfigError, check_in_range, check_positive, check_positive_int
+
+#: Hyperparameters (pytree leaves) that a sweep may batch.
+SWEEPABLE = ("learning_rate", "gamma", "q_lambda", "eps_start", "eps_end", "eps_fraction", "max_grad_norm")
+
+
+class PQNConfig(struct.PyTreeNode):
+    """PQN configuration: static sizes and switches, sweepable leaves (``SWEEPABLE``)."""
+
+    env: Any = struct.field(pytree_node=False)
+    env_params: Any
+    transform: RewardTransform = struct.field(default_factory=identity)
+    num_envs: int = struct.field(pytree_node=False, default=32)
+    num_steps: int = struct.field(pytree_node=False, default=64)
+    total_timesteps: int = struct.field(pytree_node=False, default=500_000)
+    update_epochs: int = struct.field(pytree_node=False, default=4)
+    num_minibatches: int = struct.field(pytree_node=False, default=16)
+    hidden_sizes: tuple[int, ...] = struct.field(pytree_node=False, default=(128, 128))
+    activation: str = struct.field(pytree_node=False, default="relu")
+    layer_norm: bool = struct.field(pytree_node=False, default=True)
+    anneal_lr: bool = struct.field(pytree_node=False, default=False)
+    num_evals: int = struct.field(pytree_node=False, default=10)
+    eval_episodes: int = struct.field(pytree_node=False, default=8)
+    eval_max_steps: int = struct.field(pytree_node=False, default=500)
+    env_name: str = struct.field(pytree_node=False, default="")
+    learning_rate: Array | float = 1e-4
+    gamma: Array | float = 0.99
+    q_lambda: Array | float = 0.65
+    eps_start: Array | float = 1.0
+    eps_end: Array | float = 0.05
+    eps_fraction: Array | float = 0.2
+    max_grad_norm: Array | float = 10.0
+
+    @property
+    def batch_size(self) -> int:
+        return self.num_envs * self.num_steps
+
+    @property
+    def iterations_per_eval(self) -> int:
+        return self.total_timesteps // self.batch_size // self.num_evals
+
+    @property
+    def num_iterations(self) -> int:
+        return self.iterations_per_eval * self.num_evals
+
+    @property
+    def trained_timesteps(self) -> int:
+        return self.num_iterations * self.batch_size
+
+
+#: Defaults per environment (on top of the PQNConfig defaults).
+PRESETS: dict[str, dict[str, Any]] = {
+    "CartPole-v1": {},
+    "Breakout-MinAtar": {
+        "num_envs": 128,
+        "num_steps": 32,
+        "num_minibatches": 32,
+        "update_epochs": 2,
+        "hidden_sizes": (256, 256),
+        "learning_rate": 3e-4,
+        "eps_end": 0.01,
+        "eps_fraction": 0.1,
+        "anneal_lr": True,
+        "eval_max_steps": 1000,
+    },
+}
+
+
+def validate(config: PQNConfig) -> PQNConfig:
+    """Check a configuration eagerly; raise ``ConfigError`` with a clear message."""
+    for name in (
+        "num_envs",
+        "num_steps",
+        "total_timesteps",
+        "update_epochs",
+        "num_minibatches",
+        "num_evals",
+        "eval_episodes",
+        "eval_max_steps",
+    ):
+        check_positive_int(getattr(config, name), name)
+    if not config.hidden_sizes or any(not isinstance(h, int) or h <= 0 for h in config.hidden_sizes):
+        raise ConfigError(f"hidden_sizes must be a non-empty tuple of positive ints, got {config.hidden_sizes!r}")
+    try:
+        activation_fn(config.activation)
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
+    if config.batch_size % config.num_minibatches:
+        raise ConfigError(
+            f"num_minibatches={config.num_minibatches} does not divide the batch of "
+            f"num_envs * num_steps = {config.batch_size} transitions"
+        )
+    if config.iterations_per_eval < 1:
+        raise ConfigError(
+            f"total_timesteps={config.total_timesteps} is too small: it must cover at least num_evals="
+            f"{config.num_evals} iterations of {config.batch_size} steps"
+        )
+    check_env(config.env)
+    if not isinstance(config.env.action_space(config.env_params), spaces.Discrete):
+        raise ConfigError("PQN needs a discrete action space; use SAC or PPO for continuous actions")
+    if not isinstance(config.transform, RewardTransform):
+        raise ConfigError(f"transform must be a RewardTransform, got {type(config.transform).__name__}")
+    check_positive(config.learning_rate, "learning_rate")
+    check_in_range(config.gamma, "gamma", 0.0, 1.0)
+    check_in_range(config.q_lambda, "q_lambda", 0.0, 1.0)
+    check_in_range(config.eps_start, "eps_start", 0.0, 1.0)
+    check_in_range(config.eps_end, "eps_end", 0.0, 1.0)
+    check_in_range(config.eps_fraction, "eps_fraction", 0.0, 1.0)
+    check_positive(config.max_grad_norm, "max_grad_norm")
+    return config
+
+
+def make_config(env: str | Any = "CartPole-v1", env_params: Any = None, **overrides: Any) -> PQNConfig:
+    """Build and validate a PQN configuration (a registered env name or an env object; any
+    ``PQNConfig`` field as a keyword, on top of ``PRESETS[env]``)."""
+    check_options(PQNConfig, overrides, "PQN")
+    env, params, options = resolve_env(env, env_params, PRESETS, overrides)
+    return validate(PQNConfig(env=env, env_params=params, **options))
+
+
+class PQNState(struct.PyTreeNode):
+    """Training state: parameters, optimiser, envs, transform state, episode tracker."""
+
+    params: Any
+    opt_state: Any
+    envs: EnvCarry
+    transform_state: Any
+    tracker: EpisodeTracker
+    weights: Array  # [K] stream weights of the latest batch
+    key: PRNGKey
+    iteration: Array
+
+
+class _Parts(NamedTuple):
+    q: nn.Module
+    tx: optax.GradientTransformation
+    layout: StreamLayout
+
+
+def _parts(config: PQNConfig) -> _Parts:
+    n = int(config.env.action_space(config.env_params).n)
+    zero = lambda key, obs: jnp.zeros(jax.tree.leaves(obs)[0].shape[:1], jnp.int32)
+    layout = stream_layout(config.env, config.env_params, config.transform, config.num_envs, config.gamma, zero)
+    q = MultiStreamQNetwork(n, len(layout.names), config.hidden_sizes, config.activation, config.layer_norm)
+    updates = config.num_iterations * config.update_epochs * config.num_minibatches
+    lr = optax.linear_schedule(config.learning_rate, 0.0, updates) if config.anneal_lr else config.learning_rate
+    tx = skip_nonfinite(optax.chain(clip_by_global_norm(config.max_grad_norm), optax.radam(lr)))
+    return _Parts(q, tx, layout)
+
+
+def init(config: PQNConfig, key: PRNGKey) -> PQNState:
+    """Initial training state for one seed (pure; vmap it over keys)."""
+    validate(config)
+    parts = _parts(config)
+    env_key, q_key, transform_key, run_key = jax.random.split(key, 4)
+    envs = reset_envs(config.env, config.env_params, env_key, config.num_envs)
+    params = parts.q.init(q_key, flatten_obs(envs.obs, 1)[:1])
+    names = parts.layout.names
+    weights = jnp.asarray([1.0 if n == "task" else 0.0 for n in names], jnp.float32)
+    return PQNState(
+        params=params,
+        opt_state=parts.tx.init(params),
+        envs=envs,
+        transform_state=config.transform.init(transform_key, parts.layout.spec),
+        tracker=EpisodeTracker.create(config.num_envs, 1 + len(names)),
+        weights=weights,
+        key=run_key,
+        iteration=jnp.int32(0),
+    )
+
+
+def q_lambda_returns(
+    rewards: Array, bootstrap: Array, nonterminal: Array, continues: Array, discounts: Array, q_lambda: Array | float
+) -> Array:
+    """Q(λ) targets for K streams.
+
+    Args:
+        rewards: ``[T, N, K]``.
+        bootstrap: ``Q_k(s_{t+1}, a*)`` of the observation after step t, ``[T, N, K]``.
+        nonterminal: 0 where step t terminated (no bootstrap), ``[T, N, K]``.
+        continues: 0 where the recursion must stop after step t (episode ends of episodic
+            streams); the batch end always stops it. ``[T, N, K]``.
+        discounts: ``[K]``; q_lambda: scalar.
+
+    Returns:
+        ``G_t = r_t + gamma c_t [bootstrap_t + λ cont_t (G_{t+1} - bootstrap_t)]``, ``[T, N, K]``.
+    """
+
+    def step(next_return, xs):
+        r, boot, nonterm, cont = xs
+        mixed = boot + q_lambda * cont * (next_return - boot)
+        g = r + discounts * nonterm * mixed
+        return g, g
+
+    continues = continues.at[-1].set(0.0)
+    _, returns = jax.lax.scan(
+        step, jnp.zeros_like(rewards[0]), (rewards, bootstrap, nonterminal, continues), reverse=True
+    )
+    return returns
+
+
+def _greedy_values(q: Array, weights: Array) -> Array:
+    """``Q_k(s, argmax_a sum_j w_j Q_j(s, a))``: ``[..., A, K] -> [..., K]``."""
+    best = jnp.argmax((q * weights).sum(-1), axis=-1)
+    return jnp.take_along_axis(q, best[..., None, None], axis=-2)[..., 0, :]
+
+
+def _iteration(config: PQNConfig, parts: _Parts, state: PQNState) -> tuple[PQNState, Metrics]:
+    key, rollout_key, update_key, transform_key = jax.random.split(state.key, 4)
+    steps_done = state.iteration * config.batch_size
+    epsilon = linear_epsilon(steps_done, config.total_timesteps, config.eps_start, config.eps_end, config.eps_fraction)
+
+    def act(k, obs):
+        q = parts.q.apply(state.params, flatten_obs(obs, 1))
+        return epsilon_greedy(k, (q * state.weights).sum(-1), epsilon), None
+
+    envs, batch, _ = rollout(config.env, config.env_params, act, state.envs, rollout_key, config.num_steps)
+    streams, transform_state = config.transform.apply(state.transform_state, env_streams(batch, config.gamma), batch)
+    check_streams(streams, (config.num_steps, config.num_envs), where=f"{type(config.transform).__name__}.apply")
+    rewards, weights, discounts, episodic = stack_streams(streams)
+
+    q_of = lambda obs, nd: parts.q.apply(state.params, flatten_obs(obs, nd))
+    q_obs = q_of(batch.obs, 2)
+    q_final = _greedy_values(q_of(batch.next_obs, 2), weights)
+    q_following = _greedy_values(jnp.concatenate([q_obs[1:], q_of(envs.obs, 1)[None]], axis=0), weights)
+    mask = jnp.asarray(episodic)
+    term, done = batch.terminated[..., None], batch.done[..., None]
+    bootstrap = jnp.where(mask, q_final, q_following)
+    nonterminal = jnp.broadcast_to(jnp.where(mask, 1.0 - term, 1.0), rewards.shape)
+    continues = jnp.broadcast_to(jnp.where(mask, 1.0 - done, 1.0), rewards.shape)
+    targets = q_lambda_returns(rewards, bootstrap, nonterminal, continues, discounts, config.q_lambda)
+
+    flat = lambda x: x.reshape((config.batch_size, *x.shape[2:]))
+    data = (flat(flatten_obs(batch.obs, 2)), flat(batch.action).astype(jnp.int32), flat(targets))
+
+    def loss_fn(params, mb):
+        obs, action, target = mb
+        q = jnp.take_along_axis(parts.q.apply(params, obs), action[:, None, None], axis=1)[:, 0]
+        return 0.5 * ((q - target) ** 2).mean(0).sum(), (q * weights).sum(-1).mean()
+
+    grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
+
+    def minibatch_step(carry, mb):
+        params, opt_state = carry
+        (loss, q_mean), grads = grad_fn(params, mb)
+        updates, opt_state = parts.tx.update(grads, opt_state, params)
+        return (optax.apply_updates(params, updates), opt_state), (loss, q_mean)
+
+    def epoch(carry, k):
+        perm = jax.random.permutation(k, config.batch_size)
+        shuffled = jax.tree.map(lambda x: x[perm].reshape((config.num_minibatches, -1, *x.shape[1:])), data)
+        return jax.lax.scan(minibatch_step, carry, shuffled)
+
+    (params, opt_state), (loss, q_mean) = jax.lax.scan(
+        epoch, (state.params, state.opt_state), jax.random.split(update_key, config.update_epochs)
+    )
+    transform_state, transform_metrics = config.transform.update(transform_state, batch, streams, transform_key)
+    channels = jnp.concatenate([batch.reward[..., None], rewards], axis=-1)
+    tracker, episodes = state.tracker.track(channels, batch.done)
+    metrics = {
+        "loss/td": loss.mean(),
+        "loss/q_mean": q_mean.mean(),
+        "train/epsilon": epsilon,
+        "train/episode_return": tracker.last_return[0],
+        "train/episode_length": tracker.last_length,
+        "train/episodes": episodes,
+        "nonfinite_updates": opt_state.total_notfinite.astype(jnp.float32),
+        "timesteps": ((state.iteration + 1) * config.batch_size).astype(jnp.float32),
+    }
+    for i, name in enumerate(parts.layout.names):
+        metrics[f"train/stream_return/{name}"] = tracker.last_return[1 + i]
+        metrics[f"train/stream_weight/{name}"] = weights[i]
+    metrics.update({f"transform/{k}": jnp.asarray(v, jnp.float32) for k, v in transform_metrics.items()})
+    new_state = PQNState(
+        params=params,
+        opt_state=opt_state,
+        envs=envs,
+        transform_state=transform_state,
+        tracker=tracker,
+        weights=weights,
+        key=key,
+        iteration=state.iteration + 1,
+    )
+    return new_state, metrics
+
+
+def evaluate_policy(config: PQNConfig, state: PQNState, key: PRNGKey) -> dict[str, Array]:
+    """Mean undiscounted return of every env stream over ``eval_episodes`` greedy episodes."""
+    parts = _parts(config)
+
+    def greedy(k, obs):
+        q = parts.q.apply(state.params, flatten_obs(obs, 1))
+        return jnp.argmax((q * state.weights).sum(-1), axis=-1).astype(jnp.int32), None
+
+    return evaluate(config.env, config.env_params, greedy, key, config.eval_episodes, config.eval_max_steps)
+
+
+def train_segment(config: PQNConfig, state: PQNState) -> tuple[PQNState, Metrics]:
+    """``iterations_per_eval`` iterations then one evaluation."""
+    parts = _parts(config)
+    state, metrics = jax.lax.scan(
+        lambda s, _: _iteration(config, parts, s), state, None, length=config.iterations_per_eval
+    )
+    eval_key, key = jax.random.split(state.key)
+    metrics.update({f"eval/{k}": v for k, v in evaluate_policy(config, state, eval_key).items()})
+    metrics["eval/timesteps"] = (state.iteration * config.batch_size).astype(jnp.float32)
+    return state.replace(key=key), metrics
+
+
+def train(config: PQNConfig, key: PRNGKey) -> tuple[PQNState, Metrics]:
+    """Train PQN from scratch: pure and jittable. Metrics: per-iteration curves
+    ``[num_iterations]`` and evaluation curves ``[num_evals]``."""
+    state = init(config, key)
+    state, metrics = jax.lax.scan(lambda s, _: train_segment(config, s), state, None, length=config.num_evals)
+    return state, merge_segments(metrics)

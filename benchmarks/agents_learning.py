@@ -1,0 +1,166 @@
+"""Learning benchmark of the value-based and off-policy agents (issue 8's "must show" items).
+
+Run from the repository root with the main venv:
+
+    python benchmarks/agents_learning.py                    # every experiment (~20 min, 2 shared cores)
+    python benchmarks/agents_learning.py --only dqn_cartpole pqn_cartpole
+    python benchmarks/agents_learning.py --force            # rerun finished experiments
+    python benchmarks/agents_learning.py --quick            # smoke test, tiny sizes, temp dir
+
+Each experiment trains all its seeds in one compiled call per segment
+(``jaxrl_rewards.runner.train_seeds``: ``jit(vmap(train_segment))``), evaluation inside.
+Results go to ``benchmarks/results/agents_learning.json`` (saved after each experiment; an
+interrupted run resumes) and ``agents_learning.md``.
+
+Experiments and pass criteria (issue 8):
+
+* ``dqn_cartpole`` / ``pqn_cartpole``: preset config, 500k steps, 8 seeds; final greedy
+  return >= 450 on at least 6 of 8 seeds.
+* ``sac_pendulum``: preset config, 50k steps, 4 seeds; mean final return > -250.
+* ``dqn_breakout`` / ``pqn_breakout``: Breakout-MinAtar, 2 seeds, compared with a uniformly
+  random policy evaluated the same way ("clearly above random").
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import jax
+import numpy as np
+
+from jaxrl_rewards.agents import dqn, pqn, sac
+from jaxrl_rewards.results import atomic_write_text
+from jaxrl_rewards.rollout import evaluate
+from jaxrl_rewards.runner import train_seeds
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS_DIR = ROOT / "benchmarks" / "results"
+
+#: name -> (agent module, env, seeds, overrides, criterion)
+EXPERIMENTS: dict[str, tuple[Any, str, int, dict[str, Any], str]] = {
+    "dqn_cartpole": (dqn, "CartPole-v1", 8, {"total_timesteps": 500_000}, "cartpole"),
+    "pqn_cartpole": (pqn, "CartPole-v1", 8, {"total_timesteps": 500_000}, "cartpole"),
+    "sac_pendulum": (sac, "Pendulum-v1", 4, {"total_timesteps": 50_000}, "pendulum"),
+    "pqn_breakout": (pqn, "Breakout-MinAtar", 2, {"total_timesteps": 1_000_000}, "random"),
+    "dqn_breakout": (dqn, "Breakout-MinAtar", 2, {"total_timesteps": 300_000}, "random"),
+}
+QUICK = {
+    "dqn": {"total_timesteps": 4000, "learning_starts": 500},
+    "pqn": {"total_timesteps": 40_960, "num_envs": 8},
+    "sac": {"total_timesteps": 2000, "learning_starts": 200},
+}
+
+_T0 = time.perf_counter()
+
+
+def log(msg: str) -> None:
+    print(f"[agents_learning {time.perf_counter() - _T0:7.1f}s] {msg}", file=sys.stderr, flush=True)
+
+
+def random_return(config: Any, episodes: int = 64) -> float:
+    """Mean return of a uniformly random policy, evaluated like the agents' greedy policies."""
+    n = int(config.env.action_space(config.env_params).n)
+
+    def policy(key, obs):
+        return jax.random.randint(key, jax.tree.leaves(obs)[0].shape[:1], 0, n), None
+
+    run = jax.jit(lambda k: evaluate(config.env, config.env_params, policy, k, episodes, config.eval_max_steps))
+    return float(run(jax.random.key(123))["return/task"])
+
+
+def run_experiment(name: str, quick: bool) -> dict[str, Any]:
+    agent, env, seeds, overrides, criterion = EXPERIMENTS[name]
+    short = agent.__name__.rsplit(".", 1)[-1]
+    overrides = {**overrides, **(QUICK[short] if quick else {})}
+    config = agent.make_config(env, **overrides)
+    log(f"{name}: {short} on {env}, {config.trained_timesteps} steps x {seeds} seeds")
+    result = train_seeds(agent, config, seeds, progress=False)
+    final = result.final_eval_returns()
+    entry: dict[str, Any] = {
+        "agent": short,
+        "env": env,
+        "seeds": seeds,
+        "timesteps": config.trained_timesteps,
+        "overrides": {k: v for k, v in overrides.items()},
+        "final_returns": [float(x) for x in final],
+        "mean": float(np.mean(final)),
+        "std": float(np.std(final)),
+        "eval_curve_mean": [float(x) for x in result.metrics["eval/return/task"].mean(0)],
+        "eval_timesteps": [float(x) for x in result.metrics["eval/timesteps"][0]],
+        "wall_s": result.total_s,
+        "steps_per_s": result.steps_per_second,
+    }
+    if criterion == "cartpole":
+        entry["seeds_at_least_450"] = int((final >= 450).sum())
+        entry["pass"] = entry["seeds_at_least_450"] >= 6
+        entry["criterion"] = "final return >= 450 on >= 6 of 8 seeds"
+    elif criterion == "pendulum":
+        entry["pass"] = entry["mean"] > -250
+        entry["criterion"] = "mean final return > -250"
+    else:
+        entry["random_return"] = random_return(config)
+        entry["pass"] = bool(np.all(final > 2 * max(entry["random_return"], 0.1)))
+        entry["criterion"] = "every seed's final return > 2x the random policy's"
+    log(f"{name}: final {np.round(final, 1)} mean {entry['mean']:.1f} pass={entry['pass']} ({result.total_s:.0f}s)")
+    return entry
+
+
+def markdown(results: dict[str, Any]) -> str:
+    lines = [
+        "# Agents learning benchmark (issue 8)",
+        "",
+        "Machine: 2 CPU cores shared with other jobs (timings are noisy; returns are not affected).",
+        f"Generated by `python benchmarks/agents_learning.py` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
+        "Final return = greedy-policy evaluation (8 episodes) at the end of training, one value per seed.",
+        "",
+        "| experiment | agent | env | steps | seeds | final return per seed | mean ± std | criterion | pass |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, e in results.items():
+        per_seed = ", ".join(f"{x:.0f}" for x in e["final_returns"])
+        crit = e["criterion"] + (f" (random: {e['random_return']:.2f})" if "random_return" in e else "")
+        lines.append(
+            f"| {name} | {e['agent']} | {e['env']} | {e['timesteps']:,} | {e['seeds']} | {per_seed} | "
+            f"{e['mean']:.1f} ± {e['std']:.1f} | {crit} | {'yes' if e['pass'] else 'NO'} |"
+        )
+    lines += ["", "Evaluation curves (mean over seeds):", ""]
+    for name, e in results.items():
+        curve = ", ".join(f"{x:.0f}" for x in e["eval_curve_mean"])
+        lines.append(f"- {name}: {curve}")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--only", nargs="*", default=None, choices=sorted(EXPERIMENTS))
+    parser.add_argument("--force", action="store_true")
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args(argv)
+    out_dir = Path(tempfile.mkdtemp()) if args.quick else RESULTS_DIR
+    json_path = out_dir / "agents_learning.json"
+    saved = json.loads(json_path.read_text()) if json_path.exists() else {}
+    results = saved.get("experiments", {})
+    for name in args.only or list(EXPERIMENTS):
+        if name in results and not args.force:
+            log(f"{name}: done already (use --force to rerun)")
+            continue
+        results[name] = run_experiment(name, args.quick)
+        payload = {
+            "machine": {"platform": platform.platform(), "jax": jax.__version__, "devices": str(jax.devices())},
+            "note": "2 CPU cores shared with other jobs",
+            "experiments": results,
+        }
+        atomic_write_text(json_path, json.dumps(payload, indent=1))
+        atomic_write_text(out_dir / "agents_learning.md", markdown(results))
+    print(markdown(results))
+
+
+if __name__ == "__main__":
+    main()

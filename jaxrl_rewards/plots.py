@@ -1,0 +1,344 @@
+"""Plots and tables of a sweep's results store (``jaxrl-rewards plot``).
+
+Statistics follow Agarwal et al., "Deep RL at the Edge of the Statistical Precipice" (2021):
+the interquartile mean (IQM, the mean of the middle 50% of runs, ``scipy.stats.trim_mean(x,
+0.25)``) over seeds with percentile-bootstrap confidence intervals (``scipy.stats.bootstrap``;
+rliable's stratified bootstrap reduces to this with one task). Outputs, all written
+atomically:
+
+- ``learning_curves.png``: IQM of the evaluation metric vs environment steps per group, with
+  95% bootstrap CIs;
+- ``sensitivity.png``: final IQM (and CI) against each swept hyperparameter, per variant;
+- ``return_vs_cost.png``: final return vs final cost per run (when there is a cost stream);
+- ``pareto.png``: group means of the first two ``reward_<name>`` objectives with the Pareto front
+  (when the env has several objectives);
+- ``summary.md``: the final-score table (IQM, 95% CI, mean, std, n) and links to the figures.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from jaxrl_rewards.results import atomic_write_bytes, atomic_write_text
+
+_ID_COLUMNS = ("variant", "chunk", "run", "point", "seed", "iteration")
+
+
+def iqm(values: np.ndarray, axis: int = 0) -> np.ndarray:
+    """Interquartile mean along ``axis`` (25% trimmed on each side)."""
+    from scipy.stats import trim_mean
+
+    return trim_mean(np.asarray(values, np.float64), 0.25, axis=axis)
+
+
+def iqm_ci(values: np.ndarray, confidence: float = 0.95, reps: int = 2000, seed: int = 0) -> tuple[float, float]:
+    """Percentile-bootstrap confidence interval of the IQM of ``values`` ``[n]`` (resampling
+    runs). One value gives a zero-width interval."""
+    from scipy.stats import bootstrap
+
+    values = np.asarray(values, np.float64)
+    if values.size < 2 or np.all(values == values[0]):
+        return float(values.mean()), float(values.mean())
+    res = bootstrap(
+        (values,), lambda x, axis: iqm(x, axis=axis), n_resamples=reps, confidence_level=confidence,
+        method="percentile", random_state=np.random.default_rng(seed), vectorized=True,
+    )  # fmt: skip
+    return float(res.confidence_interval.low), float(res.confidence_interval.high)
+
+
+def load_results(directory: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """A results store's rows and manifest (``store.ResultStore``), or a single parquet/csv
+    file of ``results.save_result`` (manifest empty)."""
+    from jaxrl_rewards.store import ResultStore
+
+    path = Path(directory)
+    if path.is_file():
+        frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+        return frame, {}
+    store = ResultStore(path)
+    frame = store.load()
+    if frame.empty:
+        raise FileNotFoundError(f"no results in {path} (expected {store.chunk_dir}/*.parquet)")
+    return frame, store.manifest() or {}
+
+
+def param_columns(frame: pd.DataFrame, manifest: dict[str, Any]) -> list[str]:
+    """The swept-parameter columns (from the manifest, else non-metric, non-id columns)."""
+    if "param_columns" in manifest:
+        return [c for c in manifest["param_columns"] if c in frame]
+    return [c for c in frame.columns if c not in _ID_COLUMNS and "/" not in c and c not in ("timesteps",)]
+
+
+def group_columns(frame: pd.DataFrame, params: Sequence[str]) -> list[str]:
+    """Columns that identify a configuration (everything but the seed)."""
+    return [c for c in ("variant", *params) if c in frame and frame[c].nunique(dropna=False) > 1] or (
+        ["variant"] if "variant" in frame else []
+    )
+
+
+def _label(keys: Sequence[str], values: Any) -> str:
+    values = values if isinstance(values, tuple) else (values,)
+    parts = []
+    for key, value in zip(keys, values, strict=True):
+        parts.append(str(value) if key == "variant" else f"{key.split('.')[-1]}={value:.3g}")
+    return ", ".join(parts) or "all runs"
+
+
+def final_values(frame: pd.DataFrame, metric: str) -> pd.DataFrame:
+    """The last non-NaN value of ``metric`` of every run (one row per run)."""
+    run_key = [c for c in ("variant", "run") if c in frame] or ["seed"]
+    rows = frame.dropna(subset=[metric]).sort_values("iteration", kind="stable")
+    return rows.groupby(run_key, sort=False).tail(1).reset_index(drop=True)
+
+
+def final_score_table(frame: pd.DataFrame, params: Sequence[str], metric: str = "eval/return/task") -> pd.DataFrame:
+    """Per configuration: IQM of the final ``metric`` over seeds, its 95% bootstrap CI, mean,
+    std and the number of seeds; sorted best first."""
+    finals = final_values(frame, metric)
+    keys = group_columns(frame, params)
+    rows = []
+    for group, part in finals.groupby(keys, sort=False) if keys else [((), finals)]:
+        values = part[metric].to_numpy()
+        low, high = iqm_ci(values)
+        rows.append(
+            {
+                "config": _label(keys, group),
+                **dict(zip(keys, group if isinstance(group, tuple) else (group,), strict=True)),
+                "iqm": float(iqm(values)),
+                "ci_low": low,
+                "ci_high": high,
+                "mean": float(values.mean()),
+                "std": float(values.std()),
+                "n": len(values),
+            }
+        )
+    return pd.DataFrame(rows).sort_values("iqm", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def _save(fig: Any, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buffer, format="png", dpi=110)
+    plt.close(fig)
+    atomic_write_bytes(path, buffer.getvalue())
+    return path
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_learning_curves(
+    frame: pd.DataFrame, params: Sequence[str], path: str | Path, metric: str = "eval/return/task", max_groups: int = 12
+) -> Path:
+    """IQM of ``metric`` over seeds vs environment steps, one line per configuration (the
+    ``max_groups`` best by final IQM), with 95% bootstrap CIs."""
+    plt = _pyplot()
+    keys = group_columns(frame, params)
+    rows = frame.dropna(subset=[metric])
+    x_col = "eval/timesteps" if "eval/timesteps" in rows else "iteration"
+    best = final_score_table(frame, params, metric)["config"].head(max_groups).tolist()
+    fig, ax = plt.subplots(figsize=(7.0, 4.2))
+    for group, part in rows.groupby(keys, sort=False) if keys else [((), rows)]:
+        label = _label(keys, group)
+        if label not in best:
+            continue
+        curves = part.pivot_table(index="run", columns=x_col, values=metric, aggfunc="first")
+        x = curves.columns.to_numpy(dtype=float)
+        values = curves.to_numpy()
+        center = iqm(values, axis=0)
+        cis = np.array([iqm_ci(values[:, j][~np.isnan(values[:, j])], reps=500) for j in range(values.shape[1])])
+        ax.plot(x, center, label=f"{label} (n={values.shape[0]})")
+        ax.fill_between(x, cis[:, 0], cis[:, 1], alpha=0.2)
+    ax.set_xlabel("environment steps" if x_col == "eval/timesteps" else "iteration")
+    ax.set_ylabel(f"{metric} (IQM, 95% CI)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    return _save(fig, Path(path))
+
+
+def plot_sensitivity(
+    frame: pd.DataFrame, params: Sequence[str], path: str | Path, metric: str = "eval/return/task"
+) -> Path | None:
+    """Final IQM (with 95% CI) against each swept hyperparameter, one panel per parameter and
+    one line per variant (other swept parameters pooled). ``None`` when nothing was swept."""
+    params = [p for p in params if p in frame and frame[p].nunique() > 1]
+    if not params:
+        return None
+    plt = _pyplot()
+    finals = final_values(frame, metric)
+    fig, axes = plt.subplots(1, len(params), figsize=(4.2 * len(params), 3.6), squeeze=False)
+    for ax, param in zip(axes[0], params, strict=True):
+        for variant, part in finals.groupby("variant", sort=False) if "variant" in finals else [("", finals)]:
+            stats = []
+            for value, sub in part.groupby(param):
+                low, high = iqm_ci(sub[metric].to_numpy(), reps=500)
+                stats.append((value, float(iqm(sub[metric].to_numpy())), low, high))
+            stats = np.asarray(stats)
+            ax.errorbar(stats[:, 0], stats[:, 1], yerr=[stats[:, 1] - stats[:, 2], stats[:, 3] - stats[:, 1]],
+                        marker="o", capsize=3, label=str(variant))  # fmt: skip
+        values = finals[param].to_numpy()
+        if np.all(values > 0) and values.max() / values.min() > 20:
+            ax.set_xscale("log")
+        ax.set_xlabel(param)
+        ax.set_ylabel(f"final {metric} (IQM)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    return _save(fig, Path(path))
+
+
+def _cost_metric(frame: pd.DataFrame) -> str | None:
+    for name in ("eval/return/cost", "eval/cost", "train/stream_return/cost"):
+        if name in frame and frame[name].notna().any():
+            return name
+    names = sorted(c for c in frame.columns if c.startswith("eval/return/cost"))
+    return names[0] if names else None
+
+
+def plot_return_vs_cost(
+    frame: pd.DataFrame, params: Sequence[str], path: str | Path, metric: str = "eval/return/task"
+) -> Path | None:
+    """Final return against final cost, one point per run, coloured by configuration
+    (``None`` when the runs have no cost stream)."""
+    cost = _cost_metric(frame)
+    if cost is None:
+        return None
+    plt = _pyplot()
+    keys = group_columns(frame, params)
+    finals = final_values(frame, metric).set_index(["variant", "run"])
+    costs = final_values(frame, cost).set_index(["variant", "run"])[cost]
+    finals = finals.join(costs, rsuffix="_cost", how="inner")
+    fig, ax = plt.subplots(figsize=(5.5, 4.2))
+    for group, part in finals.reset_index().groupby(keys, sort=False) if keys else [((), finals.reset_index())]:
+        ax.scatter(part[cost if cost != metric else cost + "_cost"], part[metric], label=_label(keys, group), s=18)
+    ax.set_xlabel(f"final {cost}")
+    ax.set_ylabel(f"final {metric}")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    return _save(fig, Path(path))
+
+
+def pareto_front(points: np.ndarray) -> np.ndarray:
+    """Boolean mask of the non-dominated rows of ``points`` ``[n, d]`` (all objectives
+    maximised): no other row is >= in every objective and > in one."""
+    points = np.asarray(points, np.float64)
+    keep = np.ones(len(points), bool)
+    for i, p in enumerate(points):
+        dominated = np.all(points >= p, axis=1) & np.any(points > p, axis=1)
+        keep[i] = not dominated.any()
+    return keep
+
+
+def plot_pareto(frame: pd.DataFrame, params: Sequence[str], path: str | Path) -> Path | None:
+    """Mean final values of the first two ``eval/return/reward_<name>`` objectives per
+    configuration with the Pareto front highlighted (``None`` with fewer than two objectives)."""
+    objectives = sorted(c for c in frame.columns if c.startswith("eval/return/reward_"))[:2]
+    if len(objectives) < 2:
+        return None
+    plt = _pyplot()
+    keys = group_columns(frame, params)
+    finals = final_values(frame, objectives[0])
+    means = finals.groupby(keys, sort=False)[objectives].mean() if keys else finals[objectives].mean().to_frame().T
+    mask = pareto_front(means.to_numpy())
+    fig, ax = plt.subplots(figsize=(5.5, 4.2))
+    ax.scatter(means[objectives[0]], means[objectives[1]], c="lightgray", label="configurations")
+    front = means[mask].sort_values(objectives[0])
+    ax.plot(front[objectives[0]], front[objectives[1]], "o-", color="C3", label="Pareto front")
+    ax.set_xlabel(objectives[0])
+    ax.set_ylabel(objectives[1])
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    return _save(fig, Path(path))
+
+
+def markdown_table(table: pd.DataFrame, metric: str) -> str:
+    """The final-score table as markdown."""
+    lines = [
+        f"| configuration | IQM final {metric} | 95% CI | mean ± std | seeds |",
+        "|---|---|---|---|---|",
+    ]
+    for row in table.itertuples():
+        lines.append(
+            f"| {row.config} | {row.iqm:.2f} | [{row.ci_low:.2f}, {row.ci_high:.2f}] | "
+            f"{row.mean:.2f} ± {row.std:.2f} | {row.n} |"
+        )
+    return "\n".join(lines)
+
+
+def make_report(
+    results: str | Path | pd.DataFrame,
+    out_dir: str | Path,
+    metric: str = "eval/return/task",
+    manifest: dict[str, Any] | None = None,
+    title: str | None = None,
+) -> dict[str, Path]:
+    """Write every applicable figure and ``summary.md`` for a results store (or frame).
+    Returns name -> path of what was written."""
+    if isinstance(results, pd.DataFrame):
+        frame, manifest = results, manifest or {}
+    else:
+        frame, manifest = load_results(results)
+    if metric not in frame:
+        metrics = sorted(c for c in frame.columns if c.startswith("eval/"))
+        raise ValueError(f"metric {metric!r} not in the results; available: {metrics}")
+    out_dir = Path(out_dir)
+    params = param_columns(frame, manifest)
+    written = {"learning_curves": plot_learning_curves(frame, params, out_dir / "learning_curves.png", metric)}
+    for name, fn in (
+        ("sensitivity", lambda p: plot_sensitivity(frame, params, p, metric)),
+        ("return_vs_cost", lambda p: plot_return_vs_cost(frame, params, p, metric)),
+        ("pareto", lambda p: plot_pareto(frame, params, p)),
+    ):
+        path = fn(out_dir / f"{name}.png")
+        if path is not None:
+            written[name] = path
+    table = final_score_table(frame, params, metric)
+    spec = manifest.get("spec", {})
+    heading = title or f"Sweep {spec.get('name', '')}".strip()
+    lines = [
+        f"# {heading}",
+        "",
+        f"{frame['run'].nunique() if 'run' in frame else frame['seed'].nunique()} runs "
+        f"({', '.join(params) or 'no swept parameters'}); statistics: IQM over seeds with 95% percentile "
+        "bootstrap CIs (Agarwal et al., 2021).",
+        "",
+        markdown_table(table, metric),
+        "",
+        *[f"![{name}]({path.name})" for name, path in written.items()],
+    ]
+    if spec:
+        lines += ["", "<details><summary>spec</summary>", "", "```json", json.dumps(spec), "```"]
+        lines.append("</details>")
+    written["summary"] = out_dir / "summary.md"
+    atomic_write_text(written["summary"], "\n".join(lines) + "\n")
+    return written
+
+
+__all__ = [
+    "final_score_table",
+    "final_values",
+    "iqm",
+    "iqm_ci",
+    "load_results",
+    "make_report",
+    "markdown_table",
+    "pareto_front",
+    "plot_learning_curves",
+    "plot_pareto",
+    "plot_return_vs_cost",
+    "plot_sensitivity",
+]

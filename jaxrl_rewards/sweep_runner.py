@@ -1,0 +1,483 @@
+"""Run a sweep: hyperparameter points x seeds, in chunks of runs that are each one
+``jit(vmap(train))`` call, sharded across ``jax.devices()``, written to a resumable store.
+
+``run_sweep(spec, out_dir)`` checks the spec (nothing compiles before it passes), plans the
+points (grid, random, or optuna proposing each chunk's points from the finished chunks),
+splits each variant's runs into equal chunks (the last one padded, so one compile serves them
+all), skips chunks already in the store, and runs the rest locally or as Ray tasks
+(``backend="ray"``). Run ``r`` of a point uses ``jax.random.key(seed)``, so its numbers equal
+the same run trained alone (to float32 rounding) whatever chunk it lands in.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import math
+import os
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+
+from jaxrl_rewards import live_logging
+from jaxrl_rewards.runner import _progress, shard_over_devices
+from jaxrl_rewards.store import ResultStore, chunk_frame
+from jaxrl_rewards.sweep_spec import SweepSpec, check_spec, load_spec, spec_from_dict
+from jaxrl_rewards.validation import ConfigError
+
+
+@dataclass(frozen=True)
+class ChunkTask:
+    """One chunk: its runs (point x seed) and the fixed compiled batch size it runs at."""
+
+    variant: str
+    chunk: int
+    runs: tuple[int, ...]
+    point_ids: tuple[int, ...]
+    points: tuple[Mapping[str, Any], ...]
+    seeds: tuple[int, ...]
+    chunk_size: int
+
+
+@dataclass
+class SweepResult:
+    """What ``run_sweep`` did.
+
+    Attributes:
+        frame: every finished run x iteration (the store's contents).
+        store: the results store.
+        chunks_run / chunks_skipped: chunks computed now / found finished in the store.
+        compiles: compilations of the chunk function(s) in this process during the sweep.
+        wall_s: wall seconds; steps: environment steps computed now (padding excluded).
+    """
+
+    frame: pd.DataFrame
+    store: ResultStore
+    chunks_run: int = 0
+    chunks_skipped: int = 0
+    compiles: int = 0
+    wall_s: float = 0.0
+    steps: int = 0
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def steps_per_second(self) -> float:
+        """Aggregate environment steps per second of the chunks computed now (compile included)."""
+        return self.steps / max(self.wall_s, 1e-9)
+
+
+# --------------------------------------------------------------------------- planning
+
+
+def grid_points(params: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The Cartesian product of the grid lists, in the spec's key order (last key fastest)."""
+    keys = list(params)
+    return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*(params[k] for k in keys))]
+
+
+def random_points(params: Mapping[str, Any], num: int, seed: int) -> list[dict[str, Any]]:
+    """``num`` points drawn independently: lists are uniform choices, ranges uniform (or
+    log-uniform with ``log``; rounded with ``int``). Deterministic in ``seed``."""
+    rng = np.random.default_rng(seed)
+    points = []
+    for _ in range(num):
+        point = {}
+        for key, dist in params.items():
+            if isinstance(dist, list):
+                point[key] = dist[int(rng.integers(len(dist)))]
+                continue
+            low, high = float(dist["low"]), float(dist["high"])
+            value = math.exp(rng.uniform(math.log(low), math.log(high))) if dist["log"] else rng.uniform(low, high)
+            point[key] = round(value) if dist["int"] else float(value)
+        points.append(point)
+    return points
+
+
+def optuna_points(
+    spec: SweepSpec, finished: Sequence[tuple[Mapping[str, Any], float]], num: int, chunk: int
+) -> list[dict[str, Any]]:
+    """Propose ``num`` points with optuna's TPE sampler from the finished points and their
+    objective values. A fresh study seeded with ``sample_seed + chunk`` is rebuilt from the
+    finished points each time, so a resumed sweep proposes exactly what an uninterrupted one did."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    distributions = {}
+    for key, dist in spec.params.items():
+        if isinstance(dist, list):
+            distributions[key] = optuna.distributions.CategoricalDistribution(tuple(dist))
+        elif dist["int"]:
+            distributions[key] = optuna.distributions.IntDistribution(
+                int(dist["low"]), int(dist["high"]), log=dist["log"]
+            )
+        else:
+            distributions[key] = optuna.distributions.FloatDistribution(
+                float(dist["low"]), float(dist["high"]), log=dist["log"]
+            )
+    sampler = optuna.samplers.TPESampler(seed=spec.sample_seed + chunk, n_startup_trials=max(num, 4))
+    study = optuna.create_study(direction=spec.direction, sampler=sampler)
+    for point, value in finished:
+        params = {k: point[k] for k in distributions}
+        study.add_trial(optuna.trial.create_trial(params=params, distributions=distributions, value=float(value)))
+    points = []
+    for _ in range(num):
+        trial = study.ask(distributions)
+        points.append(dict(trial.params))
+    return points
+
+
+def estimate_run_bytes(agent: ModuleType, config: Any) -> int:
+    """A generous estimate of the device memory one run of a chunk needs: its training state
+    (traced with ``eval_shape``, no compile), rollout buffers and metric curves, times 4."""
+    state = jax.eval_shape(agent.init, config, jax.random.key(0))
+    state_bytes = sum(math.prod(leaf.shape) * max(leaf.dtype.itemsize, 4) for leaf in jax.tree.leaves(state))
+    batch = getattr(config, "batch_size", 1024)
+    obs_leaves = jax.tree.leaves(getattr(state, "envs", state))
+    obs_size = max((math.prod(leaf.shape[1:]) for leaf in obs_leaves if leaf.ndim), default=1)
+    rollout = batch * (2 * obs_size + 32) * 4
+    curves = getattr(config, "num_iterations", 1) * 64 * 4
+    return 4 * (3 * state_bytes + rollout + curves)
+
+
+def available_bytes(devices: Sequence[Any]) -> int:
+    """Free memory to plan chunks with: the devices' limits (accelerators) or the host's
+    available RAM (CPU devices share it)."""
+    limits = []
+    for device in devices:
+        stats = device.memory_stats() if hasattr(device, "memory_stats") else None
+        if stats and "bytes_limit" in stats:
+            limits.append(stats["bytes_limit"] - stats.get("bytes_in_use", 0))
+    if limits and len(limits) == len(devices):
+        return int(sum(limits))
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):  # pragma: no cover
+        return 4 << 30
+
+
+def choose_chunk_size(
+    agent: ModuleType,
+    config: Any,
+    num_runs: int,
+    *,
+    max_chunk_size: int = 128,
+    devices: Sequence[Any] | None = None,
+    memory_bytes: int | None = None,
+    multiple_of: int = 1,
+) -> int:
+    """Runs per compiled call: as many as fit half the free memory (``estimate_run_bytes``),
+    at most ``max_chunk_size`` and at most what the sweep needs, rounded to a multiple of the
+    device count (so chunks shard evenly) and of ``multiple_of`` (optuna: the seed count)."""
+    devices = list(jax.devices() if devices is None else devices)
+    memory = available_bytes(devices) if memory_bytes is None else memory_bytes
+    fit = max(1, int(memory * 0.5 // estimate_run_bytes(agent, config)))
+    size = max(1, min(fit, max_chunk_size, num_runs))
+    step = math.lcm(len(devices), multiple_of)
+    return max(step, size // step * step) if size >= step else step
+
+
+# --------------------------------------------------------------------------- running a chunk
+
+
+@functools.cache
+def chunk_function(agent: ModuleType, live: bool) -> Callable:
+    """``jit(vmap(run))`` with ``run(config, key, run_id) -> metrics``: the agent's ``init``
+    then ``num_evals`` ``train_segment`` calls in a ``lax.scan`` (exactly the agent's
+    ``train``), plus a host callback per segment when ``live``. Every config leaf carries the
+    run axis, so all chunks of the same config structure and size share one compile."""
+
+    def run(config, key, run_id):
+        state = agent.init(config, key)
+
+        def segment(state, index):
+            state, metrics = agent.train_segment(config, state)
+            if live:
+                live_logging.emit(run_id, index, metrics)
+            return state, metrics
+
+        _, metrics = jax.lax.scan(segment, state, jnp.arange(config.num_evals))
+        return agent.merge_segments(metrics)
+
+    return jax.jit(jax.vmap(run))
+
+
+def batch_runs(config: Any, points: Sequence[Mapping[str, Any]], dtypes: Mapping[str, Any]) -> Any:
+    """The config with a leading run axis on every leaf: swept leaves take each run's value,
+    the others are broadcast. ``points`` has one entry per run."""
+    from jaxrl_rewards.sweep import leaf_paths
+
+    size = len(points)
+    leaves, treedef = jax.tree.flatten(config)
+    out = []
+    for path, leaf in zip(leaf_paths(config), leaves, strict=True):
+        if points and path in points[0]:
+            out.append(np.asarray([p[path] for p in points], dtype=dtypes[path]))
+        elif isinstance(leaf, jax.Array) and jnp.issubdtype(leaf.dtype, jax.dtypes.prng_key):
+            out.append(jnp.broadcast_to(leaf, (size, *leaf.shape)))
+        else:  # strongly typed numpy arrays: a Python float leaf and a swept one compile alike
+            value = np.asarray(leaf)
+            out.append(np.broadcast_to(value, (size, *value.shape)))
+    return jax.tree.unflatten(treedef, out)
+
+
+def execute_chunk(
+    agent: ModuleType,
+    config: Any,
+    dtypes: Mapping[str, Any],
+    task: ChunkTask,
+    *,
+    shard: bool = True,
+    live: bool = False,
+) -> pd.DataFrame:
+    """Run one chunk as one compiled call and return its long table (padding dropped)."""
+    real = len(task.runs)
+    pad = task.chunk_size - real
+    points = list(task.points) + [task.points[-1]] * pad
+    seeds = list(task.seeds) + [task.seeds[-1]] * pad
+    runs = list(task.runs) + [task.runs[-1]] * pad
+    batch = (
+        batch_runs(config, points, dtypes),
+        jax.vmap(jax.random.key)(jnp.asarray(seeds, dtype=jnp.uint32)),
+        jnp.asarray(runs, dtype=jnp.int32),
+    )
+    if shard:
+        batch = shard_over_devices(batch)
+    metrics = jax.device_get(chunk_function(agent, live)(*batch))
+    metrics = {k: np.asarray(v)[:real] for k, v in metrics.items()}
+    return chunk_frame(
+        metrics,
+        variant=task.variant,
+        chunk=task.chunk,
+        runs=task.runs,
+        seeds=task.seeds,
+        points=task.points,
+        point_ids=task.point_ids,
+    )
+
+
+def compile_count(agent: ModuleType) -> int:
+    """Compiled programs held by the chunk functions of ``agent`` (both live modes)."""
+    total = 0
+    for live in (False, True):
+        fn = chunk_function(agent, live)
+        total += fn._cache_size() if hasattr(fn, "_cache_size") else 0
+    return total
+
+
+# --------------------------------------------------------------------------- the sweep
+
+
+def _objective(frame: pd.DataFrame, metric: str) -> pd.Series:
+    """Final value of ``metric`` per point, mean over seeds."""
+    if metric not in frame:
+        raise ConfigError(f"search.objective: metric {metric!r} not produced; available: {sorted(frame.columns)}")
+    last = frame.dropna(subset=[metric]).sort_values("iteration").groupby("run").tail(1)
+    return last.groupby("point")[metric].mean()
+
+
+def _tasks_for(label: str, points: Sequence[Mapping[str, Any]], first_point: int, seeds: Sequence[int],
+               chunk_size: int, first_chunk: int) -> list[ChunkTask]:  # fmt: skip
+    runs = [(first_point + i, p, s) for i, p in enumerate(points) for s in seeds]
+    tasks = []
+    for c in range(math.ceil(len(runs) / chunk_size)):
+        part = runs[c * chunk_size : (c + 1) * chunk_size]
+        tasks.append(
+            ChunkTask(
+                variant=label,
+                chunk=first_chunk + c,
+                runs=tuple(pid * len(seeds) + seeds.index(s) for pid, _, s in part),
+                point_ids=tuple(pid for pid, _, _ in part),
+                points=tuple(p for _, p, _ in part),
+                seeds=tuple(s for _, _, s in part),
+                chunk_size=chunk_size,
+            )
+        )
+    return tasks
+
+
+def run_sweep(
+    spec: SweepSpec | Mapping[str, Any] | str | Path,
+    out_dir: str | Path,
+    *,
+    backend: str = "local",
+    force: bool = False,
+    progress: bool = True,
+    shard: bool = True,
+    loggers: Sequence[live_logging.Logger] = (),
+    log_interval: int = live_logging.DEFAULT_INTERVAL,
+    on_chunk: Callable[[ChunkTask, pd.DataFrame], None] | None = None,
+    ray_address: str | None = None,
+    ray_init_kwargs: Mapping[str, Any] | None = None,
+) -> SweepResult:
+    """Run (or resume) a sweep and return its results.
+
+    Args:
+        spec: a ``SweepSpec``, its dict / TOML-table form, or a path to a TOML file.
+        out_dir: the results store (created, or reopened to resume).
+        backend: ``"local"`` (chunks one after another on this process's devices) or
+            ``"ray"`` (chunks as Ray tasks; ``ray_address`` picks a cluster, default a local one).
+        force: discard the store's results if they belong to a different spec.
+        progress: progress bars per chunk and per iteration (ETA), fed by host callbacks.
+        shard: split each chunk's runs across ``jax.devices()``.
+        loggers: live loggers (``live_logging.TensorBoardLogger`` / ``WandbLogger``), local backend.
+        log_interval: iterations between logged per-iteration points.
+        on_chunk: called after each chunk is written (its task and rows).
+
+    Raises:
+        ConfigError: the spec is invalid (before anything compiles), or the store belongs to a
+            different spec and ``force`` is false (``store.SpecChangedError``).
+    """
+    if isinstance(spec, (str, Path)):
+        spec = load_spec(spec)
+    elif not isinstance(spec, SweepSpec):
+        spec = spec_from_dict(spec)
+    if backend not in ("local", "ray"):
+        raise ConfigError(f"backend must be 'local' or 'ray', got {backend!r}")
+    from jaxrl_rewards.agents import get_agent
+
+    agent = get_agent(spec.agent)
+    checked = check_spec(spec)
+    store = ResultStore(out_dir)
+    manifest = store.open(spec.to_dict(), spec.fingerprint(), force=force, param_columns=list(spec.params))
+    chunk_sizes = dict(manifest.get("chunk_sizes", {}))
+    devices = jax.devices()
+    seeds = list(spec.seeds)
+    result = SweepResult(frame=pd.DataFrame(), store=store)
+    compiles_before = compile_count(agent)
+    start = time.perf_counter()
+
+    live = bool(loggers) or progress
+    if backend == "ray" and loggers:
+        raise ConfigError("live loggers are supported with the local backend only")
+    bar = _progress(progress)
+
+    with bar:
+        chunk_bar = bar.add_task("chunks", total=None, status="")
+        iter_bar = bar.add_task("iterations of current chunk", total=None, status="")
+
+        def finish(task: ChunkTask, frame: pd.DataFrame, config: Any) -> None:
+            store.write_chunk(task.variant, task.chunk, frame)
+            result.chunks_run += 1
+            result.steps += len(task.runs) * int(getattr(config, "trained_timesteps", 0))
+            final = frame.dropna(subset=[spec.objective]) if spec.objective in frame else frame.iloc[:0]
+            status = f"{spec.objective} {final[spec.objective].mean():.1f}" if len(final) else ""
+            bar.update(chunk_bar, advance=1, status=status)
+            if on_chunk is not None:
+                on_chunk(task, frame)
+
+        bar_total = 0
+        for label, (config, dtypes) in checked.items():
+            iterations = int(getattr(config, "num_iterations", config.num_evals))
+            ipe = iterations // config.num_evals
+
+            if spec.method == "optuna":
+                per_chunk = spec.points_per_chunk or (
+                    max(1, (spec.chunk_size or choose_chunk_size(agent, config, spec.num_samples * len(seeds),
+                                                                max_chunk_size=spec.max_chunk_size)) // len(seeds))
+                )  # fmt: skip
+                size = chunk_sizes.setdefault(label, per_chunk * len(seeds))
+                num_chunks = math.ceil(spec.num_samples / (size // len(seeds)))
+            else:
+                points = grid_points(spec.params) if spec.method == "grid" else random_points(
+                    spec.params, spec.num_samples, spec.sample_seed)  # fmt: skip
+                total = len(points) * len(seeds)
+                size = chunk_sizes.setdefault(
+                    label,
+                    spec.chunk_size
+                    or choose_chunk_size(agent, config, total, max_chunk_size=spec.max_chunk_size, devices=devices),
+                )
+                tasks = _tasks_for(label, points, 0, seeds, size, 0)
+                num_chunks = len(tasks)
+            store.update_manifest(chunk_sizes=chunk_sizes)
+
+            def local_run(
+                task: ChunkTask, config=config, dtypes=dtypes, ipe=ipe, iterations=iterations, num_chunks=num_chunks
+            ) -> None:
+                labels = {
+                    run: {"variant": task.variant, **point, "seed": seed}
+                    for run, point, seed in zip(task.runs, task.points, task.seeds, strict=True)
+                }
+                bar.update(iter_bar, completed=0, total=len(task.runs) * iterations,
+                           description=f"{task.variant} chunk {task.chunk + 1}/{num_chunks} iterations")  # fmt: skip
+                real = set(task.runs)
+
+                def on_segment(run: int, segment: int) -> None:
+                    if run in real:
+                        bar.update(iter_bar, advance=ipe)
+
+                monitor = live_logging.Monitor(loggers, labels, ipe, log_interval, on_segment)
+                with live_logging.active(monitor):
+                    frame = execute_chunk(agent, config, dtypes, task, shard=shard, live=live)
+                finish(task, frame, config)
+
+            if spec.method != "optuna":
+                todo = [t for t in tasks if not store.has_chunk(label, t.chunk)]
+                result.chunks_skipped += len(tasks) - len(todo)
+                bar_total += len(todo)
+                bar.update(chunk_bar, total=bar_total, description=f"chunks of {spec.name}")
+                if backend == "ray":
+                    from jaxrl_rewards.ray_backend import run_tasks
+
+                    run_tasks(
+                        spec, todo, lambda t, f, cfg=config: finish(t, f, cfg), address=ray_address, shard=shard,
+                        init_kwargs=ray_init_kwargs,
+                    )  # fmt: skip
+                else:
+                    for task in todo:
+                        local_run(task)
+                continue
+
+            per_chunk = size // len(seeds)
+            for c in range(num_chunks):
+                if store.has_chunk(label, c):
+                    result.chunks_skipped += 1
+                    continue
+                done = [store.read_chunk(label, i) for i in range(c)]
+                finished: list[tuple[dict[str, Any], float]] = []
+                if done:
+                    frame = pd.concat(done, ignore_index=True)
+                    values = _objective(frame, spec.objective)
+                    first = frame.drop_duplicates("point").set_index("point")
+                    finished = [({k: first.loc[p, k] for k in spec.params}, values[p]) for p in values.index]
+                num = min(per_chunk, spec.num_samples - c * per_chunk)
+                proposed = optuna_points(spec, finished, num, c)
+                (task,) = _tasks_for(label, proposed, c * per_chunk, seeds, size, c)
+                bar.update(chunk_bar, total=num_chunks, description=f"chunks of {spec.name} ({label})")
+                if backend == "ray":
+                    from jaxrl_rewards.ray_backend import run_tasks
+
+                    run_tasks(
+                        spec, [task], lambda t, f, cfg=config: finish(t, f, cfg), address=ray_address, shard=shard,
+                        init_kwargs=ray_init_kwargs,
+                    )  # fmt: skip
+                else:
+                    local_run(task)
+
+    result.wall_s = time.perf_counter() - start
+    result.compiles = compile_count(agent) - compiles_before
+    result.frame = store.load()
+    return result
+
+
+__all__ = [
+    "ChunkTask",
+    "SweepResult",
+    "batch_runs",
+    "choose_chunk_size",
+    "chunk_function",
+    "compile_count",
+    "estimate_run_bytes",
+    "execute_chunk",
+    "grid_points",
+    "optuna_points",
+    "random_points",
+    "run_sweep",
+]

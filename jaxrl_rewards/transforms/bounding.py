@@ -1,0 +1,218 @@
+"""Bounding and normalisation of rewards: centred sigmoid, decoupled per-stream
+normalisation, clip-to-range and deltas of successive rewards.
+
+(``clip`` and return-based ``normalize_rewards`` live in ``transforms/basic.py``.)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+from flax import struct
+
+from jaxrl_rewards.running_stats import RunningMeanStd
+from jaxrl_rewards.streams import TASK, map_rewards, select_streams
+from jaxrl_rewards.transforms.core import RewardTransform
+from jaxrl_rewards.types import Array, Streams, TransformSpec, Transition
+from jaxrl_rewards.validation import ConfigError, check_finite, check_positive
+
+StreamSelection = tuple[str, ...] | None
+
+
+def _names(spec_streams: tuple[str, ...], selection: StreamSelection, who: str) -> tuple[str, ...]:
+    names = tuple(spec_streams) if selection is None else tuple(selection)
+    missing = [n for n in names if n not in spec_streams]
+    if missing:
+        raise ValueError(f"{who}: unknown stream(s) {missing}; the batch has streams {list(spec_streams)}")
+    return names
+
+
+# --------------------------------------------------------------------------- centred sigmoid
+
+
+class CenteredSigmoid(RewardTransform):
+    """Centred and bounded reward: ``r <- 2 * sigmoid((r - ref) / temperature) - 1`` in ``(-1, 1)``.
+
+    The logistic squash bounds rewards of unknown scale (as reward models' outputs are
+    squashed/normalised in Christiano et al., 2017, and bounded rewards are advised by
+    Mnih et al., 2015's clipping); centring first makes "better than usual" positive.
+    ``ref`` is the running mean of the stream's rewards (updated with the batch before use)
+    when ``baseline is None``, or elementwise the reward of the ``baseline`` stream (e.g. the
+    reward a reference policy or a previous model gets, ``[T, N]``).
+    """
+
+    temperature: Array | float = 1.0
+    streams: StreamSelection = struct.field(pytree_node=False, default=(TASK,))
+    baseline: str | None = struct.field(pytree_node=False, default=None)
+
+    def init(self, key, spec: TransformSpec) -> dict[str, RunningMeanStd]:
+        if self.baseline is not None:
+            if self.baseline not in spec.streams:
+                raise ValueError(f"centered_sigmoid: no baseline stream {self.baseline!r} in {list(spec.streams)}")
+            return {}
+        return {n: RunningMeanStd.create(()) for n in _names(spec.streams, self.streams, "centered_sigmoid")}
+
+    def apply(self, state: dict[str, RunningMeanStd], streams: Streams, batch: Transition):
+        names = select_streams(streams, self.streams, "centered_sigmoid")
+        if self.baseline is not None:
+            ref = streams[self.baseline].reward
+            out = map_rewards(
+                streams, names, lambda _, s: 2.0 * jax.nn.sigmoid((s.reward - ref) / self.temperature) - 1
+            )
+            return out, state
+        new_state = {n: state[n].update(streams[n].reward) for n in names}
+        out = map_rewards(
+            streams, names, lambda n, s: 2.0 * jax.nn.sigmoid((s.reward - new_state[n].mean) / self.temperature) - 1
+        )
+        return out, {**state, **new_state}
+
+
+def centered_sigmoid(
+    temperature: Array | float = 1.0, streams: StreamSelection = (TASK,), baseline: str | None = None
+) -> RewardTransform:
+    """``r <- 2 sigmoid((r - ref) / temperature) - 1``; ``ref`` = running mean, or the
+    ``baseline`` stream's reward (see ``CenteredSigmoid``)."""
+    check_positive(temperature, "centered_sigmoid: temperature")
+    if baseline is not None and streams is not None and baseline in streams:
+        raise ConfigError("centered_sigmoid: the baseline stream cannot also be squashed")
+    return CenteredSigmoid(
+        temperature=temperature, streams=None if streams is None else tuple(streams), baseline=baseline
+    )
+
+
+# --------------------------------------------------------------------------- decoupled normalisation
+
+
+class DecoupledNormalize(RewardTransform):
+    """Decoupled normalisation: each stream standardised by its *own* running statistics
+    before the streams are weighted, ``r_k <- (r_k - center * mu_k) / sqrt(var_k + eps)``.
+
+    Normalising the weighted sum ``sum_k w_k r_k`` instead lets the largest-scale objective
+    dominate; decoupling makes the weights ``w_k`` mean what they say (as in multi-task
+    PopArt, Hessel et al., 2019, and the decoupled reward normalisation of GDPO-style
+    multi-reward RL). Statistics are updated with the batch before use.
+    """
+
+    streams: StreamSelection = struct.field(pytree_node=False, default=None)
+    center: bool = struct.field(pytree_node=False, default=True)
+    eps: Array | float = 1e-8
+
+    def init(self, key, spec: TransformSpec) -> dict[str, RunningMeanStd]:
+        return {n: RunningMeanStd.create(()) for n in _names(spec.streams, self.streams, "decoupled_normalize")}
+
+    def apply(self, state: dict[str, RunningMeanStd], streams: Streams, batch: Transition):
+        select_streams(streams, tuple(state), "decoupled_normalize")
+        new_state = {n: state[n].update(streams[n].reward) for n in state}
+
+        def norm(name, s):
+            stats = new_state[name]
+            mean = stats.mean if self.center else 0.0
+            return (s.reward - mean) / jnp.sqrt(stats.var + self.eps)
+
+        return map_rewards(streams, tuple(state), norm), new_state
+
+
+def decoupled_normalize(streams: StreamSelection = None, center: bool = True, eps: float = 1e-8) -> RewardTransform:
+    """Standardise each selected stream separately (``None``: all) before weighting."""
+    check_positive(eps, "decoupled_normalize: eps")
+    return DecoupledNormalize(streams=None if streams is None else tuple(streams), center=bool(center), eps=eps)
+
+
+# --------------------------------------------------------------------------- clip to range
+
+
+class ClipToRange(RewardTransform):
+    """Map a dense reward's known range ``[low, high]`` affinely onto ``[out_low, out_high]``
+    and clip: ``r <- clip(out_low + (r - low) (out_high - out_low) / (high - low), out_low,
+    out_high)`` (bounded per-step rewards, as in DeepMind control suite's ``tolerance``
+    rewards in ``[0, 1]``, Tassa et al., 2018)."""
+
+    low: Array | float = 0.0
+    high: Array | float = 1.0
+    out_low: Array | float = 0.0
+    out_high: Array | float = 1.0
+    streams: StreamSelection = struct.field(pytree_node=False, default=(TASK,))
+
+    def apply(self, state: Any, streams: Streams, batch: Transition):
+        names = select_streams(streams, self.streams, "clip_to_range")
+        lo, hi = jnp.minimum(self.out_low, self.out_high), jnp.maximum(self.out_low, self.out_high)
+
+        def fn(_, s):
+            mapped = self.out_low + (s.reward - self.low) * (self.out_high - self.out_low) / (self.high - self.low)
+            return jnp.clip(mapped, lo, hi)
+
+        return map_rewards(streams, names, fn), state
+
+
+def clip_to_range(
+    low: float,
+    high: float,
+    out_low: float = 0.0,
+    out_high: float = 1.0,
+    streams: StreamSelection = (TASK,),
+) -> RewardTransform:
+    """Rescale ``[low, high]`` to ``[out_low, out_high]`` and clip (see ``ClipToRange``)."""
+    for value, name in ((low, "low"), (high, "high"), (out_low, "out_low"), (out_high, "out_high")):
+        check_finite(value, f"clip_to_range: {name}")
+    try:
+        bad = bool(jnp.any(jnp.asarray(high) <= jnp.asarray(low)))
+    except jax.errors.ConcretizationTypeError:
+        bad = False
+    if bad:
+        raise ConfigError(f"clip_to_range: high ({high}) must exceed low ({low})")
+    return ClipToRange(
+        low=low, high=high, out_low=out_low, out_high=out_high, streams=None if streams is None else tuple(streams)
+    )
+
+
+# --------------------------------------------------------------------------- delta
+
+
+class DeltaReward(RewardTransform):
+    """Difference of successive step rewards within an episode:
+    ``r'_t = r_t - r_{t-1}``, with ``r_{-1} = initial`` at each episode start, so an
+    episode's rewards telescope to ``r_last - initial`` (a dense "progress" reward that pays
+    improvements only, i.e. potential shaping with the reward itself as potential and
+    gamma = 1; Ng et al., 1999). The previous reward of every environment is carried across
+    batches in the state ``[N]`` and reset on episode ends.
+    """
+
+    initial: Array | float = 0.0
+    streams: StreamSelection = struct.field(pytree_node=False, default=(TASK,))
+
+    def init(self, key, spec: TransformSpec) -> dict[str, Array]:
+        names = _names(spec.streams, self.streams, "delta_reward")
+        return {n: jnp.full((spec.num_envs,), self.initial, jnp.float32) for n in names}
+
+    def apply(self, state: dict[str, Array], streams: Streams, batch: Transition):
+        select_streams(streams, tuple(state), "delta_reward")
+        done = batch.done
+        new_state, deltas = {}, {}
+        for name, prev in state.items():
+
+            def step(p, xs):
+                r, d = xs
+                return jnp.where(d, self.initial, r), r - p
+
+            new_state[name], deltas[name] = jax.lax.scan(step, prev, (streams[name].reward, done))
+        return map_rewards(streams, tuple(state), lambda n, _: deltas[n]), new_state
+
+
+def delta_reward(initial: float = 0.0, streams: StreamSelection = (TASK,)) -> RewardTransform:
+    """``r'_t = r_t - r_{t-1}`` within episodes (see ``DeltaReward``)."""
+    check_finite(initial, "delta_reward: initial")
+    return DeltaReward(initial=initial, streams=None if streams is None else tuple(streams))
+
+
+__all__ = [
+    "CenteredSigmoid",
+    "ClipToRange",
+    "DecoupledNormalize",
+    "DeltaReward",
+    "centered_sigmoid",
+    "clip_to_range",
+    "decoupled_normalize",
+    "delta_reward",
+]

@@ -1,0 +1,214 @@
+"""Intrinsic Curiosity Module (Pathak, Agrawal, Efros & Darrell 2017, "Curiosity-driven
+Exploration by Self-supervised Prediction").
+
+An encoder ``phi`` is learned with an *inverse* model ``g(phi(s), phi(s')) -> a`` (cross-entropy
+for discrete actions, squared error for continuous ones); a *forward* model
+``f(phi(s), a) -> phi(s')`` predicts the next features. The bonus is the forward error
+
+    b(s, a, s') = eta / 2 * mean_j (f(phi(s), a)_j - phi(s')_j)^2
+
+and ``update`` minimises ``(1 - fwd_weight) * L_inverse + fwd_weight * L_forward`` (paper:
+fwd_weight = 0.2) with ``num_updates`` Adam steps per iteration. The forward target
+``phi(s')`` is held fixed (stop-gradient) so the features cannot collapse to make the forward
+loss vanish; features are shaped by the inverse loss (and by the forward input side).
+
+``InverseDynamics`` (encoder + inverse head) is shared with E3B.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax import struct
+from gymnax.environments import spaces
+
+from jaxrl_rewards.networks import MLP, orthogonal
+from jaxrl_rewards.transforms.intrinsic.base import IntrinsicBonus, check_bonus_common, flat_obs, obs_dim
+from jaxrl_rewards.types import Array, Metrics, PRNGKey, TransformSpec, Transition
+from jaxrl_rewards.validation import ConfigError, check_in_range, check_positive
+
+
+class InverseDynamics(nn.Module):
+    """Encoder ``[..., D] -> [..., feature_dim]`` and inverse head ``(phi, phi') -> [..., A]``."""
+
+    feature_dim: int
+    action_dim: int
+    hidden_sizes: tuple[int, ...] = (64, 64)
+
+    def setup(self) -> None:
+        self.encoder_torso = MLP(self.hidden_sizes, "relu")
+        self.encoder_out = nn.Dense(self.feature_dim, kernel_init=orthogonal(1.0))
+        self.inverse_torso = MLP(self.hidden_sizes, "relu")
+        self.inverse_out = nn.Dense(self.action_dim, kernel_init=orthogonal(0.01))
+
+    def encode(self, x: Array) -> Array:
+        """Features ``[..., feature_dim]`` of flat observations ``[..., D]``."""
+        return self.encoder_out(self.encoder_torso(x))
+
+    def inverse(self, phi: Array, phi_next: Array) -> Array:
+        """Action logits (or action means) ``[..., A]`` from two feature vectors."""
+        return self.inverse_out(self.inverse_torso(jnp.concatenate([phi, phi_next], -1)))
+
+    def __call__(self, x: Array, x_next: Array) -> Array:
+        return self.inverse(self.encode(x), self.encode(x_next))
+
+
+class ActionInfo(struct.PyTreeNode):
+    """Static description of the action space: ``discrete`` and the feature size ``dim``
+    (number of actions, or the flat continuous action size). Hashable, so it can sit in state."""
+
+    discrete: bool = struct.field(pytree_node=False, default=True)
+    dim: int = struct.field(pytree_node=False, default=1)
+
+    @classmethod
+    def of(cls, spec: TransformSpec) -> ActionInfo:
+        """From ``spec.action_space`` (``ConfigError`` when it is missing)."""
+        space = spec.action_space
+        if space is None:
+            raise ConfigError("this bonus needs spec.action_space (the environment's action space)")
+        if isinstance(space, spaces.Discrete):
+            return cls(discrete=True, dim=int(space.n))
+        shape = tuple(getattr(space, "shape", ()) or ())
+        return cls(discrete=False, dim=int(np.prod(shape)) if shape else 1)
+
+    def features(self, action: Array) -> Array:
+        """One-hot ``[..., A]`` (discrete) or flat float ``[..., A]`` (continuous) actions."""
+        if self.discrete:
+            return jax.nn.one_hot(action, self.dim, dtype=jnp.float32)
+        action = jnp.asarray(action, jnp.float32)
+        return action[..., None] if self.dim == 1 and action.ndim == 2 else action.reshape((*action.shape[:2], -1))
+
+    def inverse_loss(self, logits: Array, action: Array) -> Array:
+        """Per-sample inverse-dynamics loss ``[...]``: cross-entropy (discrete) or squared error."""
+        if self.discrete:
+            return optax.softmax_cross_entropy_with_integer_labels(logits, action.astype(jnp.int32))
+        return ((logits - self.features(action)) ** 2).mean(-1)
+
+
+class ForwardModel(nn.Module):
+    """``(features [..., F], action features [..., A]) -> predicted next features [..., F]``."""
+
+    feature_dim: int
+    hidden_sizes: tuple[int, ...] = (64, 64)
+
+    @nn.compact
+    def __call__(self, phi: Array, action: Array) -> Array:
+        h = MLP(self.hidden_sizes, "relu")(jnp.concatenate([phi, action], -1))
+        return nn.Dense(self.feature_dim, kernel_init=orthogonal(1.0))(h)
+
+
+class ICMState(struct.PyTreeNode):
+    """Parameters ``{"inverse": ..., "forward": ...}``, their optimiser state, the action info."""
+
+    params: Any
+    opt_state: Any
+    actions: ActionInfo = struct.field(pytree_node=False, default=None)
+
+
+class ICMBonus(IntrinsicBonus):
+    """ICM bonus (see module docstring). Leaves: ``eta``, ``learning_rate``, ``fwd_weight``."""
+
+    eta: Array | float = 1.0
+    learning_rate: Array | float = 1e-3
+    fwd_weight: Array | float = 0.2
+    feature_dim: int = struct.field(pytree_node=False, default=32)
+    hidden_sizes: tuple[int, ...] = struct.field(pytree_node=False, default=(64, 64))
+    num_updates: int = struct.field(pytree_node=False, default=4)
+
+    def _modules(self, action_dim: int) -> tuple[InverseDynamics, ForwardModel]:
+        return (
+            InverseDynamics(self.feature_dim, action_dim, self.hidden_sizes),
+            ForwardModel(self.feature_dim, self.hidden_sizes),
+        )
+
+    def init_model(self, key: PRNGKey, spec: TransformSpec) -> Any:
+        info = ActionInfo.of(spec)
+        inv, fwd = self._modules(info.dim)
+        k1, k2 = jax.random.split(key)
+        x = jnp.zeros((1, obs_dim(spec)), jnp.float32)
+        a = jnp.zeros((1, info.dim), jnp.float32)
+        params = {"inverse": inv.init(k1, x, x), "forward": fwd.init(k2, jnp.zeros((1, self.feature_dim)), a)}
+        return ICMState(params=params, opt_state=optax.adam(self.learning_rate).init(params), actions=info)
+
+    def _forward_errors(self, params: Any, info: ActionInfo, batch: Transition) -> tuple[Array, Array]:
+        inv, fwd = self._modules(info.dim)
+        x, x_next = flat_obs(batch.obs, 2), flat_obs(batch.next_obs, 2)
+        phi = inv.apply(params["inverse"], x, method=InverseDynamics.encode)
+        phi_next = inv.apply(params["inverse"], x_next, method=InverseDynamics.encode)
+        pred = fwd.apply(params["forward"], phi, info.features(batch.action))
+        fwd_err = 0.5 * ((pred - jax.lax.stop_gradient(phi_next)) ** 2).mean(-1)
+        logits = inv.apply(params["inverse"], phi, phi_next, method=InverseDynamics.inverse)
+        return fwd_err, info.inverse_loss(logits, batch.action)
+
+    def compute(self, model: Any, batch: Transition) -> tuple[Array, Any, dict[str, Array]]:
+        fwd_err, inv_err = self._forward_errors(model.params, model.actions, batch)
+        return self.eta * fwd_err, model, {"forward_error": fwd_err.mean(), "inverse_loss": inv_err.mean()}
+
+    def learn(self, model: Any, batch: Transition, key: PRNGKey) -> tuple[Any, Metrics]:
+        del key
+        tx = optax.adam(self.learning_rate)
+
+        def loss_fn(params):
+            fwd_err, inv_err = self._forward_errors(params, model.actions, batch)
+            fwd_l, inv_l = fwd_err.mean(), inv_err.mean()
+            return (1.0 - self.fwd_weight) * inv_l + self.fwd_weight * fwd_l, (fwd_l, inv_l)
+
+        def step(carry, _):
+            params, opt_state = carry
+            (_, aux), grads = jax.value_and_grad(loss_fn, has_aux=True)(params)
+            updates, opt_state = tx.update(grads, opt_state, params)
+            return (optax.apply_updates(params, updates), opt_state), aux
+
+        (params, opt_state), (fwd_l, inv_l) = jax.lax.scan(
+            step, (model.params, model.opt_state), None, length=self.num_updates
+        )
+        new = model.replace(params=params, opt_state=opt_state)
+        return new, {"icm_forward_loss": fwd_l[-1], "icm_inverse_loss": inv_l[-1]}
+
+
+def check_model_sizes(who: str, **sizes: Any) -> None:
+    """Raise ``ConfigError`` unless every size is a positive int."""
+    for label, value in sizes.items():
+        if not isinstance(value, int) or value <= 0:
+            raise ConfigError(f"{who}: {label} must be a positive int, got {value!r}")
+
+
+def icm_bonus(
+    *,
+    eta: float = 1.0,
+    coef: float = 1.0,
+    discount: float = 0.99,
+    episodic: bool = False,
+    normalize: bool = False,
+    learning_rate: float = 1e-3,
+    fwd_weight: float = 0.2,
+    feature_dim: int = 32,
+    hidden_sizes: tuple[int, ...] = (64, 64),
+    num_updates: int = 4,
+    name: str = "intrinsic",
+) -> ICMBonus:
+    """ICM forward-error bonus stream (see module docstring)."""
+    who = "icm_bonus"
+    check_bonus_common(coef, discount, who)
+    check_positive(eta, f"{who}: eta")
+    check_positive(learning_rate, f"{who}: learning_rate")
+    check_in_range(fwd_weight, f"{who}: fwd_weight", 0.0, 1.0)
+    check_model_sizes(who, feature_dim=feature_dim, num_updates=num_updates)
+    return ICMBonus(
+        eta=eta,
+        coef=coef,
+        discount=discount,
+        episodic=episodic,
+        normalize=normalize,
+        learning_rate=learning_rate,
+        fwd_weight=fwd_weight,
+        feature_dim=feature_dim,
+        hidden_sizes=tuple(hidden_sizes),
+        num_updates=num_updates,
+        name=name,
+    )

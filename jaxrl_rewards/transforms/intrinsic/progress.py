@@ -1,0 +1,139 @@
+"""Prediction-error curiosity and its noise-robust learning-progress variant.
+
+*Prediction error* (Schmidhuber 1991; Stadie et al. 2015; Pathak et al. 2017 in raw space): a
+forward model ``f(s, a) -> s'`` is trained on every batch, and the bonus is its error
+
+    b_PE(s, a, s') = eta * mean_j (f_theta(s, a)_j - s'_j)^2.
+
+On a "noisy TV" (Burda et al. 2019) the error on unpredictable noise never falls, so the
+agent is drawn to the noise for ever.
+
+*Learning progress* (Schmidhuber 1991; Oudeyer, Kaplan & Hafner 2007; Achiam & Sastry 2017)
+pays the *improvement* of the model instead of its error: with a slow copy ``theta_slow``
+(an exponential moving average of the trained parameters, ``theta_slow <- (1 - tau)
+theta_slow + tau theta`` per iteration),
+
+    b_LP(s, a, s') = eta * max(0, err_slow(s, a, s') - err_theta(s, a, s')).
+
+Learnable transitions pay while the model improves on them and stop paying once learned;
+pure noise pays ~0 because neither model can do better than its mean.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import optax
+from flax import struct
+
+from jaxrl_rewards.transforms.intrinsic.base import IntrinsicBonus, check_bonus_common, flat_obs, obs_dim
+from jaxrl_rewards.transforms.intrinsic.icm import ActionInfo, ForwardModel, check_model_sizes
+from jaxrl_rewards.types import Array, Metrics, PRNGKey, TransformSpec, Transition
+from jaxrl_rewards.validation import check_in_range, check_positive
+
+
+class ProgressState(struct.PyTreeNode):
+    """Forward-model parameters, their slow EMA copy, optimiser state, action info."""
+
+    params: Any
+    slow: Any
+    opt_state: Any
+    actions: ActionInfo = struct.field(pytree_node=False, default=None)
+
+
+class PredictionErrorBonus(IntrinsicBonus):
+    """Forward-model error bonus, or its learning-progress variant (``progress=True``)."""
+
+    eta: Array | float = 1.0
+    learning_rate: Array | float = 1e-3
+    tau: Array | float = 0.1
+    progress: bool = struct.field(pytree_node=False, default=False)
+    hidden_sizes: tuple[int, ...] = struct.field(pytree_node=False, default=(64, 64))
+    num_updates: int = struct.field(pytree_node=False, default=4)
+
+    def _module(self, dim: int) -> ForwardModel:
+        return ForwardModel(dim, self.hidden_sizes)
+
+    def init_model(self, key: PRNGKey, spec: TransformSpec) -> ProgressState:
+        info = ActionInfo.of(spec)
+        dim = obs_dim(spec)
+        params = self._module(dim).init(key, jnp.zeros((1, dim)), jnp.zeros((1, info.dim)))
+        return ProgressState(
+            params=params, slow=params, opt_state=optax.adam(self.learning_rate).init(params), actions=info
+        )
+
+    def errors(self, params: Any, info: ActionInfo, batch: Transition) -> Array:
+        """Per-transition squared forward error ``[T, N]``."""
+        x, x_next = flat_obs(batch.obs, 2), flat_obs(batch.next_obs, 2)
+        pred = self._module(x.shape[-1]).apply(params, x, info.features(batch.action))
+        return ((pred - x_next) ** 2).mean(-1)
+
+    def compute(self, model: ProgressState, batch: Transition) -> tuple[Array, ProgressState, dict[str, Array]]:
+        err = self.errors(model.params, model.actions, batch)
+        logs = {"prediction_error": err.mean()}
+        if not self.progress:
+            return self.eta * err, model, logs
+        err_slow = self.errors(model.slow, model.actions, batch)
+        gain = jnp.maximum(err_slow - err, 0.0)
+        logs["slow_error"] = err_slow.mean()
+        return self.eta * gain, model, logs
+
+    def learn(self, model: ProgressState, batch: Transition, key: PRNGKey) -> tuple[ProgressState, Metrics]:
+        del key
+        tx = optax.adam(self.learning_rate)
+        loss_fn = lambda p: self.errors(p, model.actions, batch).mean()
+
+        def step(carry, _):
+            params, opt_state = carry
+            loss, grads = jax.value_and_grad(loss_fn)(params)
+            updates, opt_state = tx.update(grads, opt_state, params)
+            return (optax.apply_updates(params, updates), opt_state), loss
+
+        (params, opt_state), losses = jax.lax.scan(step, (model.params, model.opt_state), None, length=self.num_updates)
+        slow = jax.tree.map(lambda s, p: (1.0 - self.tau) * s + self.tau * p, model.slow, params)
+        return model.replace(params=params, slow=slow, opt_state=opt_state), {"forward_loss": losses[-1]}
+
+
+def _factory(progress: bool, who: str, **kw: Any) -> PredictionErrorBonus:
+    check_bonus_common(kw["coef"], kw["discount"], who)
+    check_positive(kw["eta"], f"{who}: eta")
+    check_positive(kw["learning_rate"], f"{who}: learning_rate")
+    check_in_range(kw["tau"], f"{who}: tau", 0.0, 1.0)
+    check_model_sizes(who, num_updates=kw["num_updates"])
+    kw["hidden_sizes"] = tuple(kw["hidden_sizes"])
+    return PredictionErrorBonus(progress=progress, **kw)
+
+
+def prediction_error_bonus(
+    *,
+    eta: float = 1.0,
+    coef: float = 1.0,
+    discount: float = 0.99,
+    episodic: bool = False,
+    normalize: bool = False,
+    learning_rate: float = 1e-3,
+    hidden_sizes: tuple[int, ...] = (64, 64),
+    num_updates: int = 4,
+    name: str = "intrinsic",
+) -> PredictionErrorBonus:
+    """Plain forward-model prediction-error bonus in observation space (module docstring)."""
+    return _factory(False, "prediction_error_bonus", **{**locals(), "tau": 0.1})
+
+
+def learning_progress_bonus(
+    *,
+    eta: float = 1.0,
+    tau: float = 0.1,
+    coef: float = 1.0,
+    discount: float = 0.99,
+    episodic: bool = False,
+    normalize: bool = False,
+    learning_rate: float = 1e-3,
+    hidden_sizes: tuple[int, ...] = (64, 64),
+    num_updates: int = 4,
+    name: str = "intrinsic",
+) -> PredictionErrorBonus:
+    """Noise-robust learning-progress bonus ``max(0, err_slow - err)`` (module docstring)."""
+    return _factory(True, "learning_progress_bonus", **locals())

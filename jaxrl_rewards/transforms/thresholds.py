@@ -1,0 +1,84 @@
+"""Thresholded reward components with dynamic weights (constrained reward composition).
+
+For reward-model composition (several component rewards, e.g. ``info["rewards"]`` streams
+``reward_<name>``), each component ``i`` gets a threshold ``tau_i`` and a multiplier
+``mu_i >= 0`` that is its *dynamic weight*: the component is pushed (stream weight
+``+mu_i / (1 + sum_j mu_j)``) while its episodic return is below the threshold, and ``mu_i``
+falls back to 0 once the threshold is met, so a satisfied component stops being pushed and
+cannot be over-optimised. This is the Lagrangian of ``max J_task s.t. J_i >= tau_i`` (Moskovitz
+et al. 2023, "Confronting Reward Model Overoptimization with Constrained RLHF", where the
+thresholds are the components' "proxy points"); the multipliers follow the same rules as
+:mod:`jaxrl_rewards.transforms.lagrangian` with ``g_i = tau_i - J_i``:
+
+* ``"gradient"``: ``mu <- clip(mu + lr (tau - J), 0, mu_max)``;
+* ``"pid"``: PID on ``tau - J`` (Stooke et al. 2020);
+* ``"augmented"``: weight ``max(0, mu + rho (tau - J))``;
+* ``"switch"``: ``mu_i = switch_weight * [J_i < tau_i]`` (a plain on/off dynamic weight).
+
+Cost-style thresholds (``J_i <= tau_i``) are the Lagrangian itself: ``lagrangian(limits, streams)``.
+"""
+
+from __future__ import annotations
+
+from jaxrl_rewards.types import Array
+
+from .lagrangian import Lagrangian, make_lagrangian
+
+
+def threshold_weights(
+    thresholds: Array | float | tuple[float, ...],
+    streams: tuple[str, ...],
+    *,
+    rule: str = "gradient",
+    measure: str = "episodic",
+    normalize: bool = True,
+    lr: float = 0.05,
+    kp: float = 0.1,
+    ki: float = 0.05,
+    kd: float = 0.0,
+    rho: float = 0.05,
+    lambda_init: float = 0.0,
+    lambda_max: float | None = None,
+    switch_weight: float = 1.0,
+) -> Lagrangian:
+    """Dynamic weights for reward components that must reach ``J_i >= thresholds[i]``.
+
+    Args:
+        thresholds: one threshold per stream (scalar for one, ``[K]`` for K), in units of the
+            ``measure`` (episodic or discounted return of the component stream).
+        streams: the component streams (e.g. ``("reward_speed", "reward_comfort")``).
+        rule, measure, normalize, lr, kp, ki, kd, rho, lambda_init, lambda_max: as for
+            :func:`jaxrl_rewards.transforms.lagrangian.lagrangian`.
+        switch_weight: the weight of an unmet component under ``rule="switch"``.
+
+    Metrics are logged under ``lagrangian/`` (``lambda/<stream>`` is the dynamic weight,
+    ``episode_cost/<stream>`` the component's measured return, ``violation_rate/<stream>`` the
+    fraction of episodes below the threshold).
+
+    Raises:
+        ConfigError: no streams, a threshold count that does not match, an unknown rule.
+    """
+    if streams is None:
+        from jaxrl_rewards.validation import ConfigError
+
+        raise ConfigError("threshold_weights: name the component streams to threshold (e.g. ('reward_a',))")
+    return make_lagrangian(
+        thresholds,
+        streams,
+        rule=rule,
+        measure=measure,
+        sense="lower",
+        normalize=normalize,
+        lr=lr,
+        kp=kp,
+        ki=ki,
+        kd=kd,
+        rho=rho,
+        lambda_init=lambda_init,
+        lambda_max=lambda_max,
+        switch_weight=switch_weight,
+        who="threshold_weights",
+    )
+
+
+__all__ = ["threshold_weights"]

@@ -1,0 +1,99 @@
+"""ICM and the prediction-error / learning-progress bonuses: learning, noise robustness, vmap."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from gymnax.environments import spaces
+
+from jaxrl_rewards.streams import env_streams
+from jaxrl_rewards.transforms.intrinsic import icm_bonus, learning_progress_bonus, prediction_error_bonus
+from jaxrl_rewards.types import TransformSpec, Transition
+from jaxrl_rewards.validation import ConfigError
+
+T, N, CELLS, NOISE = 8, 8, 6, 6
+
+
+def chain_batch(key, noisy):
+    """Deterministic cycle s -> s + a (mod CELLS) with one-hot cells, plus NOISE pixels that are
+    uniform noise (``noisy``) or zero."""
+    k_a, k_s, k_n = jax.random.split(key, 3)
+    s = jax.random.randint(k_s, (T, N), 0, CELLS)
+    a = jax.random.randint(k_a, (T, N), 0, 2)
+    pixels = jax.random.uniform(k_n, (T, N, NOISE)) * noisy
+    obs = jnp.concatenate([jax.nn.one_hot(s, CELLS), jnp.zeros((T, N, NOISE))], -1)
+    nxt = jnp.concatenate([jax.nn.one_hot((s + a) % CELLS, CELLS), pixels], -1)
+    zeros = jnp.zeros((T, N))
+    return Transition(obs=obs, action=a, next_obs=nxt, reward=zeros, terminated=zeros > 0, truncated=zeros > 0)
+
+
+SPEC = TransformSpec(None, spaces.Discrete(2), N, ("task",), chain_batch(jax.random.key(0), 0.0))
+
+
+def trained_bonus(transform, iterations=30):
+    """Train on clean batches and noisy batches together; return final mean bonus on each."""
+
+    @jax.jit
+    def run(key):
+        state = transform.init(key, SPEC)
+
+        def it(state, k):
+            k1, k2, k3 = jax.random.split(k, 3)
+            clean, noisy = chain_batch(k1, 0.0), chain_batch(k2, 1.0)
+            both = jax.tree.map(lambda a, b: jnp.concatenate([a, b], 1)[:, ::2], clean, noisy)
+            streams, state = transform.apply(state, env_streams(both, 0.9), both)
+            state, metrics = transform.update(state, both, streams, k3)
+            return state, metrics
+
+        state, metrics = jax.lax.scan(it, state, jax.random.split(key, iterations))
+        k1, k2 = jax.random.split(jax.random.key(99))
+        clean_bonus, _ = transform.bonus(state, chain_batch(k1, 0.0))
+        noisy_bonus, _ = transform.bonus(state, chain_batch(k2, 1.0))
+        return clean_bonus.mean(), noisy_bonus.mean(), metrics
+
+    return run
+
+
+@pytest.fixture(scope="module")
+def progress_runs():
+    pe = trained_bonus(prediction_error_bonus(learning_rate=3e-3))(jax.random.key(0))
+    lp = trained_bonus(learning_progress_bonus(learning_rate=3e-3, tau=0.2))(jax.random.key(0))
+    return jax.device_get(pe), jax.device_get(lp)
+
+
+def test_prediction_error_is_drawn_to_noise_and_learning_progress_is_not(progress_runs):
+    (pe_clean, pe_noisy, pe_metrics), (_lp_clean, lp_noisy, lp_metrics) = progress_runs
+    # plain error keeps paying for noise: ~ its variance (1/12 per noisy pixel, 6 of 12 dims)
+    assert pe_noisy - pe_clean > 0.5 * (1 / 12) * NOISE / (CELLS + NOISE)
+    assert lp_noisy < 0.2 * (pe_noisy - pe_clean)  # progress pays (almost) nothing for it
+    assert pe_metrics["intrinsic/forward_loss"][-1] < pe_metrics["intrinsic/forward_loss"][0]
+    assert "intrinsic/slow_error" in lp_metrics
+
+
+def test_icm_learns_forward_and_inverse_models():
+    transform = icm_bonus(learning_rate=3e-3, feature_dim=8)
+    clean, _, metrics = jax.device_get(trained_bonus(transform, iterations=20)(jax.random.key(1)))
+    assert metrics["intrinsic/icm_inverse_loss"][-1] < 0.8 * metrics["intrinsic/icm_inverse_loss"][0]
+    # each update lowers the forward error on its batch (features move, so compare within an iteration)
+    assert np.all(metrics["intrinsic/icm_forward_loss"][-5:] < metrics["intrinsic/forward_error"][-5:])
+    assert np.isfinite(clean)
+
+
+def test_icm_continuous_actions():
+    batch = chain_batch(jax.random.key(0), 0.0)
+    cont = batch.replace(action=jnp.asarray(batch.action, jnp.float32)[..., None])
+    spec = SPEC._replace(action_space=spaces.Box(-1.0, 1.0, (1,), jnp.float32), example=cont)
+    transform = icm_bonus(feature_dim=4, num_updates=1)
+    state = transform.init(jax.random.key(0), spec)
+    streams, state = transform.apply(state, env_streams(cont, 0.9), cont)
+    assert streams["intrinsic"].reward.shape == (T, N)
+    assert np.all(np.isfinite(streams["intrinsic"].reward)) and state.model.actions.discrete is False
+
+
+def test_bad_input_rejected():
+    with pytest.raises(ConfigError, match="fwd_weight"):
+        icm_bonus(fwd_weight=2.0)
+    with pytest.raises(ConfigError, match="tau"):
+        learning_progress_bonus(tau=-0.1)
+    with pytest.raises(ConfigError, match="eta"):
+        prediction_error_bonus(eta=0.0)
