@@ -177,26 +177,39 @@ def plot(results: dict[str, Any], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 4, figsize=(20, 4.2))
+    fig, grid = plt.subplots(2, 3, figsize=(16, 8.5))
+    axes = grid.reshape(-1)
     point = results["point"]["curves"]
     colors = {"plain": "tab:red", "gradient": "tab:blue", "pid": "tab:green"}
+    k = lambda xs: np.asarray(xs) / 1000.0
     for name, c in point.items():
-        axes[0].plot(c["timesteps"], c["cost/cost"], label=name, color=colors[name])
-        axes[1].plot(c["timesteps"], c["return"], label=name, color=colors[name])
+        axes[0].plot(k(c["timesteps"]), c["cost/cost"], label=name, color=colors[name])
+        axes[1].plot(k(c["timesteps"]), c["return"], label=name, color=colors[name])
         if "lambda/cost" in c:
-            axes[2].plot(c["timesteps"], c["lambda/cost"], label=name, color=colors[name])
+            axes[2].plot(k(c["timesteps"]), c["lambda/cost"], label=name, color=colors[name])
         axes[3].scatter(c["final_cost_per_seed"], c["final_return_per_seed"], label=name, color=colors[name])
     axes[0].axhline(LIMIT, color="k", ls="--", label="limit")
-    axes[0].set(title="PointHazard-v0: episodic cost (8 seeds, mean)", xlabel="env steps", ylabel="cost")
-    axes[1].set(title="episodic return", xlabel="env steps")
-    axes[2].set(title="multiplier lambda", xlabel="env steps")
+    axes[0].set(title=f"PointHazard-v0: episodic cost ({results['seeds']} seeds, mean)", ylabel="cost")
+    axes[0].set_ylim(0, 12)
+    axes[1].set(title="episodic return (mean)")
+    axes[2].set(title="multiplier lambda (mean)")
     axes[3].axvline(LIMIT, color="k", ls="--")
     axes[3].set(title="return vs cost (per seed, last 20 iterations)", xlabel="episodic cost", ylabel="return")
-    for ax in axes:
+    two = results["two"].get("curves", {})
+    for i, (stream, limit) in enumerate(zip(("cost_0", "cost_1"), TWO_LIMITS, strict=True)):
+        ax = axes[4 + i]
+        for name, c in two.items():
+            ax.plot(k(c["timesteps"]), c[f"cost/{stream}"], label=name, color=colors[name])
+        ax.axhline(limit, color="k", ls="--", label="limit")
+        ax.set(title=f"PointTwoHazards-v0: {stream} (limit {limit})", ylabel="cost")
+        ax.set_ylim(0, 10)
+    for i, ax in enumerate(axes):
+        if i != 3:
+            ax.set_xlabel("env steps (thousands)")
         ax.legend(fontsize=8)
     fig.tight_layout()
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90)
+    fig.savefig(buf, format="png", dpi=80)
     plt.close(fig)
     atomic_write_bytes(path, buf.getvalue())
 
@@ -284,6 +297,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="tiny sizes, results in a temp dir")
     parser.add_argument("--seeds", type=int, default=SEEDS)
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=("point", "two", "overhead"),
+        help="rerun only these parts; the others are read from the existing constrained.json",
+    )
+    parser.add_argument("--reps", type=int, default=15, help="alternating repetitions of the overhead timing")
     args = parser.parse_args()
     options = {**PPO_OPTIONS, **(QUICK if args.quick else {})}
     out_dir = Path(tempfile.mkdtemp()) if args.quick else RESULTS_DIR
@@ -300,31 +320,20 @@ def main() -> None:
         "ppo_options": {k: list(v) if isinstance(v, tuple) else v for k, v in options.items()},
     }
 
-    point: dict[str, Any] = {"summary": {}, "curves": {}, "wall_s": {}}
-    variants = {"plain": None, "gradient": lagrangian(LIMIT, **GRADIENT), "pid": lagrangian(LIMIT, **PID)}
-    for name, transform in variants.items():
-        log(f"point/{name}: training {seeds} seeds")
-        metrics, wall = train("PointHazard-v0", transform, seeds, options)
-        point["summary"][name] = summarise(metrics, ("cost",), (LIMIT,))
-        point["curves"][name] = curves(metrics, ("cost",))
-        point["wall_s"][name] = round(wall, 1)
-        point["timesteps"] = int(metrics["timesteps"][0, -1])
-        log(f"point/{name}: {json.dumps(point['summary'][name])}")
-    res["point"] = point
-
-    two: dict[str, Any] = {"summary": {}, "wall_s": {}}
-    for name, transform in {"plain": None, "pid": lagrangian(TWO_LIMITS, **PID)}.items():
-        log(f"two/{name}: training {seeds} seeds")
-        metrics, wall = train("PointTwoHazards-v0", transform, seeds, options)
-        two["summary"][name] = summarise(metrics, ("cost_0", "cost_1"), TWO_LIMITS)
-        two["wall_s"][name] = round(wall, 1)
-        log(f"two/{name}: {json.dumps(two['summary'][name])}")
-    res["two"] = two
-
-    log("overhead: alternating segments")
-    res["overhead"] = overhead(options, seeds, reps=3 if args.quick else 5)
-    log(f"overhead: {res['overhead']}")
-
+    parts = set(args.only or ("point", "two", "overhead"))
+    previous = out_dir / "constrained.json"
+    if parts != {"point", "two", "overhead"}:
+        old = json.loads(previous.read_text())
+        res.update({k: old[k] for k in ("point", "two", "overhead") if k not in parts})
+    if "point" in parts:
+        res["point"] = run_point(options, seeds)
+    if "two" in parts:
+        res["two"] = run_two(options, seeds)
+    if "overhead" in parts:
+        log("overhead: alternating segments")
+        res["overhead"] = overhead(options, seeds, reps=3 if args.quick else args.reps)
+        log(f"overhead: {res['overhead']}")
+    point, two = res["point"], res["two"]
     p = point["summary"]
     res["checks"] = {
         "pid_within_limit": p["pid"]["cost"]["cost_last20"] <= 1.1 * LIMIT,
@@ -343,6 +352,32 @@ def main() -> None:
     plot(res, out_dir / "constrained.png")
     atomic_write_text(out_dir / "constrained.md", markdown(res))
     log(f"done: {res['checks']} -> {out_dir}")
+
+
+def run_point(options: dict[str, Any], seeds: int) -> dict[str, Any]:
+    point: dict[str, Any] = {"summary": {}, "curves": {}, "wall_s": {}}
+    variants = {"plain": None, "gradient": lagrangian(LIMIT, **GRADIENT), "pid": lagrangian(LIMIT, **PID)}
+    for name, transform in variants.items():
+        log(f"point/{name}: training {seeds} seeds")
+        metrics, wall = train("PointHazard-v0", transform, seeds, options)
+        point["summary"][name] = summarise(metrics, ("cost",), (LIMIT,))
+        point["curves"][name] = curves(metrics, ("cost",))
+        point["wall_s"][name] = round(wall, 1)
+        point["timesteps"] = int(metrics["timesteps"][0, -1])
+        log(f"point/{name}: {json.dumps(point['summary'][name])}")
+    return point
+
+
+def run_two(options: dict[str, Any], seeds: int) -> dict[str, Any]:
+    two: dict[str, Any] = {"summary": {}, "curves": {}, "wall_s": {}}
+    for name, transform in {"plain": None, "pid": lagrangian(TWO_LIMITS, **PID)}.items():
+        log(f"two/{name}: training {seeds} seeds")
+        metrics, wall = train("PointTwoHazards-v0", transform, seeds, options)
+        two["summary"][name] = summarise(metrics, ("cost_0", "cost_1"), TWO_LIMITS)
+        two["curves"][name] = curves(metrics, ("cost_0", "cost_1"))
+        two["wall_s"][name] = round(wall, 1)
+        log(f"two/{name}: {json.dumps(two['summary'][name])}")
+    return two
 
 
 if __name__ == "__main__":

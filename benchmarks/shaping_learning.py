@@ -71,12 +71,12 @@ def steps_to_threshold(curve: np.ndarray, steps: np.ndarray, threshold: float, b
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--size", type=int, default=8)
-    parser.add_argument("--steps", type=int, default=131072)
+    parser.add_argument("--steps", type=int, default=65536)
     parser.add_argument("--seeds", type=int, default=8)
-    parser.add_argument("--num-evals", type=int, default=32)
+    parser.add_argument("--num-evals", type=int, default=16)
     parser.add_argument("--threshold", type=float, default=0.8)
     parser.add_argument("--mislead-coef", type=float, default=1.0)
-    parser.add_argument("--bilevel-lr", type=float, default=0.5)
+    parser.add_argument("--bilevel-lr", type=float, default=4.0)
     parser.add_argument("--only", nargs="*", default=None)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--out", type=str, default=None)
@@ -126,9 +126,13 @@ def main() -> None:
             entry["bilevel_weight_final"] = w[:, -1].tolist()
             entry["bilevel_weight_curve_mean"] = w.mean(0)[:: max(1, w.shape[1] // 32)].tolist()
         results[name] = entry
-        print(f"{name}: wall {wall:.0f}s final {entry['mean_final_return']:.3f} last4 {entry['mean_last4_return']:.3f} "
-              f"steps {np.mean(entry['steps_to_threshold']):.0f} reached {sum(entry['reached'])}/{args.seeds} "
-              f"w {entry.get('bilevel_weight_final')}", file=sys.stderr, flush=True)
+        print(
+            f"{name}: wall {wall:.0f}s final {entry['mean_final_return']:.3f} last4 {entry['mean_last4_return']:.3f} "
+            f"steps {np.mean(entry['steps_to_threshold']):.0f} reached {sum(entry['reached'])}/{args.seeds} "
+            f"w {entry.get('bilevel_weight_final')}",
+            file=sys.stderr,
+            flush=True,
+        )
 
     summary = {}
     if "none" in results and "distance" in results:

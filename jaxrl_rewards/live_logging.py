@@ -94,7 +94,7 @@ class WandbLogger:
 
     def close(self) -> None:
         for handle in self.runs.values():
-            handle.finish(quiet=True)
+            handle.finish()
         self.runs.clear()
 
 

@@ -219,12 +219,13 @@ def plot_return_vs_cost(
         return None
     plt = _pyplot()
     keys = group_columns(frame, params)
-    finals = final_values(frame, metric).set_index(["variant", "run"])
-    costs = final_values(frame, cost).set_index(["variant", "run"])[cost]
-    finals = finals.join(costs, rsuffix="_cost", how="inner")
+    index = [c for c in ("variant", "run") if c in frame]
+    returns = final_values(frame, metric).set_index(index)
+    costs = final_values(frame, cost).set_index(index)[cost].rename("__cost__")
+    both = returns.drop(columns=[cost], errors="ignore").join(costs, how="inner").reset_index()
     fig, ax = plt.subplots(figsize=(5.5, 4.2))
-    for group, part in finals.reset_index().groupby(keys, sort=False) if keys else [((), finals.reset_index())]:
-        ax.scatter(part[cost if cost != metric else cost + "_cost"], part[metric], label=_label(keys, group), s=18)
+    for group, part in both.groupby(keys, sort=False) if keys else [((), both)]:
+        ax.scatter(part["__cost__"], part[metric], label=_label(keys, group), s=18)
     ax.set_xlabel(f"final {cost}")
     ax.set_ylabel(f"final {metric}")
     ax.grid(alpha=0.3)

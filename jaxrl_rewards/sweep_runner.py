@@ -354,7 +354,7 @@ def run_sweep(
     compiles_before = compile_count(agent)
     start = time.perf_counter()
 
-    live = bool(loggers) or progress
+    live = True  # one program whether or not anyone listens: the callbacks are no-ops without a monitor
     if backend == "ray" and loggers:
         raise ConfigError("live loggers are supported with the local backend only")
     bar = _progress(progress)

@@ -65,6 +65,10 @@ from jaxrl_rewards.bandits.run import BanditTrace, check_run, run, run_seeds, se
 
 def _needs_dim(factory):
     def build(env: BanditEnv, **kwargs):
+        if env.context_dim < 1:
+            from jaxrl_rewards.validation import ConfigError
+
+            raise ConfigError(f"{factory.__name__} needs a contextual bandit; the environment has no context")
         return factory(env.context_dim, **kwargs)
 
     return build

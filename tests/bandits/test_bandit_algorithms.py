@@ -13,6 +13,7 @@ from jaxrl_rewards.bandits import (
     beta_thompson,
     epsilon_greedy,
     exp3,
+    gaussian_thompson,
     greedy,
     linucb,
     run,
@@ -23,6 +24,7 @@ from jaxrl_rewards.bandits.metrics import cumulative_regret
 from jaxrl_rewards.transforms import add_term, chain, scale
 from jaxrl_rewards.validation import ConfigError
 
+KEY = jax.random.key(0)
 ENV = bernoulli_bandit([0.2, 0.5, 0.8])
 HORIZON = 200
 SEEDS = 8
@@ -30,8 +32,8 @@ SEEDS = 8
 
 @pytest.fixture(scope="module")
 def traces():
-    """[S, T] traces of UCB1 and Beta Thompson sampling on a 3-armed Bernoulli bandit."""
-    return {"ucb": run_seeds(ENV, ucb1(), HORIZON, SEEDS), "ts": run_seeds(ENV, beta_thompson(), HORIZON, SEEDS)}
+    """[S, T] traces of UCB1 and Gaussian Thompson sampling on a 3-armed Bernoulli bandit."""
+    return {"ucb": run_seeds(ENV, ucb1(), HORIZON, SEEDS), "ts": run_seeds(ENV, gaussian_thompson(), HORIZON, SEEDS)}
 
 
 def test_ucb_plays_every_arm_once_first(traces):
@@ -94,6 +96,21 @@ def test_vmap_equals_single_run(sweep):
     single = jax.jit(run, static_argnums=2)(ENV, epsilon_greedy(1.0), 100, jax.random.key(2), TRANSFORM)
     for a, b in zip(jax.tree.leaves(single), jax.tree.leaves(jax.tree.map(lambda x: x[1, 2], sweep)), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5)
+
+
+def test_beta_thompson_posterior_update_and_sampling():
+    alg = beta_thompson(prior_alpha=1.0, prior_beta=2.0)
+    state = alg.init(KEY, 3, 0)
+    for reward in (1.0, 1.0, 0.0):  # binary rewards are counted exactly
+        state = alg.update(state, None, jnp.int32(1), jnp.float32(reward), jnp.float32(0), 0, KEY)
+    np.testing.assert_allclose(state.alpha, [1.0, 3.0, 1.0])
+    np.testing.assert_allclose(state.beta, [2.0, 3.0, 2.0])
+
+
+def test_gaussian_thompson_posterior_concentrates():
+    alg = gaussian_thompson(prior_mean=0.0, prior_var=1.0, noise_var=0.25)
+    s = ArmStats(counts=jnp.array([1e4, 1e4]), reward_sum=jnp.array([0.4e4, 0.6e4]), cost_sum=jnp.zeros(2))
+    assert int(alg.select(s, None, 0, KEY)) == 1  # posterior std ~0.005 << gap 0.2
 
 
 def test_greedy_is_epsilon_zero():

