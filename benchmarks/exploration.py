@@ -63,6 +63,7 @@ from jaxrl_rewards.transforms.intrinsic import (
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = ROOT / "benchmarks" / "results"
 SEEDS = 8
+CACHE_DIR = Path(tempfile.gettempdir()) / "jaxrl_rewards_exploration_cache"
 _T0 = time.perf_counter()
 
 
@@ -89,6 +90,13 @@ def run_variants(
     for name, bonus in variants.items():
         transform = chain(*(t for t in (bonus, InfoProbe(keys=probe)) if t is not None))
         config = ppo.make_config(env, params, transform=transform, **ppo_kw)
+        # raw metrics are cached per variant, so a crash while summarising loses no training
+        tag = f"{env!r}_{name}_{config.trained_timesteps}_{sweep is not None}".replace(" ", "").replace("/", "-")
+        cache = CACHE_DIR / f"{tag}.npz"
+        if cache.exists():
+            out[name] = dict(np.load(cache))
+            log(f"{name}: cached ({cache})")
+            continue
         start = time.perf_counter()
         train = jax.vmap(ppo.train, in_axes=(None, 0))
         if sweep is None:
@@ -101,6 +109,8 @@ def run_variants(
         log(f"{name}: {wall:.0f}s, final eval return {metrics['eval/return/task'][..., -1].round(2)}")
         metrics["wall_s"] = np.asarray(wall)
         metrics["steps_per_seed"] = np.asarray(config.trained_timesteps)
+        CACHE_DIR.mkdir(parents=True, exist_ok=True)
+        np.savez(cache, **metrics)
         out[name] = metrics
     return out
 
@@ -117,7 +127,7 @@ PPO_SPARSE = dict(num_envs=16, num_steps=32, update_epochs=4, num_minibatches=4,
 
 def deep_sea(quick: bool) -> dict[str, Any]:
     size = 6 if quick else 20
-    steps = 20_000 if quick else 250_000
+    steps = 20_000 if quick else 200_000
     env, params = make("DeepSea-v0", size=size)
     variants = {
         "ppo": None,
@@ -127,7 +137,7 @@ def deep_sea(quick: bool) -> dict[str, Any]:
     runs = run_variants(env, params, variants, ("treasure",), total_timesteps=steps, **PPO_SPARSE)
     result = {"size": size, "steps_per_seed": int(runs["ppo"]["steps_per_seed"]), "variants": {}}
     for name, m in runs.items():
-        found = m["probe/treasure"] > 0  # [S, iterations]
+        found = m["transform/probe/treasure"] > 0  # [S, iterations]
         first = np.where(found.any(1), found.argmax(1), -1)
         solved = m["eval/return/task"][:, -1] > 0.5
         result["variants"][name] = {
@@ -136,7 +146,7 @@ def deep_sea(quick: bool) -> dict[str, Any]:
             "final_greedy_solves": int(solved.sum()),
             "final_eval_return": m["eval/return/task"][:, -1].round(3).tolist(),
             "eval_curve": m["eval/return/task"].mean(0).round(3).tolist(),
-            "treasure_rate_curve": curve(m, "probe/treasure"),
+            "treasure_rate_curve": curve(m, "transform/probe/treasure"),
             "intrinsic_curve": curve(m, "transform/intrinsic/bonus_mean") if "ppo+" in name else None,
             "wall_s": float(m["wall_s"]),
         }
@@ -145,12 +155,11 @@ def deep_sea(quick: bool) -> dict[str, Any]:
 
 def key_door(quick: bool) -> dict[str, Any]:
     size = 5 if quick else 8
-    steps = 20_000 if quick else 400_000
+    steps = 20_000 if quick else 250_000
     env, params = make("KeyDoor-v0", size=size)
     variants = {
         "ppo": None,
         "ppo+counts": count_bonus(beta=1.0, coef=0.5),
-        "ppo+rnd": rnd_bonus(coef=0.5),
     }
     runs = run_variants(env, params, variants, ("success", "has_key"), total_timesteps=steps, **PPO_SPARSE)
     result = {"size": size, "steps_per_seed": int(runs["ppo"]["steps_per_seed"]), "variants": {}}
@@ -158,11 +167,11 @@ def key_door(quick: bool) -> dict[str, Any]:
         solved = m["eval/return/task"][:, -1] > 0.5
         result["variants"][name] = {
             "final_greedy_solves": int(solved.sum()),
-            "ever_reached_goal": int((m["probe/success"] > 0).any(1).sum()),
+            "ever_reached_goal": int((m["transform/probe/success"] > 0).any(1).sum()),
             "final_eval_return": m["eval/return/task"][:, -1].round(3).tolist(),
             "eval_curve": m["eval/return/task"].mean(0).round(3).tolist(),
-            "success_rate_curve": curve(m, "probe/success"),
-            "has_key_curve": curve(m, "probe/has_key"),
+            "success_rate_curve": curve(m, "transform/probe/success"),
+            "has_key_curve": curve(m, "transform/probe/has_key"),
             "wall_s": float(m["wall_s"]),
         }
     return result
@@ -170,7 +179,7 @@ def key_door(quick: bool) -> dict[str, Any]:
 
 def noisy_tv(quick: bool) -> dict[str, Any]:
     size = 4 if quick else 8
-    steps = 20_000 if quick else 150_000
+    steps = 20_000 if quick else 100_000
     env, params = make("NoisyTV-v0", size=size, noise_dim=16)
     variants = {
         "prediction_error": prediction_error_bonus(normalize=True),
@@ -180,14 +189,14 @@ def noisy_tv(quick: bool) -> dict[str, Any]:
     runs = run_variants(env, params, variants, ("tv",), total_timesteps=steps, **PPO_SPARSE)
     result = {"size": size, "steps_per_seed": int(runs["e3b"]["steps_per_seed"]), "variants": {}}
     for name, m in runs.items():
-        tv = m["probe/tv"]
+        tv = m["transform/probe/tv"]
         half = tv.shape[1] // 2
         share = tv[:, half:].mean(1)
         result["variants"][name] = {
             "tv_share_second_half": share.round(3).tolist(),
             "tv_share_mean": float(share.mean()),
             "tv_share_std": float(share.std()),
-            "tv_curve": curve(m, "probe/tv"),
+            "tv_curve": curve(m, "transform/probe/tv"),
             "final_eval_return": m["eval/return/task"][:, -1].round(3).tolist(),
             "wall_s": float(m["wall_s"]),
         }
@@ -214,7 +223,7 @@ def contextual_indices(size: int):
 
 def contextual(quick: bool) -> dict[str, Any]:
     size = 5 if quick else 9
-    steps = 20_000 if quick else 150_000
+    steps = 20_000 if quick else 100_000
     result = {"size": size, "variants": {}}
     env, params = make("ContextualGrid-v0", size=size)
     cell, layout_cell, cells, layouts = contextual_indices(size)
@@ -234,7 +243,7 @@ def contextual(quick: bool) -> dict[str, Any]:
     result["steps_per_seed"] = int(runs["global"]["steps_per_seed"])
     for name, m_all in runs.items():
         for i, layout in enumerate(("fixed", "resampled")):
-            ret, success = m_all["eval/return/task"][i], m_all["probe/success"][i]
+            ret, success = m_all["eval/return/task"][i], m_all["transform/probe/success"][i]
             result["variants"][f"{layout}/{name}"] = {
                 "final_eval_return": ret[:, -1].round(3).tolist(),
                 "final_eval_mean": float(ret[:, -1].mean()),
@@ -248,7 +257,7 @@ def contextual(quick: bool) -> dict[str, Any]:
 
 def reward_free(quick: bool) -> dict[str, Any]:
     size = 5 if quick else 10
-    steps = 10_000 if quick else 60_000
+    steps = 10_000 if quick else 40_000
     env = SparseGridWorld(size=size)
     params = env.default_params
     mdp = env.tabular_mdp(params)

@@ -315,14 +315,27 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--only", choices=sorted(EXPERIMENTS), action="append")
     parser.add_argument("--force", action="store_true")
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--report-only", action="store_true", help="rewrite the md/png from the saved JSON")
     args = parser.parse_args(argv)
     out_dir = Path(tempfile.mkdtemp()) if args.quick else RESULTS
     path = out_dir / "learned_rewards.json"
     results = json.loads(path.read_text()) if path.exists() and not args.force else {}
     seeds = 2 if args.quick else SEEDS
+    if args.report_only:
+        write_report(results, out_dir)
+        return
+
+    def save(exp: str) -> None:
+        # merge into what is on disk: another run of this script may own other experiments
+        merged = json.loads(path.read_text()) if path.exists() else {}
+        merged[exp] = results[exp]
+        if exp == "gail":
+            merged["gail_expert"] = results.get("gail_expert", {})
+        atomic_write_text(path, json.dumps(merged, indent=1))
+        results.update(merged)
+        write_report(results, out_dir)
+
     for exp in args.only or list(EXPERIMENTS):
-        if exp == "gail_expert":
-            continue
         variants_fn, config_fn = EXPERIMENTS[exp]
         done = results.setdefault(exp, {})
         for name, overrides in variants_fn(args.quick).items():
@@ -335,8 +348,7 @@ def main(argv: list[str] | None = None) -> None:
                 results["gail_expert"] = {k: v for k, v in _EXPERT.items() if k != "data"}
             final_true = np.asarray(done[name].get("true_return", done[name]["proxy_return"]))[:, -1]
             log(f"{exp}/{name}: final true return {final_true.mean():.3f} ({done[name]['total_s']:.0f}s)")
-            atomic_write_text(path, json.dumps(results, indent=1))
-            write_report(results, out_dir)
+            save(exp)
     write_report(results, out_dir)
     log(f"wrote {out_dir}")
 

@@ -56,3 +56,51 @@ def test_train_writes_metrics_and_prints_a_table(tmp_path):
     assert len(payload["metrics"]["eval/return/task"]) == 2
     assert len(payload["metrics"]["eval/return/task"][0]) == 2
     assert "transform/normalize/task_return_std" in payload["metrics"]
+
+
+TINY_SPEC = """
+name = "cli"
+seeds = 2
+[config]
+total_timesteps = 64
+num_envs = 2
+num_steps = 16
+num_minibatches = 1
+update_epochs = 1
+hidden_sizes = [8]
+num_evals = 2
+eval_episodes = 1
+eval_max_steps = 20
+[params]
+learning_rate = [1e-3, 3e-2]
+"""
+
+
+def test_sweep_with_a_bad_spec_fails_naming_the_key(tmp_path):
+    spec = tmp_path / "bad.toml"
+    spec.write_text(TINY_SPEC.replace("learning_rate = [1e-3, 3e-2]", "learning_rat = [1e-3]"))
+    result = cli("sweep", str(spec), "--out", str(tmp_path / "out"), "--no-progress")
+    assert result.returncode == 2
+    assert "params.learning_rat: unknown parameter" in result.stderr and "learning_rate" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_sweep_resumes_and_plot_writes_a_report(tmp_path):
+    spec = tmp_path / "spec.toml"
+    spec.write_text(TINY_SPEC)
+    out = tmp_path / "store"
+    first = cli("sweep", str(spec), "--out", str(out), "--no-progress", "--no-plot")
+    assert first.returncode == 0, first.stderr
+    assert "IQM final eval/return/task" in first.stdout and "1 chunk(s) run, 0 found finished" in first.stdout
+    again = cli("sweep", str(spec), "--out", str(out), "--no-progress")
+    assert again.returncode == 0, again.stderr
+    assert "0 chunk(s) run, 1 found finished" in again.stdout
+    assert (out / "report" / "summary.md").exists() and (out / "report" / "sensitivity.png").exists()
+    spec.write_text(TINY_SPEC.replace("seeds = 2", "seeds = 3"))
+    changed = cli("sweep", str(spec), "--out", str(out), "--no-progress")
+    assert changed.returncode == 2 and "different sweep spec" in changed.stderr
+    plot = cli("plot", str(out), "--out", str(tmp_path / "report"))
+    assert plot.returncode == 0, plot.stderr
+    assert "learning_rate=0.001" in plot.stdout
+    assert {p.name for p in (tmp_path / "report").iterdir()} == {"learning_curves.png", "sensitivity.png", "summary.md"}

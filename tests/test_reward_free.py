@@ -72,8 +72,10 @@ def test_planning_on_full_coverage_is_optimal(explored):
     np.testing.assert_allclose(scores, 1.0, atol=1e-9)
 
 
-def test_planning_with_little_data_is_worse():
-    _, _, state, _ = explore(3, num_envs=1, seed=5)
+def test_planning_with_little_data_is_worse(explored):
+    batch, _, _, model = explored
+    few = jax.tree.map(lambda x: x[:3, :1], batch)
+    _, state = model.apply(model.init(jax.random.key(0), None), env_streams(few, 0.9), few)
     reach = reachable_states(MDP.transitions, 0, MDP.terminal)
     assert coverage(state, reach) < 0.5
     scores = planning_scores(state, MDP.transitions, MDP.terminal, np.arange(1, 15), 0, gamma=0.9)

@@ -92,7 +92,7 @@ def test_same_key_same_run_and_vmap_equals_loop(runs):
 def test_streams_get_q_heads_and_metrics(runs):
     _, alone, _, _ = runs
     state, metrics = alone[0]
-    assert state.params["params"]["Dense_1"]["kernel"].shape[-1] == 2 * 2  # 2 actions x 2 streams
+    assert state.params["params"]["Dense_0"]["kernel"].shape[-1] == 2 * 2  # 2 actions x 2 streams
     np.testing.assert_allclose(metrics["train/stream_return/alive"], metrics["train/episode_length"], rtol=1e-5)
     np.testing.assert_array_equal(metrics["train/stream_weight/alive"], 0.0)
     eps = metrics["train/epsilon"]
@@ -106,7 +106,7 @@ def test_streams_get_q_heads_and_metrics(runs):
         ({"learning_rate": 0.0}, "learning_rate must be > 0"),
         ({"gamma": 1.5}, "gamma"),
         ({"bogus": 1}, "unknown DQN option"),
-        ({"total_timesteps": 5}, "too small"),
+        ({"total_timesteps": 1}, "too small"),
     ],
 )
 def test_bad_config(override, message):

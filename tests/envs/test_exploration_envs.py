@@ -26,7 +26,7 @@ def test_registered_and_spaces_match():
     assert set(NAMES) <= set(ENVIRONMENTS)
     for name in NAMES:
         env, params = make(name)
-        obs, _ = env.reset(jax.random.key(0), params)
+        obs, _ = jax.jit(env.reset)(jax.random.key(0), params)
         assert obs.shape == env.observation_space(params).shape and obs.dtype == jnp.float32
 
 
@@ -67,7 +67,7 @@ def test_noisy_tv_shows_noise_only_when_watched():
 
 
 def layout(env, params, key):
-    obs, _ = env.reset(jax.random.key(key), params)
+    obs, _ = jax.jit(env.reset)(jax.random.key(key), params)
     return np.asarray(obs)
 
 
@@ -83,8 +83,9 @@ def test_contextual_grid_resamples_and_fixed_does_not():
 
 def test_contextual_grid_goal_reachable_through_door():
     env, params = make("ContextualGrid-v0", size=7)
+    reset = jax.jit(env.reset)
     for k in range(4):
-        obs, state = env.reset(jax.random.key(k), params)
+        obs, state = reset(jax.random.key(k), params)
         n = env.size
         wall = np.asarray(obs[n * n : 2 * n * n]).reshape(n, n)
         col, door = int(state.wall_col), int(state.door_row)

@@ -132,3 +132,21 @@ def test_bad_input():
         gaussian_noise(-1.0)
     with pytest.raises(ConfigError, match="interval"):
         delay_rewards(0)
+
+
+def test_every_transform_in_vmap_equals_alone():
+    """Each noise transform under ``vmap`` over PRNG keys gives the same rewards as runs alone."""
+    keys = jnp.asarray([0, 1])
+
+    def one(t, k):
+        streams0 = env_streams(BATCH, 0.9)
+        state = t.init(jax.random.key(k), TransformSpec(None, None, N, ("task",), BATCH))
+        return t.apply(state, streams0, BATCH)[0]["task"].reward
+
+    @jax.jit
+    def both():
+        return [(jax.vmap(lambda k, t=t: one(t, k))(keys), [one(t, k) for k in (0, 1)]) for t in NOISE]
+
+    for batched, alone in both():
+        for i in range(2):
+            np.testing.assert_allclose(batched[i], alone[i], rtol=1e-6)

@@ -1,5 +1,7 @@
-"""Learned rewards: preference (Bradley-Terry) reward models and ensembles, regularisation
-toward a reference policy (KL, occupancy χ²), and the rest of issue 9's learned rewards."""
+"""Learned rewards, trained in ``update``: Bradley-Terry preference reward models and their
+ensembles, lexicographic labels from ranked components, pluralistic (mixture) preference
+models, adversarial imitation (GAIL / AIRL with gradient penalty), a distilled annotator bonus,
+and regularisation toward a reference policy (KL penalty, χ² occupancy penalty)."""
 
 from jaxrl_rewards.transforms.learned.adversarial import (
     AdversarialReward,
@@ -11,12 +13,24 @@ from jaxrl_rewards.transforms.learned.adversarial import (
     expert_data_from_ppo,
     gail_reward,
 )
+from jaxrl_rewards.transforms.learned.annotator import AnnotatorBonus, annotator_bonus
 from jaxrl_rewards.transforms.learned.ensemble import (
     AGGREGATES,
     aggregate,
     bootstrap_weights,
     ensemble_reward_model,
     feature_masks,
+)
+from jaxrl_rewards.transforms.learned.lexicographic import (
+    component_oracle,
+    lexicographic_labels,
+    lexicographic_reward_model,
+)
+from jaxrl_rewards.transforms.learned.pluralistic import (
+    PluralisticRewardModel,
+    UserPreferences,
+    pluralistic_reward_model,
+    user_preferences,
 )
 from jaxrl_rewards.transforms.learned.preferences import (
     PreferenceDataset,
@@ -45,34 +59,43 @@ from jaxrl_rewards.transforms.learned.regularization import (
 __all__ = [
     "AGGREGATES",
     "AdversarialReward",
+    "AnnotatorBonus",
     "ExpertData",
     "KLPenalty",
     "OccupancyPenalty",
     "PPOReference",
+    "PluralisticRewardModel",
     "PreferenceDataset",
     "PreferenceRewardModel",
     "ReferenceSamples",
     "RewardModelState",
     "Segments",
+    "UserPreferences",
     "adversarial_reward",
     "aggregate",
     "airl_reward",
+    "annotator_bonus",
     "bootstrap_weights",
     "bradley_terry_labels",
     "bt_loss",
     "collect_expert_data",
     "collect_reference_samples",
+    "component_oracle",
     "ensemble_reward_model",
     "expert_data_from_batch",
     "expert_data_from_ppo",
     "feature_masks",
     "gail_reward",
     "kl_penalty",
+    "lexicographic_labels",
+    "lexicographic_reward_model",
     "occupancy_penalty",
+    "pluralistic_reward_model",
     "preference_dataset",
     "preference_reward_model",
     "reference_from_ppo",
     "reward_oracle",
     "synthetic_preferences",
     "true_reward_oracle",
+    "user_preferences",
 ]

@@ -65,12 +65,18 @@ def _batch(T=8, N=4, seed=0):
 
 def test_ensemble_members_differ_and_the_aggregate_is_applied():
     batch = _batch()
-    spec = TransformSpec(
-        spaces.Box(0, 1, (5,)), spaces.Discrete(2), 4, ("task",), jax.tree.map(lambda x: x[:1], batch)
-    )
+    spec = TransformSpec(spaces.Box(0, 1, (5,)), spaces.Discrete(2), 4, ("task",), jax.tree.map(lambda x: x[:1], batch))
     model = ensemble.ensemble_reward_model(
-        num_members=3, aggregate="min", segment_length=4, hidden_sizes=(8,), num_updates=2, minibatch_size=4,
-        capacity=16, queries_per_update=4, feature_fraction=0.5, standardize=False,
+        num_members=3,
+        aggregate="min",
+        segment_length=4,
+        hidden_sizes=(8,),
+        num_updates=2,
+        minibatch_size=4,
+        capacity=16,
+        queries_per_update=4,
+        feature_fraction=0.5,
+        standardize=False,
     )
     state = model.init(jax.random.key(0), spec)
     jax.tree.map(lambda x: np.testing.assert_equal(x.shape[0], 3), state.params)

@@ -16,7 +16,12 @@ TRUE_STATE_REWARD = np.array([0.0, 1.0, -1.0, 2.0, 0.5, -2.0])
 #: one compiled update per static model configuration (the model is a pytree argument)
 UPDATE = jax.jit(lambda model, *args: model.update(*args))
 SMALL = dict(
-    segment_length=4, queries_per_update=6, max_queries=10, capacity=8, hidden_sizes=(8,), num_updates=2,
+    segment_length=4,
+    queries_per_update=6,
+    max_queries=10,
+    capacity=8,
+    hidden_sizes=(8,),
+    num_updates=2,
     minibatch_size=4,
 )
 
@@ -93,7 +98,8 @@ def test_batch_segments_cut_each_environment_into_consecutive_steps():
 
 def _segments(m, length=3, dim=4):
     return prefs.Segments(
-        obs=np.zeros((m, length, dim), np.float32), action=np.zeros((m, length), np.int32),
+        obs=np.zeros((m, length, dim), np.float32),
+        action=np.zeros((m, length), np.int32),
         next_obs=np.zeros((m, length, dim), np.float32),
     )
 
@@ -137,8 +143,15 @@ def offline_model():
     train = tabular_batch(0)
     data = prefs.synthetic_preferences(jax.random.key(0), train, num_pairs=256, segment_length=4)
     model = prefs.preference_reward_model(
-        online=False, dataset=data, segment_length=4, capacity=256, hidden_sizes=(32,), num_updates=100,
-        minibatch_size=64, learning_rate=3e-3, standardize=False,
+        online=False,
+        dataset=data,
+        segment_length=4,
+        capacity=256,
+        hidden_sizes=(32,),
+        num_updates=100,
+        minibatch_size=64,
+        learning_rate=3e-3,
+        standardize=False,
     )
     state = model.init(jax.random.key(1), spec_for(train))
     for i in range(4):
