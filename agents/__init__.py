@@ -1,10 +1,10 @@
 """Agents as pure functions: one module per algorithm, each exposing
 ``make_config``, ``init``, ``train_segment``, ``train`` and ``validate``."""
 
-from jaxrl_rewards.agents import dqn, ppo, pqn, sac
+from jaxrl_rewards.agents import dqn, ppo, pqn, recurrent_ppo, sac
 
 #: agent name -> module
-AGENTS = {"ppo": ppo, "dqn": dqn, "pqn": pqn, "sac": sac}
+AGENTS = {"ppo": ppo, "dqn": dqn, "pqn": pqn, "sac": sac, "recurrent_ppo": recurrent_ppo}
 
 
 def get_agent(name: str):
@@ -15,4 +15,4 @@ def get_agent(name: str):
         raise ValueError(f"unknown agent {name!r}; available agents: {sorted(AGENTS)}") from None
 
 
-__all__ = ["AGENTS", "dqn", "get_agent", "ppo", "pqn", "sac"]
+__all__ = ["AGENTS", "dqn", "get_agent", "ppo", "pqn", "recurrent_ppo", "sac"]

@@ -61,7 +61,12 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", default=None)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--out", type=str, default=None)
+    parser.add_argument("--render-only", action="store_true", help="rewrite the .md from the saved .json")
     args = parser.parse_args()
+    if args.render_only:
+        path = ROOT / "benchmarks/results/multi_objective.json"
+        atomic_write_text(path.with_suffix(".md"), render(json.loads(path.read_text())))
+        return
     if args.quick:
         args.steps, args.seeds, args.eval_weights = 4096, 2, 5
     out_dir = Path(args.out) if args.out else (Path(tempfile.mkdtemp()) if args.quick else ROOT / "benchmarks/results")
@@ -183,6 +188,18 @@ def render(p: dict) -> str:
             f"| {name} | **{r['mean_hv_share']:.1%}** | {r['min_hv_share']:.1%} | "
             f"{', '.join(f'{x:.2f}' for x in r['hv_share'])} | {r['distinct_treasures'][0]} |"
         )
+    cheb = p["results"].get("chebyshev")
+    lin = p["results"].get("linear")
+    if cheb and lin:
+        lines += [
+            "",
+            f"Chebyshev-conditioned PPO recovers {cheb['mean_hv_share']:.1%} of the true hypervolume on average "
+            f"({sum(h >= 0.8 for h in cheb['hv_share'])}/{len(cheb['hv_share'])} seeds at >= 80%), including concave "
+            "points (e.g. 24, 50, 74) that no linear weight can select. Linear-conditioned PPO is bounded by the "
+            f"convex hull ({p['exact']['linear_hv_share']:.0%}) and in this run collapsed to the nearest treasure for "
+            f"every weight ({lin['mean_hv_share']:.1%}): with scaled objectives, the time penalty makes the 1-step "
+            "treasure a strong local optimum.",
+        ]
     lines += ["", "Reproduce: `python benchmarks/multi_objective.py`."]
     return "\n".join(lines) + "\n"
 

@@ -73,9 +73,9 @@ class WeightConditioned(Environment[WeightConditionedState, WeightConditionedPar
         k = self.num_objectives
         return WeightConditionedParams(
             inner=self.env.default_params,
-            alpha=1.0,
+            alpha=jnp.float32(1.0),
             fixed_weights=jnp.full((k,), 1.0 / k, jnp.float32),
-            use_fixed=False,
+            use_fixed=jnp.asarray(False),
             max_steps_in_episode=getattr(self.env.default_params, "max_steps_in_episode", 1000),
         )
 

@@ -199,3 +199,39 @@ def tanh_gaussian_sample(key: Array, mean: Array, log_std: Array) -> tuple[Array
     log_normal = (-0.5 * eps**2 - log_std - 0.5 * jnp.log(2.0 * jnp.pi)).sum(-1)
     log_det = (2.0 * (jnp.log(2.0) - u - jax.nn.softplus(-2.0 * u))).sum(-1)
     return jnp.tanh(u), log_normal - log_det
+
+
+# --------------------------------------------------------------------------- recurrent
+
+
+class RecurrentActorCritic(nn.Module):
+    """GRU actor-critic for partially observed tasks (recurrent PPO): an embedding, a GRU cell
+    (Cho et al., 2014) whose hidden state is reset where ``reset`` is true (episode starts),
+    a categorical policy head and one value head per stream.
+
+    ``__call__(hidden [B, H], obs [T, B, D], reset [T, B]) -> (hidden [B, H], logits [T, B, A],
+    values [T, B, K])``; the scan over T runs inside (``nn.scan``).
+    """
+
+    num_actions: int
+    num_streams: int = 1
+    hidden_size: int = 64
+    activation: str = "tanh"
+
+    @nn.compact
+    def __call__(self, hidden: Array, obs: Array, reset: Array) -> tuple[Array, Array, Array]:
+        act = activation_fn(self.activation)
+        x = act(nn.Dense(self.hidden_size, kernel_init=orthogonal(np.sqrt(2.0)))(obs))
+
+        def step(cell, h, xs):
+            inp, rst = xs
+            h = jnp.where(rst[:, None], jnp.zeros_like(h), h)
+            h, out = cell(h, inp)
+            return h, out
+
+        scan = nn.scan(step, variable_broadcast="params", split_rngs={"params": False}, in_axes=0, out_axes=0)
+        cell = nn.GRUCell(self.hidden_size, kernel_init=orthogonal(1.0), recurrent_kernel_init=orthogonal(1.0))
+        hidden, out = scan(cell, hidden, (x, reset))
+        logits = nn.Dense(self.num_actions, kernel_init=orthogonal(0.01))(out)
+        values = nn.Dense(self.num_streams, kernel_init=orthogonal(1.0))(act(nn.Dense(self.hidden_size)(out)))
+        return hidden, logits, values

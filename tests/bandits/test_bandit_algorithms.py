@@ -32,8 +32,9 @@ SEEDS = 8
 
 @pytest.fixture(scope="module")
 def traces():
-    """[S, T] traces of UCB1 and Gaussian Thompson sampling on a 3-armed Bernoulli bandit."""
-    return {"ucb": run_seeds(ENV, ucb1(), HORIZON, SEEDS), "ts": run_seeds(ENV, gaussian_thompson(), HORIZON, SEEDS)}
+    """[S, T] traces of UCB1 on a 3-armed Bernoulli bandit (Thompson sampling's learning is shown in
+    benchmarks/bandits.py; its posterior updates are tested exactly below)."""
+    return {"ucb": run_seeds(ENV, ucb1(), HORIZON, SEEDS)}
 
 
 def test_ucb_plays_every_arm_once_first(traces):
@@ -41,12 +42,11 @@ def test_ucb_plays_every_arm_once_first(traces):
     np.testing.assert_array_equal(first, np.tile([0, 1, 2], (SEEDS, 1)))
 
 
-def test_ucb_and_thompson_learn_the_best_arm(traces):
-    for name in ("ucb", "ts"):
-        late = np.asarray(traces[name].best[:, HORIZON // 2 :]).mean()
-        assert late > 0.7, (name, late)
-        regret = np.asarray(cumulative_regret(traces[name]))[:, -1].mean()
-        assert regret < 0.3 * HORIZON * 0.3  # uniform play loses 0.3 per round
+def test_ucb_learns_the_best_arm(traces):
+    late = np.asarray(traces["ucb"].best[:, HORIZON // 2 :]).mean()
+    assert late > 0.7, late
+    regret = np.asarray(cumulative_regret(traces["ucb"]))[:, -1].mean()
+    assert regret < 0.3 * HORIZON * 0.3  # uniform play loses 0.3 per round
 
 
 def test_traces_are_consistent(traces):
@@ -134,21 +134,23 @@ def test_exp3_probabilities_and_update():
 
 def test_ucb_index_prefers_unplayed_then_optimistic_arm():
     stats = ArmStats(counts=jnp.array([10.0, 1.0, 0.0]), reward_sum=jnp.array([9.0, 0.5, 0.0]), cost_sum=jnp.zeros(3))
-    assert int(ucb1().select(stats, None, 11, jax.random.key(0))) == 2
+    select = jax.jit(lambda alg, s, t: alg.select(s, None, t, KEY))  # one compile, not op by op
+    assert int(select(ucb1(), stats, 11)) == 2
     stats = stats.add(jnp.int32(2), jnp.float32(0.0), jnp.float32(0.0))
     # width sqrt(2 ln 13 / n): arm 1 (n=1) has index 0.5 + 2.26 > arm 0's 0.9 + 0.72
-    assert int(ucb1().select(stats, None, 12, jax.random.key(0))) == 1
-    assert int(ucb1(alpha=0.0).select(stats, None, 12, jax.random.key(0))) == 0
+    assert int(select(ucb1(), stats, 12)) == 1
+    assert int(select(ucb1(alpha=0.0), stats, 12)) == 0
 
 
 def test_linucb_select_is_optimistic_and_greedy_at_alpha_zero():
     alg = linucb(context_dim=2, alpha=1.0)
     state = alg.init(jax.random.key(0), 2, 2)
     x = jnp.array([1.0, 0.0])
-    for _ in range(20):  # arm 0 well known with mean 0.5; arm 1 never played (estimate 0)
-        state = alg.update(state, x, jnp.int32(0), jnp.float32(0.5), jnp.float32(0), 0, None)
-    assert int(alg.select(state, x, 20, jax.random.key(0))) == 1  # 0 + 1 * 1 > 0.5 * 20/21 + small
-    assert int(alg.replace(alpha=jnp.float32(0.0)).select(state, x, 20, jax.random.key(0))) == 0
+    # arm 0 well known with mean 0.5 (20 pulls); arm 1 never played (estimate 0)
+    state = state.replace(a_inv=state.a_inv.at[0].set(jnp.diag(jnp.array([1 / 21, 1.0]))), b=state.b.at[0, 0].set(10.0))
+    select = jax.jit(lambda alg, s: alg.select(s, x, 20, KEY))
+    assert int(select(alg, state)) == 1  # 0 + 1 * 1 > 10 / 21 + sqrt(1 / 21)
+    assert int(select(alg.replace(alpha=jnp.float32(0.0)), state)) == 0
 
 
 def test_linucb_sherman_morrison_matches_direct_ridge_solution():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import inspect
 
 import gymnax
@@ -19,6 +20,7 @@ from jaxrl_rewards.envs import (
     registered_envs,
     unregister,
 )
+from jaxrl_rewards.envs.registry import OWN_ENV_MODULES
 
 BRAX_NAMES = {
     "Ant-brax",
@@ -42,7 +44,14 @@ def test_registered_names_are_gymnax_brax_and_ours():
     names = registered_envs()
     assert len(names) == len(set(names))
     brax_names = BRAX_NAMES | (set() if SWIMMER_BROKEN else {"Swimmer-brax"})
-    assert set(names) == GYMNAX_NAMES | brax_names | {"SparseGridWorld-v0"}
+    own_names = {"SparseGridWorld-v0"}
+    for module_name in OWN_ENV_MODULES:
+        module = importlib.import_module(f"jaxrl_rewards.envs.{module_name}")
+        assert module.ENVIRONMENTS, f"envs/{module_name}.py registers nothing"
+        own_names |= set(module.ENVIRONMENTS)
+    assert set(names) == GYMNAX_NAMES | brax_names | own_names
+    for name in own_names:
+        assert env_info(name)["family"] == "jaxrl_rewards"
     assert len(GYMNAX_NAMES) == 25
     assert "MNISTBandit-bsuite" not in names
 

@@ -118,7 +118,7 @@ def test_vmap_over_ridge_and_scale():
 CREDIT = [REDIST, auxiliary_trust("aux", "outcome"), auxiliary_trust("aux", "task", mode="gate")]
 
 
-@settings(max_examples=3, deadline=None)
+@settings(max_examples=2, deadline=None)
 @given(st.permutations(range(len(CREDIT))), st.integers(0, 3))
 def test_chain_associativity_and_identity(order, split):
     batch, streams = aux_setup()

@@ -121,7 +121,7 @@ GATES = [
 ]
 
 
-@settings(max_examples=4, deadline=None)
+@settings(max_examples=2, deadline=None)
 @given(st.permutations(range(len(GATES))), st.integers(0, 4))
 def test_chain_associativity_and_identity(order, split):
     ts = [GATES[i] for i in order][:3]

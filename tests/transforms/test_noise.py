@@ -110,7 +110,7 @@ def test_vmap_over_noise_level():
 NOISE = [sign_flip(0.3), gaussian_noise(0.1), delay_rewards(2), correct_binary_noise(0.1, 0.1)]
 
 
-@settings(max_examples=4, deadline=None)
+@settings(max_examples=2, deadline=None)
 @given(st.permutations(range(len(NOISE))), st.integers(0, 4))
 def test_chain_associativity_and_identity(order, split):
     ts = [NOISE[i] for i in order][:3]

@@ -119,7 +119,7 @@ OBJ = [
 ]
 
 
-@settings(max_examples=4, deadline=None)
+@settings(max_examples=2, deadline=None)
 @given(st.permutations(range(len(OBJ))), st.integers(0, 4))
 def test_chain_associativity_and_identity(order, split):
     ts = [OBJ[i] for i in order][:3]

@@ -107,6 +107,7 @@ class IntrinsicBonus(RewardTransform):
         return NormalizeRewards(streams=(self.name,), clip=None)
 
     def init(self, key: PRNGKey, spec: TransformSpec) -> BonusState:
+        """Model state, normaliser state and zeroed logs (shapes from ``spec.example``)."""
         model = self.init_model(key, spec)
         norm = ()
         if self.normalize:
@@ -135,6 +136,7 @@ class IntrinsicBonus(RewardTransform):
         return bonus, state.replace(logs=logs)
 
     def apply(self, state: BonusState, streams: Streams, batch: Transition) -> tuple[Streams, BonusState]:
+        """Add stream ``name`` (reward ``[T, N]``, weight ``coef``, own discount/episodic flag)."""
         if self.name in streams:
             raise ValueError(
                 f"{type(self).__name__}: stream {self.name!r} already exists; give this bonus another name= "
@@ -150,6 +152,7 @@ class IntrinsicBonus(RewardTransform):
         return {**streams, self.name: stream}, state
 
     def update(self, state: BonusState, batch: Transition, streams: Streams, key: PRNGKey) -> tuple[Any, Metrics]:
+        """Train the models (``learn``); metrics: the latest bonus components and learning losses."""
         del streams
         model, metrics = self.learn(state.model, batch, key)
         out = {f"{self.name}/{k}": v for k, v in state.logs.items()}
