@@ -1,5 +1,7 @@
-"""Double DQN with a target network, a device-memory replay buffer and an ε schedule, with one
-Q head per reward stream, as a pure function.
+"""Double DQN (target network, device-memory replay, ε schedule, one Q head per stream).
+
+A pure function like PPO: double DQN with a target network, a replay buffer in device memory and
+an ε schedule, with one Q head per reward stream.
 
 ``train(config, key) -> (state, metrics)`` is jittable and vmappable exactly like
 ``jaxrl_rewards.agents.ppo.train`` (seeds: ``vmap`` over keys; sweeps: batch a config leaf).

@@ -16,6 +16,14 @@ One iteration:
     of clipped PPO over ``num_minibatches`` minibatches; the critic learns every head;
  5. let the transform learn (``update``) and update observation statistics.
 
+Advantage estimators are swappable (``agents/estimators.py``): ``advantage="gae"`` (default),
+``"n_step"`` (``n_steps``), ``"monte_carlo"``, ``"min_form"`` replace step 3's GAE per stream;
+the critic-free group estimators ``"group_relative"`` (``std_floor``), ``"rloo"`` and
+``"anchor_state"`` (``anchor_weight``) need ``group_size >= 2``: every iteration then resets the
+envs so that each group of ``group_size`` consecutive envs starts from one shared start state,
+scores each rollout's first episode by its weighted return, and masks the steps after it.
+``group_size > 1`` alone (with a critic-based estimator) gives shared-start rollouts too.
+
 Every ``num_iterations / num_evals`` iterations the deterministic policy is evaluated inside the
 compiled run. Non-finite gradients are never applied (``jaxrl_rewards.optim.skip_nonfinite``) and are counted
 in the metrics so the host can report them (``jaxrl_rewards.runner.check_finite_metrics``).

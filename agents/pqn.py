@@ -1,6 +1,7 @@
-"""PQN: parallel Q-learning without replay or target network, with λ-returns and layer norm
-(Gallici et al., 2024, "Simplifying Deep Temporal Difference Learning"), one Q head per reward
-stream, as a pure function.
+"""PQN: parallel Q-learning without replay, with Q(λ) returns and layer norm (one Q head per stream).
+
+Gallici et al., 2024, "Simplifying Deep Temporal Difference Learning": no replay buffer, no
+target network, layer norm, λ-returns; one Q head per reward stream; a pure function.
 
 ``train(config, key) -> (state, metrics)`` is jittable and vmappable like PPO's.
 

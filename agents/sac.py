@@ -1,5 +1,7 @@
-"""Soft actor-critic (Haarnoja et al., 2018) with twin critics, automatic entropy tuning and a
-device-memory replay buffer, with one Q head per reward stream, as a pure function.
+"""Soft actor-critic: twin critics, automatic entropy tuning, device replay, one Q head per stream.
+
+Haarnoja et al., 2018, as a pure function: twin critics, automatic entropy tuning and a replay
+buffer in device memory, with one Q head per reward stream.
 
 ``train(config, key) -> (state, metrics)`` is jittable and vmappable like PPO's.
 

@@ -19,6 +19,9 @@ Experiments and pass criteria (issue 8):
 * ``sac_pendulum``: preset config, 50k steps, 4 seeds; mean final return > -250.
 * ``dqn_breakout`` / ``pqn_breakout``: Breakout-MinAtar, 2 seeds, compared with a uniformly
   random policy evaluated the same way ("clearly above random").
+* ``ppo_brax_pendulum`` / ``sac_brax_pendulum``: InvertedPendulum-brax (spring backend, 200-step
+  episodes) through the env adapter, 2 seeds; reported, "pass" = the final return at least
+  doubles the first evaluation's.
 """
 
 from __future__ import annotations
@@ -35,7 +38,8 @@ from typing import Any
 import jax
 import numpy as np
 
-from jaxrl_rewards.agents import dqn, pqn, sac
+from jaxrl_rewards.agents import dqn, ppo, pqn, sac
+from jaxrl_rewards.envs import make
 from jaxrl_rewards.results import atomic_write_text
 from jaxrl_rewards.rollout import evaluate
 from jaxrl_rewards.runner import train_seeds
@@ -50,11 +54,28 @@ EXPERIMENTS: dict[str, tuple[Any, str, int, dict[str, Any], str]] = {
     "sac_pendulum": (sac, "Pendulum-v1", 4, {"total_timesteps": 50_000}, "pendulum"),
     "pqn_breakout": (pqn, "Breakout-MinAtar", 2, {"total_timesteps": 1_000_000}, "random"),
     "dqn_breakout": (dqn, "Breakout-MinAtar", 2, {"total_timesteps": 300_000}, "random"),
+    # brax through the env adapter (spring backend: fastest on CPU), episodes capped at 200 steps
+    "ppo_brax_pendulum": (
+        ppo,
+        "InvertedPendulum-brax",
+        2,
+        {"total_timesteps": 100_000, "eval_max_steps": 200},
+        "improves",
+    ),
+    "sac_brax_pendulum": (
+        sac,
+        "InvertedPendulum-brax",
+        2,
+        {"total_timesteps": 10_000, "eval_max_steps": 200},
+        "improves",
+    ),
 }
+BRAX_OPTIONS = {"backend": "spring", "max_steps_in_episode": 200}
 QUICK = {
     "dqn": {"total_timesteps": 4000, "learning_starts": 500},
     "pqn": {"total_timesteps": 40_960, "num_envs": 8},
     "sac": {"total_timesteps": 2000, "learning_starts": 200},
+    "ppo": {"total_timesteps": 5120},
 }
 
 _T0 = time.perf_counter()
@@ -79,7 +100,11 @@ def run_experiment(name: str, quick: bool) -> dict[str, Any]:
     agent, env, seeds, overrides, criterion = EXPERIMENTS[name]
     short = agent.__name__.rsplit(".", 1)[-1]
     overrides = {**overrides, **(QUICK[short] if quick else {})}
-    config = agent.make_config(env, **overrides)
+    if env.endswith("-brax"):
+        env_obj, params = make(env, **BRAX_OPTIONS)
+        config = agent.make_config(env_obj, params, env_name=env, **overrides)
+    else:
+        config = agent.make_config(env, **overrides)
     log(f"{name}: {short} on {env}, {config.trained_timesteps} steps x {seeds} seeds")
     result = train_seeds(agent, config, seeds, progress=False)
     final = result.final_eval_returns()
@@ -104,6 +129,9 @@ def run_experiment(name: str, quick: bool) -> dict[str, Any]:
     elif criterion == "pendulum":
         entry["pass"] = entry["mean"] > -250
         entry["criterion"] = "mean final return > -250"
+    elif criterion == "improves":
+        entry["pass"] = entry["mean"] >= 2 * max(entry["eval_curve_mean"][0], 1.0)
+        entry["criterion"] = "final mean >= 2x the first evaluation's (brax smoke benchmark)"
     else:
         entry["random_return"] = random_return(config)
         entry["pass"] = bool(np.all(final > 2 * max(entry["random_return"], 0.1)))

@@ -1,17 +1,18 @@
 """Live logging from inside compiled runs, through host callbacks.
 
-A compiled (and vmapped) training function calls ``emit(run_id, segment, metrics)`` at the end
-of every training segment (one evaluation interval); ``jax.debug.callback`` hands the values of
-each run of the vmapped chunk to the host, where the active ``Monitor`` writes every
-``interval``-th iteration's per-iteration metrics and the evaluation metrics to its loggers
-(TensorBoard through tensorboardX, Weights & Biases in offline mode) and advances the progress
-bar. Nothing is logged (and no callback is compiled in) when no monitor is wanted, so results
-are identical with and without logging.
+A compiled chunk of vmapped runs calls ``emit(run_ids, segment, metrics)`` at the end of every
+training segment (one evaluation interval); one ``jax.debug.callback`` hands the values of all
+runs of the chunk to the host, where the active ``Monitor`` advances the progress bar and queues
+them for a writer thread that writes every ``interval``-th iteration's per-iteration metrics and
+the evaluation metrics of each run to its loggers (TensorBoard through tensorboardX, Weights &
+Biases in offline mode). Without an active monitor the callback does nothing; logging never
+changes the results.
 """
 
 from __future__ import annotations
 
 import contextlib
+import queue
 import re
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -128,14 +129,37 @@ class Monitor:
         self.on_segment = on_segment
         self.calls = 0
         self._lock = threading.Lock()
+        self._queue: queue.Queue = queue.Queue()
+        self._writer: threading.Thread | None = None
 
     def __call__(self, run: int, segment: int, metrics: Mapping[str, np.ndarray]) -> None:
+        """Receive one run's metrics of one segment: queue them for the loggers (written by a
+        background thread, so the compiled computation is not held up by file I/O) and advance
+        the progress bar."""
         with self._lock:
             self.calls += 1
             if self.loggers:
-                self._log(run, segment, metrics)
+                if self._writer is None:
+                    self._writer = threading.Thread(target=self._drain, daemon=True)
+                    self._writer.start()
+                self._queue.put((run, segment, metrics))
             if self.on_segment is not None:
                 self.on_segment(run, segment)
+
+    def _drain(self) -> None:
+        while True:
+            item = self._queue.get()
+            try:
+                if item is None:
+                    return
+                self._log(*item)
+            finally:
+                self._queue.task_done()
+
+    def flush(self) -> None:
+        """Wait until everything received so far is written."""
+        if self._writer is not None:
+            self._queue.join()
 
     def _log(self, run: int, segment: int, metrics: Mapping[str, np.ndarray]) -> None:
         labels = self.labels.get(run, {})
@@ -154,6 +178,11 @@ class Monitor:
                 logger.log(run, labels, first + self.iterations_per_segment - 1, evals)
 
     def close(self) -> None:
+        """Write what is queued, stop the writer thread and close the loggers."""
+        if self._writer is not None:
+            self._queue.put(None)
+            self._writer.join()
+            self._writer = None
         for logger in self.loggers:
             logger.close()
 
@@ -161,15 +190,25 @@ class Monitor:
 _ACTIVE: list[Monitor] = []
 
 
-def _dispatch(run: Any, segment: Any, metrics: Any) -> None:
-    if _ACTIVE:
-        _ACTIVE[-1](int(run), int(segment), {k: np.asarray(v) for k, v in metrics.items()})
+def _dispatch(runs: Any, segment: Any, metrics: Any) -> None:
+    if not _ACTIVE:
+        return
+    monitor = _ACTIVE[-1]
+    runs = np.asarray(runs)
+    metrics = {k: np.asarray(v) for k, v in metrics.items()}
+    if runs.ndim == 0:  # one run's metrics
+        monitor(int(runs), int(segment), metrics)
+        return
+    for i, run in enumerate(runs.tolist()):
+        monitor(int(run), int(segment), {k: v[i] for k, v in metrics.items()})
 
 
-def emit(run: jax.Array, segment: jax.Array, metrics: Mapping[str, jax.Array]) -> None:
-    """Inside compiled code: send one run's metrics of one segment to the active monitor
-    (a ``jax.debug.callback``; under ``vmap`` it is called once per run)."""
-    jax.debug.callback(_dispatch, run, segment, dict(metrics))
+def emit(runs: jax.Array, segment: jax.Array, metrics: Mapping[str, jax.Array]) -> None:
+    """Inside compiled code: send the metrics of one segment to the active monitor, one host
+    callback (``jax.debug.callback``) for all runs: ``runs`` ``[R]`` run ids and metrics with a
+    leading run axis ``[R, ...]`` (or a scalar run id and one run's metrics; under ``vmap`` the
+    callback then runs once per run)."""
+    jax.debug.callback(_dispatch, runs, segment, dict(metrics))
 
 
 @contextlib.contextmanager
@@ -180,6 +219,7 @@ def active(monitor: Monitor) -> Iterator[Monitor]:
         yield monitor
     finally:
         _ACTIVE.remove(monitor)
+        monitor.flush()
 
 
 __all__ = ["DEFAULT_INTERVAL", "Logger", "Monitor", "TensorBoardLogger", "WandbLogger", "active", "emit", "run_name"]

@@ -189,24 +189,27 @@ def choose_chunk_size(
 
 @functools.cache
 def chunk_function(agent: ModuleType, live: bool) -> Callable:
-    """``jit(vmap(run))`` with ``run(config, key, run_id) -> metrics``: the agent's ``init``
-    then ``num_evals`` ``train_segment`` calls in a ``lax.scan`` (exactly the agent's
-    ``train``), plus a host callback per segment when ``live``. Every config leaf carries the
-    run axis, so all chunks of the same config structure and size share one compile."""
+    """``jit`` of ``chunk(configs, keys, run_ids) -> metrics`` for a chunk of R runs: the
+    agent's ``init`` vmapped over runs, then ``num_evals`` vmapped ``train_segment`` calls in a
+    ``lax.scan`` (per run exactly the agent's ``train``), and, when ``live``, one host callback
+    per segment carrying every run's metrics ``[R, ...]`` (``live_logging.emit``). Every config
+    leaf carries the run axis, so all chunks of the same config structure and size share one
+    compiled program."""
 
-    def run(config, key, run_id):
-        state = agent.init(config, key)
+    def chunk(configs, keys, run_ids):
+        state = jax.vmap(agent.init)(configs, keys)
 
         def segment(state, index):
-            state, metrics = agent.train_segment(config, state)
+            state, metrics = jax.vmap(agent.train_segment)(configs, state)
             if live:
-                live_logging.emit(run_id, index, metrics)
+                live_logging.emit(run_ids, index, metrics)
             return state, metrics
 
-        _, metrics = jax.lax.scan(segment, state, jnp.arange(config.num_evals))
-        return agent.merge_segments(metrics)
+        _, metrics = jax.lax.scan(segment, state, jnp.arange(configs.num_evals))  # num_evals is static
+        metrics = jax.tree.map(lambda x: jnp.swapaxes(x, 0, 1), metrics)  # [R, num_evals, ...]
+        return jax.vmap(agent.merge_segments)(metrics)
 
-    return jax.jit(jax.vmap(run))
+    return jax.jit(chunk)
 
 
 def batch_runs(config: Any, points: Sequence[Mapping[str, Any]], dtypes: Mapping[str, Any]) -> Any:

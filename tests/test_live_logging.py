@@ -59,6 +59,7 @@ def test_monitor_interval_selects_iterations():
     recorder = Recorder()
     monitor = Monitor([recorder], {3: {"seed": 1}}, iterations_per_segment=4, interval=2)
     monitor(3, 1, {"loss": np.arange(4.0), "eval/return/task": np.float32(7.0)})
+    monitor.close()  # written by a background thread: wait for it
     assert [(r[2], r[3]) for r in recorder.rows] == [
         (5, {"loss": 1.0}),
         (7, {"loss": 3.0}),

@@ -29,7 +29,8 @@ SCRIPT = textwrap.dedent(
     print(json.dumps({"devices": [sharded.extras["devices"], single.extras["devices"]], "diff": diff,
                       "episodes_equal": bool(np.array_equal(sharded.metrics["train/episodes"],
                                                             single.metrics["train/episodes"])),
-                      "sweep_seeds": swept["seed"].tolist()[::4], "sweep_chunks": [int(swept["chunk"].nunique()), chunk_size],
+                      "sweep_seeds": swept["seed"].tolist()[::4],
+                      "sweep_chunks": [int(swept["chunk"].nunique()), chunk_size],
                       "sweep_diff": sweep_diff}))
     """
 )

@@ -49,7 +49,7 @@ def run(
     algorithm: Annotated[
         list[str] | None,
         typer.Option(
-            "--algorithm", "-a", help="algorithm name, repeat for several [default: ucb1, thompson_beta, greedy]"
+            "--algorithm", "-a", help="algorithm name, repeat for several", show_default="ucb1, thompson_beta, greedy"
         ),
     ] = None,
     env: Annotated[str, typer.Option(help="bandit environment (see `bandit list`)")] = "bernoulli",

@@ -20,12 +20,21 @@ def cumulative_regret(trace: BanditTrace) -> Array:
 
 def regret_growth_ratio(trace: BanditTrace) -> Array:
     """``mean_S R(T) / mean_S R(T/4)``: about 4 for linear regret, about 1 + ln 4 / ln(T/4) for
-    logarithmic regret; the issue's sublinearity criterion is ``< 2.5``. Scalar."""
+    logarithmic regret; the issue's sublinearity criterion is ``< 2.5``. Scalar; NaN when
+    ``R(T/4) <= 0`` (possible against a fixed or feasible comparator)."""
     curve = cumulative_regret(trace).reshape(-1, trace.regret.shape[-1]).mean(axis=0)
     horizon = curve.shape[0]
     if horizon < 4:
         raise ConfigError(f"regret_growth_ratio needs a horizon of at least 4, got {horizon}")
-    return curve[-1] / jnp.maximum(curve[horizon // 4 - 1], 1e-12)
+    quarter = curve[horizon // 4 - 1]
+    return jnp.where(quarter > 0, curve[-1] / jnp.where(quarter > 0, quarter, 1.0), jnp.nan)
+
+
+def late_regret_rate(trace: BanditTrace) -> Array:
+    """Mean regret per round over the last quarter of the rounds, ``[S]``: tends to 0 for
+    sublinear regret, stays positive for linear regret."""
+    horizon = trace.regret.shape[-1]
+    return trace.regret[..., horizon - max(horizon // 4, 1) :].mean(axis=-1)
 
 
 def cumulative_violation(trace: BanditTrace) -> Array:
@@ -70,8 +79,8 @@ def _mean_ci(values: Any) -> tuple[float, float]:
 
 def summarize(trace: BanditTrace) -> dict[str, float]:
     """Summary over the S runs of a ``[S, T]`` trace: final regret (mean, 95% CI), regret
-    growth ratio, total reward per run, best-arm fraction, suffix-failure rate, cumulative and
-    long-term violation."""
+    growth ratio, regret per round in the last quarter, total reward per run, best-arm
+    fraction, suffix-failure rate, cumulative and long-term violation."""
     regret = cumulative_regret(trace)[..., -1]
     violation = cumulative_violation(trace)[..., -1]
     regret_mean, regret_ci = _mean_ci(regret)
@@ -83,6 +92,7 @@ def summarize(trace: BanditTrace) -> dict[str, float]:
         "final_regret": regret_mean,
         "final_regret_ci95": regret_ci,
         "regret_ratio_T_over_T4": float(regret_growth_ratio(trace)),
+        "late_regret_per_round": float(late_regret_rate(trace).mean()),
         "total_expected_reward": reward_mean,
         "total_expected_reward_ci95": reward_ci,
         "best_arm_fraction": float(best_arm_fraction(trace).mean()),
@@ -97,6 +107,7 @@ __all__ = [
     "best_arm_fraction",
     "cumulative_regret",
     "cumulative_violation",
+    "late_regret_rate",
     "long_term_violation",
     "regret_growth_ratio",
     "suffix_failure",

@@ -200,9 +200,11 @@ def run_seeds(
 ) -> BanditTrace:
     """Run many seeds in one compiled call (``jit(vmap(run))``); returns a ``[S, T]`` trace.
 
-    To sweep hyperparameters too, vmap ``run`` over the algorithm's fields, e.g.
-    ``jax.vmap(lambda eps: run_seeds_fn(epsilon_greedy(eps)))`` or
-    ``jax.vmap(run, in_axes=(None, EpsilonGreedy(epsilon=0), None, None))``.
+    To sweep hyperparameters too, vmap ``run`` over the algorithm's leaves as well, e.g.
+    ``per_seed = jax.vmap(lambda alg, k: run(env, alg, T, k), in_axes=(None, 0))`` then
+    ``sweep = jax.jit(jax.vmap(per_seed, in_axes=(EpsilonGreedy(epsilon=0), None)))`` and
+    ``sweep(epsilon_greedy(jnp.array([0.0, 0.1])), keys)`` gives ``[2, S, T]`` traces
+    (see tests/bandits/test_bandit_algorithms.py).
     """
     check_run(env, algorithm, horizon, discount)
     if isinstance(seeds, int) and seeds < 1:

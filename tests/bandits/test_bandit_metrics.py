@@ -9,6 +9,7 @@ from jaxrl_rewards.bandits import (
     best_arm_fraction,
     cumulative_regret,
     cumulative_violation,
+    late_regret_rate,
     long_term_violation,
     regret_growth_ratio,
     suffix_failure,
@@ -42,8 +43,12 @@ def test_cumulative_regret_and_growth_ratio():
     linear = make_trace(np.full((2, 8), 0.5), np.zeros((2, 8)))
     np.testing.assert_allclose(cumulative_regret(linear)[0], 0.5 * np.arange(1, 9))
     assert float(regret_growth_ratio(linear)) == pytest.approx(4.0)  # R(8) / R(2)
+    np.testing.assert_allclose(late_regret_rate(linear), [0.5, 0.5])
     front_loaded = make_trace(np.array([[1.0, 1.0] + [0.0] * 6]), np.zeros((1, 8)))
     assert float(regret_growth_ratio(front_loaded)) == pytest.approx(1.0)
+    np.testing.assert_allclose(late_regret_rate(front_loaded), [0.0])
+    negative = make_trace(np.full((1, 8), -0.5), np.zeros((1, 8)))  # beats a fixed comparator
+    assert np.isnan(float(regret_growth_ratio(negative)))
 
 
 def test_best_arm_fraction_and_suffix_failure():
