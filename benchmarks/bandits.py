@@ -111,7 +111,7 @@ def bernoulli_section(horizon: int, seeds: int, plot_path: Path) -> dict:
         > max(summaries["ucb1"]["regret_ratio_T_over_T4"], summaries["thompson_beta"]["regret_ratio_T_over_T4"]),
     }
     return {
-        "probs": np.asarray(env.probs).tolist(),
+        "probs": _r(env.probs),
         "horizon": horizon,
         "seeds": seeds,
         "results": summaries,

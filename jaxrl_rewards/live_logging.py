@@ -200,6 +200,8 @@ def _dispatch(runs: Any, segment: Any, metrics: Any) -> None:
         monitor(int(runs), int(segment), metrics)
         return
     for i, run in enumerate(runs.tolist()):
+        if run < 0:  # padding of a chunk
+            continue
         monitor(int(run), int(segment), {k: v[i] for k, v in metrics.items()})
 
 

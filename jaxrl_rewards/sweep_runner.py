@@ -245,7 +245,7 @@ def execute_chunk(
     pad = task.chunk_size - real
     points = list(task.points) + [task.points[-1]] * pad
     seeds = list(task.seeds) + [task.seeds[-1]] * pad
-    runs = list(task.runs) + [task.runs[-1]] * pad
+    runs = list(task.runs) + [-1] * pad  # padding runs: id -1, ignored by monitors
     batch = (
         batch_runs(config, points, dtypes),
         jax.vmap(jax.random.key)(jnp.asarray(seeds, dtype=jnp.uint32)),

@@ -79,10 +79,13 @@ def test_changed_spec_is_refused_unless_forced(full, tmp_path):
 
 
 def test_a_run_gives_the_same_numbers_in_any_chunk(full, tmp_path):
-    # seed 1 of both learning rates now share one chunk (before: each learning rate had its own)
-    mixed = run_sweep({**SPEC, "seeds": [1]}, tmp_path, progress=False)
-    assert mixed.compiles == 0
-    ours = mixed.frame.drop(columns=["run", "point", "chunk"]).reset_index(drop=True)
+    # seed 1 of both learning rates now share one chunk (before: each learning rate had its own);
+    # a third learning rate makes a last chunk of one run, padded to the chunk size
+    params = {"learning_rate": [1e-3, 3e-2, 1e-2], "transform.factor": [1.0]}
+    mixed = run_sweep({**SPEC, "seeds": [1], "params": params}, tmp_path, progress=False)
+    assert mixed.compiles == 0 and mixed.chunks_run == 2 and mixed.frame["run"].tolist() == [0, 0, 1, 1, 2, 2]
+    ours = mixed.frame[mixed.frame["learning_rate"] != 1e-2].drop(columns=["run", "point", "chunk"])
+    ours = ours.reset_index(drop=True)
     ref = full.frame[full.frame["seed"] == 1].drop(columns=["run", "point", "chunk"]).reset_index(drop=True)
     pd.testing.assert_frame_equal(ours, ref, rtol=1e-5)
 
