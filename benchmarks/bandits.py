@@ -363,6 +363,18 @@ def markdown(data: dict) -> str:
     return "\n".join(lines)
 
 
+def _strict_json(value):
+    """Plain JSON (no NaN/Infinity, which strict parsers reject): non-finite numbers -> null."""
+    if isinstance(value, dict):
+        return {k: _strict_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_strict_json(v) for v in value]
+    if isinstance(value, float | int | np.floating | np.integer) and not isinstance(value, bool):
+        value = float(value) if isinstance(value, float | np.floating) else int(value)
+        return value if not isinstance(value, float) or np.isfinite(value) else None
+    return value
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="tiny sizes, results to a temp dir")
@@ -391,7 +403,8 @@ def main() -> None:
     data["other"] = other_sections(horizon, c_seeds)
     data["throughput"] = throughput_section(horizon, seed_counts, args.repeats)
     data["total_s"] = time.perf_counter() - _T0
-    atomic_write_text(out_dir / "bandits.json", json.dumps(data, indent=2, default=float) + "\n")
+    text_json = json.dumps(_strict_json(data), indent=2, allow_nan=False)
+    atomic_write_text(out_dir / "bandits.json", text_json + "\n")
     text = markdown(data)
     atomic_write_text(out_dir / "bandits.md", text)
     print(text)

@@ -70,7 +70,7 @@ def test_prediction_error_is_drawn_to_noise_and_learning_progress_is_not():
 
 def test_icm_learns_forward_and_inverse_models():
     transform = icm_bonus(learning_rate=3e-3, feature_dim=8)
-    clean, _, metrics = jax.device_get(trained_bonus(transform, iterations=10)(jax.random.key(1)))
+    clean, _, metrics = jax.device_get(trained_bonus(transform, iterations=20)(jax.random.key(1)))
     assert metrics["intrinsic/icm_inverse_loss"][-1] < 0.8 * metrics["intrinsic/icm_inverse_loss"][0]
     # each update lowers the forward error on its batch (features move, so compare within an iteration)
     assert np.all(metrics["intrinsic/icm_forward_loss"][-5:] < metrics["intrinsic/forward_error"][-5:])
