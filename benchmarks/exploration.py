@@ -349,9 +349,8 @@ def render(results: dict[str, Any]) -> str:
             "|---|---|---|",
         ]
         for name, v in tv["variants"].items():
-            lines.append(
-                f"| {name} | **{v['tv_share_mean']:.3f}** ± {v['tv_share_std']:.3f} | {v['tv_share_second_half']} |"
-            )
+            per_seed = ", ".join(f"{x:.3f}" for x in v["tv_share_second_half"])
+            lines.append(f"| {name} | **{v['tv_share_mean']:.3f}** ± {v['tv_share_std']:.3f} | {per_seed} |")
         lines.append("")
     cg = results.get("contextual")
     if cg:

@@ -1,11 +1,11 @@
 """Overhead of live logging from inside compiled runs (host callbacks -> TensorBoard).
 
-    python benchmarks/live_logging_overhead.py           # 16 runs x ~41k steps
+    python benchmarks/live_logging_overhead.py           # 16 runs x ~164k steps
     python benchmarks/live_logging_overhead.py --quick   # smoke test, written to a temp dir
 
 One chunk of 16 PPO runs on CartPole-v1 (2 learning rates x 8 seeds) is executed as one
-compiled call in three ways: without callbacks compiled in (baseline), with callbacks and
-TensorBoard logging at the default interval (every 10th iteration + every evaluation), and at
+compiled call in four ways: without callbacks compiled in (baseline), with callbacks but no
+logger, with callbacks and TensorBoard logging at the default interval (every 10th iteration + every evaluation), and at
 interval 1 (every iteration). Each way is compiled first (untimed), then timed ``--repeats``
 times with the modes interleaved round by round; we report medians and the overhead
 ``time / baseline - 1``. Writes ``benchmarks/results/live_logging_overhead.{json,md}``.
@@ -39,9 +39,10 @@ def log(message: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=163_840, help="environment steps per run")
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
-    steps, seeds, repeats = (4_096, 2, 2) if args.quick else (40_960, 8, args.repeats)
+    steps, seeds, repeats = (4_096, 2, 2) if args.quick else (args.steps, 8, args.repeats)
     out_dir = Path(tempfile.mkdtemp()) if args.quick else ROOT / "benchmarks" / "results"
     lrs = [2.5e-4, 1e-3]
     spec = spec_from_dict(
@@ -63,21 +64,21 @@ def main() -> None:
             return time.perf_counter() - start
         interval = live_logging.DEFAULT_INTERVAL if mode == "default interval" else 1
         shutil.rmtree(logdir, ignore_errors=True)
-        logger = live_logging.TensorBoardLogger(logdir)
-        monitor = live_logging.Monitor([logger], {r: {"seed": r % seeds} for r in range(runs)}, ipe, interval)
+        loggers = [] if mode == "callbacks only" else [live_logging.TensorBoardLogger(logdir)]
+        monitor = live_logging.Monitor(loggers, {r: {"seed": r % seeds} for r in range(runs)}, ipe, interval)
         start = time.perf_counter()
         with live_logging.active(monitor):
             execute_chunk(ppo, config, dtypes, task, live=True)
-        logger.close()
+        monitor.close()
         return time.perf_counter() - start
 
-    modes = ["no callbacks", "default interval", "every iteration"]
+    modes = ["no callbacks", "callbacks only", "default interval", "every iteration"]
     for mode in modes:
         log(f"compiling / warming up: {mode}")
         run(mode)
     times: dict[str, list[float]] = {m: [] for m in modes}
     for r in range(repeats):
-        for mode in modes[r % 3 :] + modes[: r % 3]:
+        for mode in modes[r % len(modes) :] + modes[: r % len(modes)]:
             times[mode].append(run(mode))
         log(f"round {r + 1}/{repeats}: " + ", ".join(f"{m} {times[m][-1]:.2f}s" for m in modes))
     med = {m: statistics.median(v) for m, v in times.items()}
@@ -110,6 +111,7 @@ the best-of-{repeats} time (least disturbed by other jobs) is the main estimate;
 | mode | best s | median s | aggregate steps/s (best) | overhead (best vs best) | overhead (median of per-round ratios) |
 |---|---|---|---|---|---|
 | no callbacks compiled in | {best["no callbacks"]:.2f} | {med["no callbacks"]:.2f} | {total / best["no callbacks"]:,.0f} | - | - |
+| callbacks compiled in, no logger (progress bar only) | {best["callbacks only"]:.2f} | {med["callbacks only"]:.2f} | {total / best["callbacks only"]:,.0f} | {100 * low["callbacks only"]:+.1f}% | {100 * over["callbacks only"]:+.1f}% |
 | TensorBoard, default interval ({live_logging.DEFAULT_INTERVAL} iterations) | {best["default interval"]:.2f} | {med["default interval"]:.2f} | {total / best["default interval"]:,.0f} | {100 * low["default interval"]:+.1f}% | {100 * over["default interval"]:+.1f}% |
 | TensorBoard, every iteration | {best["every iteration"]:.2f} | {med["every iteration"]:.2f} | {total / best["every iteration"]:,.0f} | {100 * low["every iteration"]:+.1f}% | {100 * over["every iteration"]:+.1f}% |
 
