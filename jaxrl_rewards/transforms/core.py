@@ -73,8 +73,17 @@ class Chain(RewardTransform):
     transforms: tuple[RewardTransform, ...] = ()
 
     def init(self, key: PRNGKey, spec: TransformSpec) -> tuple[Any, ...]:
+        """Initialise every transform with the spec of the streams it will receive: each sees
+        the streams added or removed by the transforms before it (traced abstractly, nothing
+        is computed)."""
         keys = jax.random.split(key, max(len(self.transforms), 1))
-        return tuple(t.init(k, spec) for t, k in zip(self.transforms, keys, strict=False))
+        states = []
+        for i, (transform, k) in enumerate(zip(self.transforms, keys, strict=False)):
+            state = transform.init(k, spec)
+            states.append(state)
+            if i + 1 < len(self.transforms):
+                spec = spec._replace(streams=streams_after(transform, state, spec))
+        return tuple(states)
 
     def apply(self, state: tuple[Any, ...], streams: Streams, batch: Transition) -> tuple[Streams, tuple[Any, ...]]:
         new_states = []
@@ -94,6 +103,23 @@ class Chain(RewardTransform):
             for name, value in sub_metrics.items():
                 metrics[name if name not in metrics else f"{name}#{i}"] = value
         return tuple(new_states), metrics
+
+
+def streams_after(transform: RewardTransform, state: Any, spec: TransformSpec) -> tuple[str, ...]:
+    """Names of the streams ``transform.apply`` returns when it receives ``spec.streams``
+    (found with ``jax.eval_shape`` on zero-reward placeholder streams of ``spec.example``'s
+    ``[1, N]`` shape; nothing is computed)."""
+    shape = spec.example.reward.shape
+
+    def run(state):
+        placeholder = {
+            name: Stream(reward=jnp.zeros(shape, jnp.float32), weight=jnp.float32(1.0), discount=jnp.float32(0.99))
+            for name in spec.streams
+        }
+        out, _ = transform.apply(state, placeholder, spec.example)
+        return out
+
+    return tuple(sorted(jax.eval_shape(run, state)))
 
 
 def chain(*transforms: RewardTransform) -> RewardTransform:

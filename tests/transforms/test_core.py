@@ -151,3 +151,22 @@ def test_base_class_is_identity(batch):
     streams, _state, _metrics = run(Nothing(), batch)
     np.testing.assert_array_equal(streams["task"].reward, batch.reward)
     assert isinstance(identity(), Identity)
+
+
+def test_chain_init_sees_streams_added_by_earlier_transforms():
+    from jaxrl_rewards.transforms import normalize_rewards
+    from jaxrl_rewards.transforms.core import streams_after
+    from jaxrl_rewards.types import TransformSpec
+
+    batch = make_batch(T=4, N=3)
+    bonus = lift(lambda obs, action, next_obs, info: jnp.ones(()), name="bonus")
+    spec = TransformSpec(None, None, 3, ("task",), jax.tree.map(lambda x: x[:1], batch))
+    assert streams_after(bonus, bonus.init(jax.random.key(0), spec), spec) == ("bonus", "task")
+    # normalising a stream that only exists after `bonus` would fail at init if the chain
+    # handed every transform the env's streams
+    both = chain(bonus, normalize_rewards(streams=("bonus",)))
+    state = both.init(jax.random.key(0), spec)
+    streams, _ = both.apply(state, env_streams(batch, 0.9), batch)
+    assert set(streams) == {"bonus", "task"}
+    with pytest.raises(Exception, match="bonus"):
+        normalize_rewards(streams=("bonus",)).init(jax.random.key(0), spec)
