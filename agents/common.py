@@ -1,5 +1,7 @@
-"""Pieces shared by the value-based and actor-critic agents (DQN, PQN, SAC): the stream
-layout a transform produces, observation flattening, ε schedules, action scaling.
+"""Pieces shared by the agents (PPO, recurrent PPO, DQN, PQN, SAC): the iteration schedule of a
+config, config checks and ``make_config`` front end, the stream layout a transform produces,
+the transform/metrics boilerplate of one iteration, the train/evaluate segment loop,
+observation flattening, ε schedules, action scaling.
 
 Reward streams in value-based agents: every agent learns one value head per stream (the
 stream's own discount and episodic flag) and combines heads with the stream weights, as PPO
@@ -9,17 +11,120 @@ wants one scalar reward (the minimal example agent uses it).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import optax
+from gymnax.environments import spaces
 
-from jaxrl_rewards.rollout import example_batch
-from jaxrl_rewards.streams import check_streams, env_streams, stream_names
+from jaxrl_rewards.networks import activation_fn
+from jaxrl_rewards.optim import clip_by_global_norm, skip_nonfinite
+from jaxrl_rewards.rollout import EpisodeTracker, example_batch
+from jaxrl_rewards.streams import check_streams, env_streams, stack_streams, stream_names
 from jaxrl_rewards.transforms.core import RewardTransform
-from jaxrl_rewards.types import Array, PRNGKey, TransformSpec
-from jaxrl_rewards.validation import ConfigError
+from jaxrl_rewards.types import Array, Metrics, PRNGKey, Streams, TransformSpec, Transition
+from jaxrl_rewards.validation import ConfigError, check_in_range, check_positive_int
+
+# --------------------------------------------------------------------------- configs
+
+
+class IterationSchedule:
+    """Mixin for agent configs with ``num_envs``, ``num_steps``, ``total_timesteps`` and
+    ``num_evals``: how a run splits into iterations and evaluation segments (all static ints)."""
+
+    @property
+    def steps_per_iteration(self) -> int:
+        """Environment steps per iteration, ``num_envs * num_steps``."""
+        return self.num_envs * self.num_steps
+
+    @property
+    def iterations_per_eval(self) -> int:
+        """Iterations between two evaluations."""
+        return self.total_timesteps // self.steps_per_iteration // self.num_evals
+
+    @property
+    def num_iterations(self) -> int:
+        """Iterations actually run: a multiple of ``num_evals``."""
+        return self.iterations_per_eval * self.num_evals
+
+    @property
+    def trained_timesteps(self) -> int:
+        """Environment steps actually taken (``total_timesteps`` rounded down)."""
+        return self.num_iterations * self.steps_per_iteration
+
+
+#: Static sizes every agent config has; all must be positive ints.
+SCHEDULE_SIZES = ("num_envs", "num_steps", "total_timesteps", "num_evals", "eval_episodes", "eval_max_steps")
+
+
+def check_agent_config(config: Any, sizes: Sequence[str] = (), counts: Sequence[str] = ()) -> None:
+    """The checks every agent config shares; ``ConfigError`` with a clear message.
+
+    ``SCHEDULE_SIZES`` and ``sizes`` must be positive ints, ``counts`` non-negative ints;
+    ``hidden_sizes`` a non-empty tuple of positive ints; ``activation`` a known name; the
+    budget must cover ``num_evals`` iterations; ``env`` an environment object; ``transform``
+    a ``RewardTransform``.
+    """
+    for name in (*SCHEDULE_SIZES, *sizes):
+        check_positive_int(getattr(config, name), name)
+    for name in counts:
+        value = getattr(config, name)
+        if not isinstance(value, int) or value < 0:
+            raise ConfigError(f"{name} must be a non-negative integer, got {value!r}")
+    if not config.hidden_sizes or any(not isinstance(h, int) or h <= 0 for h in config.hidden_sizes):
+        raise ConfigError(f"hidden_sizes must be a non-empty tuple of positive ints, got {config.hidden_sizes!r}")
+    try:
+        activation_fn(config.activation)
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
+    if config.iterations_per_eval < 1:
+        steps = config.steps_per_iteration
+        raise ConfigError(
+            f"total_timesteps={config.total_timesteps} is too small: it must cover at least num_evals="
+            f"{config.num_evals} iterations of {steps} steps (>= {config.num_evals * steps})"
+        )
+    check_env(config.env)
+    if not isinstance(config.transform, RewardTransform):
+        raise ConfigError(f"transform must be a RewardTransform, got {type(config.transform).__name__}")
+
+
+def check_minibatches(config: Any) -> None:
+    """``ConfigError`` unless ``num_minibatches`` divides the ``num_envs * num_steps`` batch."""
+    if config.steps_per_iteration % config.num_minibatches:
+        raise ConfigError(
+            f"num_minibatches={config.num_minibatches} does not divide the batch of "
+            f"num_envs * num_steps = {config.num_envs} * {config.num_steps} = {config.steps_per_iteration} transitions"
+        )
+
+
+def check_discrete(config: Any, agent: str) -> None:
+    """``ConfigError`` unless the env's action space is discrete (value-based agents)."""
+    if not isinstance(config.env.action_space(config.env_params), spaces.Discrete):
+        raise ConfigError(f"{agent} needs a discrete action space; use SAC or PPO for continuous actions")
+
+
+def check_epsilon_schedule(config: Any) -> None:
+    """``ConfigError`` unless ``eps_start``, ``eps_end`` and ``eps_fraction`` lie in ``[0, 1]``."""
+    for name in ("eps_start", "eps_end", "eps_fraction"):
+        check_in_range(getattr(config, name), name, 0.0, 1.0)
+
+
+def guarded_optimizer(
+    optimizer: Callable[[Any], optax.GradientTransformation],
+    learning_rate: Array | float,
+    max_grad_norm: Array | float,
+    anneal_steps: int | None = None,
+) -> optax.GradientTransformation:
+    """``optimizer(lr)`` after global-norm clipping, skipping non-finite updates
+    (``jaxrl_rewards.optim.skip_nonfinite``); ``lr`` decays linearly to 0 over
+    ``anneal_steps`` updates when given, else stays ``learning_rate``."""
+    lr = learning_rate if anneal_steps is None else optax.linear_schedule(learning_rate, 0.0, anneal_steps)
+    return skip_nonfinite(optax.chain(clip_by_global_norm(max_grad_norm), optimizer(lr)))
+
+
+# --------------------------------------------------------------------------- streams
 
 
 class StreamLayout(NamedTuple):
@@ -44,10 +149,16 @@ def stream_layout(
     num_envs: int,
     gamma: Array | float,
     zero_action: Callable[[PRNGKey, Any], Array],
+    example_info: dict[str, Array] | None = None,
 ) -> StreamLayout:
     """Trace ``transform`` on a ``[1, N]`` example batch (nothing is compiled) and return the
-    stream layout; wrong stream shapes raise a ``ValueError`` naming the stream."""
+    stream layout; wrong stream shapes raise a ``ValueError`` naming the stream.
+
+    ``example_info`` adds ``[1, N, ...]`` entries to the example batch's ``info`` (what the
+    agent puts there before calling the transform, e.g. PPO's ``policy_log_prob``)."""
     example = example_batch(env, env_params, num_envs, zero_action)
+    if example_info:
+        example = example.replace(info={**example.info, **example_info})
     base = stream_names(env_streams(example, gamma))
     spec = TransformSpec(env.observation_space(env_params), env.action_space(env_params), num_envs, base, example)
 
@@ -62,6 +173,142 @@ def stream_layout(
     return StreamLayout(spec, names, tuple(bool(out[k].episodic) for k in names))
 
 
+def config_layout(config: Any, example_info: dict[str, Array] | None = None) -> StreamLayout:
+    """:func:`stream_layout` of an agent config (``env``, ``env_params``, ``transform``,
+    ``num_envs``, ``gamma``), with zero actions of the env's action space."""
+    zero = zero_action(config.env.action_space(config.env_params))
+    return stream_layout(
+        config.env, config.env_params, config.transform, config.num_envs, config.gamma, zero, example_info
+    )
+
+
+def zero_action(action_space: Any) -> Callable[[PRNGKey, Any], Array]:
+    """``(key, obs [N, ...]) -> zeros`` actions for ``action_space``: int32 ``[N]`` for a discrete
+    space, float32 ``[N, *shape]`` otherwise (for :func:`stream_layout`)."""
+    if isinstance(action_space, spaces.Discrete):
+        return lambda key, obs: jnp.zeros(jax.tree.leaves(obs)[0].shape[:1], jnp.int32)
+    shape = tuple(action_space.shape)
+    return lambda key, obs: jnp.zeros(jax.tree.leaves(obs)[0].shape[:1] + shape, jnp.float32)
+
+
+def apply_transform(
+    config: Any, transform_state: Any, batch: Transition
+) -> tuple[Streams, Any, tuple[Array, Array, Array, tuple[bool, ...]]]:
+    """Build the env's streams of a ``[T, N]`` batch, pass them through ``config.transform``,
+    check their shapes and stack them.
+
+    Returns:
+        ``(streams, transform_state, (rewards [T, N, K], weights [K], discounts [K], episodic))``.
+    """
+    streams, transform_state = config.transform.apply(transform_state, env_streams(batch, config.gamma), batch)
+    check_streams(streams, (config.num_steps, config.num_envs), where=f"{type(config.transform).__name__}.apply")
+    return streams, transform_state, stack_streams(streams)
+
+
+def iteration_metrics(
+    config: Any,
+    tracker: EpisodeTracker,
+    batch: Transition,
+    rewards: Array,
+    weights: Array,
+    names: Sequence[str],
+    transform_metrics: Metrics,
+    opt_state: Any,
+    iteration: Array,
+) -> tuple[EpisodeTracker, Metrics]:
+    """Track episodes of the raw reward and every stream (``rewards [T, N, K]``) and build the
+    metrics every agent reports per iteration: ``train/episode_return``, ``train/episode_length``,
+    ``train/episodes``, ``train/stream_return/<name>``, ``train/stream_weight/<name>``,
+    ``transform/<metric>``, ``nonfinite_updates`` (from a ``skip_nonfinite`` ``opt_state``) and
+    ``timesteps`` (after this iteration, the ``iteration``-th, counted from 0)."""
+    channels = jnp.concatenate([batch.reward[..., None], rewards], axis=-1)
+    tracker, episodes = tracker.track(channels, batch.done)
+    metrics = {
+        "train/episode_return": tracker.last_return[0],
+        "train/episode_length": tracker.last_length,
+        "train/episodes": episodes,
+        "nonfinite_updates": opt_state.total_notfinite.astype(jnp.float32),
+        "timesteps": ((iteration + 1) * config.steps_per_iteration).astype(jnp.float32),
+    }
+    for i, name in enumerate(names):
+        metrics[f"train/stream_return/{name}"] = tracker.last_return[1 + i]
+        metrics[f"train/stream_weight/{name}"] = weights[i]
+    metrics.update({f"transform/{k}": jnp.asarray(v, jnp.float32) for k, v in transform_metrics.items()})
+    return tracker, metrics
+
+
+def replay_item(obs: Array, action: Array, num_streams: int) -> dict[str, Array]:
+    """Template of one replay item (for ``ReplayBuffer.create``) from one flat observation
+    ``[D]`` and one action: ``obs``, ``action``, ``rewards [K]``, ``terminated``, ``next_obs``."""
+    return {
+        "obs": obs,
+        "action": action,
+        "rewards": jnp.zeros((num_streams,), jnp.float32),
+        "terminated": jnp.float32(0),
+        "next_obs": obs,
+    }
+
+
+def replay_items(batch: Transition, rewards: Array, action: Array) -> dict[str, Array]:
+    """A ``[T, N]`` batch as ``T * N`` replay items (layout of :func:`replay_item`): flat
+    ``obs``, ``action`` (given, e.g. cast), transformed ``rewards [T, N, K]``, ``terminated``
+    and ``next_obs`` (the true final observation on episode ends)."""
+    flat = lambda x: x.reshape((-1, *x.shape[2:]))
+    return {
+        "obs": flat(flatten_obs(batch.obs, 2)),
+        "action": flat(action),
+        "rewards": flat(rewards),
+        "terminated": flat(batch.terminated.astype(jnp.float32)),
+        "next_obs": flat(flatten_obs(batch.next_obs, 2)),
+    }
+
+
+# --------------------------------------------------------------------------- training loop
+
+
+def run_segment(
+    config: Any,
+    state: Any,
+    iteration: Callable[[Any], tuple[Any, Metrics]],
+    evaluate: Callable[[Any, Any, PRNGKey], dict[str, Array]],
+) -> tuple[Any, Metrics]:
+    """``iterations_per_eval`` calls of ``iteration(state) -> (state, metrics)`` (scanned), then
+    ``evaluate(config, state, key)``. ``state`` needs ``key`` and ``iteration`` fields.
+
+    Returns:
+        The new state and metrics: per-iteration ones ``[iterations_per_eval]`` and evaluation
+        ones (prefixed ``eval/``, plus ``eval/timesteps``) as scalars.
+    """
+    state, metrics = jax.lax.scan(lambda s, _: iteration(s), state, None, length=config.iterations_per_eval)
+    eval_key, key = jax.random.split(state.key)
+    metrics.update({f"eval/{k}": v for k, v in evaluate(config, state, eval_key).items()})
+    metrics["eval/timesteps"] = (state.iteration * config.steps_per_iteration).astype(jnp.float32)
+    return state.replace(key=key), metrics
+
+
+def run_training(config: Any, state: Any, segment: Callable[[Any, Any], tuple[Any, Metrics]]) -> tuple[Any, Metrics]:
+    """``num_evals`` calls of ``segment(config, state)`` (scanned) from the initial ``state``;
+    metrics merged with :func:`merge_segments`."""
+    state, metrics = jax.lax.scan(lambda s, _: segment(config, s), state, None, length=config.num_evals)
+    return state, merge_segments(metrics)
+
+
+def merge_segments(metrics: Metrics) -> Metrics:
+    """Flatten ``[num_evals, iterations_per_eval, ...]`` per-iteration metrics of stacked
+    segments into ``[num_iterations, ...]``; evaluation metrics stay ``[num_evals, ...]``.
+    Leading batch axes are not allowed here (call it per run, or vmap it)."""
+    out = {}
+    for name, value in metrics.items():
+        if name.startswith("eval/"):
+            out[name] = value
+        else:
+            out[name] = value.reshape((-1, *value.shape[2:]))
+    return out
+
+
+# --------------------------------------------------------------------------- acting
+
+
 def flatten_obs(obs: Array, batch_ndim: int) -> Array:
     """``[*batch, ...] -> [*batch, D]`` float32."""
     return jnp.asarray(obs, jnp.float32).reshape((*obs.shape[:batch_ndim], -1))
@@ -71,6 +318,21 @@ def linear_epsilon(step: Array, total: int, start: Array, end: Array, fraction: 
     """ε decaying linearly from ``start`` to ``end`` over the first ``fraction * total`` steps."""
     progress = jnp.clip(step / jnp.maximum(fraction * total, 1.0), 0.0, 1.0)
     return start + (end - start) * progress
+
+
+def q_policy(
+    q_net: Any, params: Any, weights: Array, epsilon: Array | None = None
+) -> Callable[[PRNGKey, Any], tuple[Array, None]]:
+    """Policy of a multi-stream Q network (``[N, A, K]`` heads) on ``sum_k w_k Q_k``:
+    ``(key, obs [N, ...]) -> (actions [N] int32, None)``, greedy, or ε-greedy when ``epsilon`` is given."""
+
+    def act(key, obs):
+        q = (q_net.apply(params, flatten_obs(obs, 1)) * weights).sum(-1)
+        if epsilon is None:
+            return jnp.argmax(q, axis=-1).astype(jnp.int32), None
+        return epsilon_greedy(key, q, epsilon), None
+
+    return act
 
 
 def epsilon_greedy(key: PRNGKey, q: Array, epsilon: Array) -> Array:
@@ -132,6 +394,22 @@ def resolve_env(env: str | Any, env_params: Any, presets: dict[str, dict[str, An
     if "hidden_sizes" in options:
         options["hidden_sizes"] = tuple(options["hidden_sizes"])
     return env, params, options
+
+
+def build_config(
+    cls: type,
+    agent: str,
+    presets: dict[str, dict[str, Any]],
+    validate: Callable[[Any], Any],
+    env: str | Any,
+    env_params: Any,
+    overrides: dict[str, Any],
+) -> Any:
+    """The whole ``make_config`` of an agent: refuse unknown options (:func:`check_options`),
+    resolve the env and its preset (:func:`resolve_env`), build ``cls`` and ``validate`` it."""
+    check_options(cls, overrides, agent)
+    env, params, options = resolve_env(env, env_params, presets, overrides)
+    return validate(cls(env=env, env_params=params, **options))
 
 
 def check_options(cls: type, overrides: dict[str, Any], agent: str) -> None:

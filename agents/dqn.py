@@ -34,33 +34,39 @@ import jax
 import jax.numpy as jnp
 import optax
 from flax import struct
-from gymnax.environments import spaces
 
 from jaxrl_rewards.agents.common import (
+    IterationSchedule,
     StreamLayout,
-    check_env,
-    check_options,
-    epsilon_greedy,
+    apply_transform,
+    build_config,
+    check_agent_config,
+    check_discrete,
+    check_epsilon_schedule,
+    config_layout,
     flatten_obs,
+    guarded_optimizer,
+    iteration_metrics,
     linear_epsilon,
-    resolve_env,
-    stream_layout,
+    merge_segments,  # noqa: F401 (every agent module has merge_segments)
+    q_policy,
+    replay_item,
+    replay_items,
+    run_segment,
+    run_training,
 )
-from jaxrl_rewards.agents.ppo import merge_segments
 from jaxrl_rewards.agents.replay import ReplayBuffer
-from jaxrl_rewards.networks import MultiStreamQNetwork, activation_fn
-from jaxrl_rewards.optim import clip_by_global_norm, skip_nonfinite
+from jaxrl_rewards.networks import MultiStreamQNetwork
 from jaxrl_rewards.rollout import EnvCarry, EpisodeTracker, evaluate, reset_envs, rollout
-from jaxrl_rewards.streams import check_streams, env_streams, stack_streams
 from jaxrl_rewards.transforms.core import RewardTransform, identity
 from jaxrl_rewards.types import Array, Metrics, PRNGKey
-from jaxrl_rewards.validation import ConfigError, check_in_range, check_positive, check_positive_int
+from jaxrl_rewards.validation import check_in_range, check_positive
 
 #: Hyperparameters (pytree leaves) that a sweep may batch.
 SWEEPABLE = ("learning_rate", "gamma", "tau", "eps_start", "eps_end", "eps_fraction", "max_grad_norm")
 
 
-class DQNConfig(struct.PyTreeNode):
+class DQNConfig(IterationSchedule, struct.PyTreeNode):
     """DQN configuration: static sizes and switches, sweepable leaves (``SWEEPABLE``)."""
 
     env: Any = struct.field(pytree_node=False)
@@ -90,22 +96,6 @@ class DQNConfig(struct.PyTreeNode):
     eps_fraction: Array | float = 0.5
     max_grad_norm: Array | float = 10.0
 
-    @property
-    def steps_per_iteration(self) -> int:
-        return self.num_envs * self.num_steps
-
-    @property
-    def iterations_per_eval(self) -> int:
-        return self.total_timesteps // self.steps_per_iteration // self.num_evals
-
-    @property
-    def num_iterations(self) -> int:
-        return self.iterations_per_eval * self.num_evals
-
-    @property
-    def trained_timesteps(self) -> int:
-        return self.num_iterations * self.steps_per_iteration
-
 
 #: Defaults per environment (on top of the DQNConfig defaults).
 PRESETS: dict[str, dict[str, Any]] = {
@@ -126,43 +116,14 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 def validate(config: DQNConfig) -> DQNConfig:
     """Check a configuration eagerly; raise ``ConfigError`` with a clear message."""
-    for name in (
-        "num_envs",
-        "num_steps",
-        "total_timesteps",
-        "buffer_size",
-        "batch_size",
-        "num_updates",
-        "target_update_every",
-        "num_evals",
-        "eval_episodes",
-        "eval_max_steps",
-    ):
-        check_positive_int(getattr(config, name), name)
-    if not isinstance(config.learning_starts, int) or config.learning_starts < 0:
-        raise ConfigError(f"learning_starts must be a non-negative integer, got {config.learning_starts!r}")
-    if not config.hidden_sizes or any(not isinstance(h, int) or h <= 0 for h in config.hidden_sizes):
-        raise ConfigError(f"hidden_sizes must be a non-empty tuple of positive ints, got {config.hidden_sizes!r}")
-    try:
-        activation_fn(config.activation)
-    except ValueError as err:
-        raise ConfigError(str(err)) from None
-    if config.iterations_per_eval < 1:
-        raise ConfigError(
-            f"total_timesteps={config.total_timesteps} is too small: it must cover at least num_evals="
-            f"{config.num_evals} iterations of {config.steps_per_iteration} steps"
-        )
-    check_env(config.env)
-    if not isinstance(config.env.action_space(config.env_params), spaces.Discrete):
-        raise ConfigError("DQN needs a discrete action space; use SAC or PPO for continuous actions")
-    if not isinstance(config.transform, RewardTransform):
-        raise ConfigError(f"transform must be a RewardTransform, got {type(config.transform).__name__}")
+    check_agent_config(
+        config, sizes=("buffer_size", "batch_size", "num_updates", "target_update_every"), counts=("learning_starts",)
+    )
+    check_discrete(config, "DQN")
     check_positive(config.learning_rate, "learning_rate")
     check_in_range(config.gamma, "gamma", 0.0, 1.0)
     check_in_range(config.tau, "tau", 0.0, 1.0)
-    check_in_range(config.eps_start, "eps_start", 0.0, 1.0)
-    check_in_range(config.eps_end, "eps_end", 0.0, 1.0)
-    check_in_range(config.eps_fraction, "eps_fraction", 0.0, 1.0)
+    check_epsilon_schedule(config)
     check_positive(config.max_grad_norm, "max_grad_norm")
     return config
 
@@ -170,9 +131,7 @@ def validate(config: DQNConfig) -> DQNConfig:
 def make_config(env: str | Any = "CartPole-v1", env_params: Any = None, **overrides: Any) -> DQNConfig:
     """Build and validate a DQN configuration (a registered env name or an env object; any
     ``DQNConfig`` field as a keyword, on top of ``PRESETS[env]``)."""
-    check_options(DQNConfig, overrides, "DQN")
-    env, params, options = resolve_env(env, env_params, PRESETS, overrides)
-    return validate(DQNConfig(env=env, env_params=params, **options))
+    return build_config(DQNConfig, "DQN", PRESETS, validate, env, env_params, overrides)
 
 
 # --------------------------------------------------------------------------- state
@@ -202,10 +161,9 @@ class _Parts(NamedTuple):
 
 def _parts(config: DQNConfig) -> _Parts:
     n = int(config.env.action_space(config.env_params).n)
-    zero = lambda key, obs: jnp.zeros(jax.tree.leaves(obs)[0].shape[:1], jnp.int32)
-    layout = stream_layout(config.env, config.env_params, config.transform, config.num_envs, config.gamma, zero)
+    layout = config_layout(config)
     q = MultiStreamQNetwork(n, len(layout.names), config.hidden_sizes, config.activation, config.layer_norm)
-    tx = skip_nonfinite(optax.chain(clip_by_global_norm(config.max_grad_norm), optax.adam(config.learning_rate)))
+    tx = guarded_optimizer(optax.adam, config.learning_rate, config.max_grad_norm)
     return _Parts(q, tx, layout, n)
 
 
@@ -223,13 +181,7 @@ def init(config: DQNConfig, key: PRNGKey) -> DQNState:
     obs = flatten_obs(envs.obs, 1)
     params = parts.q.init(q_key, obs[:1])
     k = len(parts.layout.names)
-    item = {
-        "obs": obs[0],
-        "action": jnp.int32(0),
-        "rewards": jnp.zeros((k,), jnp.float32),
-        "terminated": jnp.float32(0),
-        "next_obs": obs[0],
-    }
+    item = replay_item(obs[0], jnp.int32(0), k)
     return DQNState(
         params=params,
         target_params=params,
@@ -278,25 +230,13 @@ def _iteration(config: DQNConfig, parts: _Parts, state: DQNState) -> tuple[DQNSt
     key, rollout_key, update_key, transform_key = jax.random.split(state.key, 4)
     steps_done = state.iteration * config.steps_per_iteration
     epsilon = linear_epsilon(steps_done, config.total_timesteps, config.eps_start, config.eps_end, config.eps_fraction)
-
-    def act(k, obs):
-        q = parts.q.apply(state.params, flatten_obs(obs, 1))
-        return epsilon_greedy(k, _combined(q, state.weights), epsilon), None
-
+    act = q_policy(parts.q, state.params, state.weights, epsilon)
     envs, batch, _ = rollout(config.env, config.env_params, act, state.envs, rollout_key, config.num_steps)
-    streams, transform_state = config.transform.apply(state.transform_state, env_streams(batch, config.gamma), batch)
-    check_streams(streams, (config.num_steps, config.num_envs), where=f"{type(config.transform).__name__}.apply")
-    rewards, weights, discounts, episodic = stack_streams(streams)
+    streams, transform_state, (rewards, weights, discounts, episodic) = apply_transform(
+        config, state.transform_state, batch
+    )
 
-    flat = lambda x: x.reshape((config.steps_per_iteration, *x.shape[2:]))
-    items = {
-        "obs": flat(flatten_obs(batch.obs, 2)),
-        "action": flat(batch.action).astype(jnp.int32),
-        "rewards": flat(rewards),
-        "terminated": flat(batch.terminated.astype(jnp.float32)),
-        "next_obs": flat(flatten_obs(batch.next_obs, 2)),
-    }
-    buffer = state.buffer.add(items)
+    buffer = state.buffer.add(replay_items(batch, rewards, batch.action.astype(jnp.int32)))
     loss_fn = lambda p, b: td_loss(parts.q, p, state.target_params, b, weights, discounts, episodic, config.double)
     grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
 
@@ -320,22 +260,11 @@ def _iteration(config: DQNConfig, parts: _Parts, state: DQNState) -> tuple[DQNSt
     target_params = jax.tree.map(lambda new, old: jnp.where(sync, new, old), polyak, state.target_params)
 
     transform_state, transform_metrics = config.transform.update(transform_state, batch, streams, transform_key)
-    channels = jnp.concatenate([batch.reward[..., None], rewards], axis=-1)
-    tracker, episodes = state.tracker.track(channels, batch.done)
-    metrics = {
-        "loss/td": loss,
-        "loss/q_mean": q_mean,
-        "train/epsilon": epsilon,
-        "train/episode_return": tracker.last_return[0],
-        "train/episode_length": tracker.last_length,
-        "train/episodes": episodes,
-        "nonfinite_updates": opt_state.total_notfinite.astype(jnp.float32),
-        "timesteps": ((state.iteration + 1) * config.steps_per_iteration).astype(jnp.float32),
-    }
-    for i, name in enumerate(parts.layout.names):
-        metrics[f"train/stream_return/{name}"] = tracker.last_return[1 + i]
-        metrics[f"train/stream_weight/{name}"] = weights[i]
-    metrics.update({f"transform/{k}": jnp.asarray(v, jnp.float32) for k, v in transform_metrics.items()})
+    names = parts.layout.names
+    tracker, metrics = iteration_metrics(
+        config, state.tracker, batch, rewards, weights, names, transform_metrics, opt_state, state.iteration
+    )
+    metrics.update({"loss/td": loss, "loss/q_mean": q_mean, "train/epsilon": epsilon})
     new_state = DQNState(
         params=params,
         target_params=target_params,
@@ -353,12 +282,7 @@ def _iteration(config: DQNConfig, parts: _Parts, state: DQNState) -> tuple[DQNSt
 
 def evaluate_policy(config: DQNConfig, state: DQNState, key: PRNGKey) -> dict[str, Array]:
     """Mean undiscounted return of every env stream over ``eval_episodes`` greedy episodes."""
-    parts = _parts(config)
-
-    def greedy(k, obs):
-        q = parts.q.apply(state.params, flatten_obs(obs, 1))
-        return jnp.argmax(_combined(q, state.weights), axis=-1).astype(jnp.int32), None
-
+    greedy = q_policy(_parts(config).q, state.params, state.weights)
     return evaluate(config.env, config.env_params, greedy, key, config.eval_episodes, config.eval_max_steps)
 
 
@@ -366,18 +290,10 @@ def train_segment(config: DQNConfig, state: DQNState) -> tuple[DQNState, Metrics
     """``iterations_per_eval`` iterations then one evaluation (metrics ``[iterations_per_eval]``
     and ``eval/...`` scalars)."""
     parts = _parts(config)
-    state, metrics = jax.lax.scan(
-        lambda s, _: _iteration(config, parts, s), state, None, length=config.iterations_per_eval
-    )
-    eval_key, key = jax.random.split(state.key)
-    metrics.update({f"eval/{k}": v for k, v in evaluate_policy(config, state, eval_key).items()})
-    metrics["eval/timesteps"] = (state.iteration * config.steps_per_iteration).astype(jnp.float32)
-    return state.replace(key=key), metrics
+    return run_segment(config, state, lambda s: _iteration(config, parts, s), evaluate_policy)
 
 
 def train(config: DQNConfig, key: PRNGKey) -> tuple[DQNState, Metrics]:
     """Train DQN from scratch: pure and jittable. Metrics: per-iteration curves
     ``[num_iterations]`` and evaluation curves ``[num_evals]``."""
-    state = init(config, key)
-    state, metrics = jax.lax.scan(lambda s, _: train_segment(config, s), state, None, length=config.num_evals)
-    return state, merge_segments(metrics)
+    return run_training(config, init(config, key), train_segment)

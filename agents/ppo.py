@@ -31,8 +31,10 @@ in the metrics so the host can report them (``jaxrl_rewards.runner.check_finite_
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
+import distrax
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
@@ -41,15 +43,30 @@ from flax import struct
 from gymnax.environments import spaces
 
 from jaxrl_rewards.agents import estimators
+from jaxrl_rewards.agents.common import (
+    ActionMappedEnv,
+    IterationSchedule,
+    StreamLayout,
+    apply_transform,
+    build_config,
+    check_agent_config,
+    check_minibatches,
+    config_layout,
+    flatten_obs,
+    guarded_optimizer,
+    iteration_metrics,
+    merge_segments,  # noqa: F401 (re-exported: every agent module has merge_segments)
+    run_segment,
+    run_training,
+    scale_action,
+)
 from jaxrl_rewards.agents.estimators import ESTIMATORS, GROUP_ESTIMATORS, gae
-from jaxrl_rewards.networks import DiscretePolicy, GaussianPolicy, MultiStreamCritic, activation_fn
-from jaxrl_rewards.optim import clip_by_global_norm, skip_nonfinite
-from jaxrl_rewards.rollout import EnvCarry, EpisodeTracker, evaluate, example_batch, reset_envs, rollout
+from jaxrl_rewards.networks import DiscretePolicy, GaussianPolicy, MultiStreamCritic
+from jaxrl_rewards.rollout import EnvCarry, EpisodeTracker, evaluate, reset_envs, rollout
 from jaxrl_rewards.running_stats import RunningMeanStd
-from jaxrl_rewards.streams import check_streams, env_streams, stack_streams, stream_names
 from jaxrl_rewards.transforms.basic import normalize_rewards
 from jaxrl_rewards.transforms.core import RewardTransform, identity
-from jaxrl_rewards.types import Array, Metrics, PRNGKey, TransformSpec
+from jaxrl_rewards.types import Array, Metrics, PRNGKey
 from jaxrl_rewards.validation import (
     ConfigError,
     check_in_range,
@@ -62,7 +79,12 @@ from jaxrl_rewards.validation import (
 SWEEPABLE = ("learning_rate", "gamma", "gae_lambda", "clip_eps", "ent_coef", "vf_coef", "max_grad_norm", "obs_clip")
 
 
-class PPOConfig(struct.PyTreeNode):
+#: ``batch.info`` key under which PPO stores the behaviour policy's log-prob ``[T, N]`` before
+#: calling the reward transform (KL penalties toward a reference policy read it).
+POLICY_LOG_PROB = "policy_log_prob"
+
+
+class PPOConfig(IterationSchedule, struct.PyTreeNode):
     """PPO configuration: static structure plus sweepable leaves.
 
     Static (``pytree_node=False``): the environment object, sizes, network shape, switches.
@@ -105,22 +127,8 @@ class PPOConfig(struct.PyTreeNode):
 
     @property
     def batch_size(self) -> int:
-        """Transitions per iteration, ``num_envs * num_steps``."""
-        return self.num_envs * self.num_steps
-
-    @property
-    def iterations_per_eval(self) -> int:
-        return self.total_timesteps // self.batch_size // self.num_evals
-
-    @property
-    def num_iterations(self) -> int:
-        """Iterations actually run: a multiple of ``num_evals``."""
-        return self.iterations_per_eval * self.num_evals
-
-    @property
-    def trained_timesteps(self) -> int:
-        """Environment steps actually taken (``total_timesteps`` rounded down)."""
-        return self.num_iterations * self.batch_size
+        """Transitions per iteration, ``num_envs * num_steps`` (= ``steps_per_iteration``)."""
+        return self.steps_per_iteration
 
 
 #: Defaults that work out of the box, per environment (on top of the PPOConfig defaults).
@@ -150,37 +158,8 @@ def validate(config: PPOConfig) -> PPOConfig:
     Concrete leaves are checked element by element (so a batched sweep config is checked
     before ``vmap``); abstract leaves (tracers) are skipped.
     """
-    for name in (
-        "num_envs",
-        "num_steps",
-        "total_timesteps",
-        "update_epochs",
-        "num_minibatches",
-        "num_evals",
-        "eval_episodes",
-        "eval_max_steps",
-    ):
-        check_positive_int(getattr(config, name), name)
-    if not config.hidden_sizes or any(not isinstance(h, int) or h <= 0 for h in config.hidden_sizes):
-        raise ConfigError(f"hidden_sizes must be a non-empty tuple of positive ints, got {config.hidden_sizes!r}")
-    try:
-        activation_fn(config.activation)
-    except ValueError as err:
-        raise ConfigError(str(err)) from None
-    if config.batch_size % config.num_minibatches:
-        raise ConfigError(
-            f"num_minibatches={config.num_minibatches} does not divide the batch of "
-            f"num_envs * num_steps = {config.num_envs} * {config.num_steps} = {config.batch_size} transitions"
-        )
-    if config.iterations_per_eval < 1:
-        raise ConfigError(
-            f"total_timesteps={config.total_timesteps} is too small: it must cover at least num_evals="
-            f"{config.num_evals} iterations of {config.batch_size} steps (>= {config.num_evals * config.batch_size})"
-        )
-    if not (hasattr(config.env, "reset") and hasattr(config.env, "step")):
-        raise ConfigError(f"env must be an environment object with reset/step, got {type(config.env).__name__}")
-    if not isinstance(config.transform, RewardTransform):
-        raise ConfigError(f"transform must be a RewardTransform, got {type(config.transform).__name__}")
+    check_agent_config(config, sizes=("update_epochs", "num_minibatches"))
+    check_minibatches(config)
     check_positive(config.learning_rate, "learning_rate")
     check_in_range(config.gamma, "gamma", 0.0, 1.0)
     check_in_range(config.gae_lambda, "gae_lambda", 0.0, 1.0)
@@ -211,30 +190,7 @@ def make_config(env: str | Any = "CartPole-v1", env_params: Any = None, **overri
         env_params: environment parameters; default: the registry's/env's defaults.
         **overrides: any ``PPOConfig`` field (applied on top of ``PRESETS[env]``).
     """
-    fields = set(PPOConfig.__dataclass_fields__)
-    unknown = sorted(set(overrides) - fields)
-    if unknown:
-        raise ConfigError(f"unknown PPO option(s) {unknown}; valid options: {sorted(fields - {'env', 'env_params'})}")
-    if isinstance(env, str):
-        from jaxrl_rewards.envs import make as make_env
-
-        name = env
-        env, default_params = make_env(name)
-        options = {**PRESETS.get(name, {}), **overrides}
-    else:
-        name = getattr(env, "name", type(env).__name__)
-        default_params = env.default_params
-        options = dict(overrides)
-    options.setdefault("env_name", name)
-    params = default_params if env_params is None else env_params
-    if "eval_max_steps" not in options and hasattr(params, "max_steps_in_episode"):
-        try:
-            options["eval_max_steps"] = int(params.max_steps_in_episode)
-        except (TypeError, jax.errors.ConcretizationTypeError):
-            pass
-    if "hidden_sizes" in options:
-        options["hidden_sizes"] = tuple(options["hidden_sizes"])
-    return validate(PPOConfig(env=env, env_params=params, **options))
+    return build_config(PPOConfig, "PPO", PRESETS, validate, env, env_params, overrides)
 
 
 # --------------------------------------------------------------------------- state
@@ -270,87 +226,71 @@ class _Parts(NamedTuple):
     actor: nn.Module
     critic: nn.Module
     tx: optax.GradientTransformation
-    discrete: bool
-    action_low: Array | None
-    action_high: Array | None
-    spec: TransformSpec
-    streams: tuple[str, ...]
-    episodic: tuple[bool, ...]
+    layout: StreamLayout
 
 
-def _flatten_obs(obs: Array, batch_ndim: int) -> Array:
-    return jnp.asarray(obs, jnp.float32).reshape((*obs.shape[:batch_ndim], -1))
+def actor_network(config: PPOConfig) -> nn.Module:
+    """PPO's policy network for ``config``'s action space: ``apply(params["actor"], obs [B, D])``
+    (flat, normalised observations) gives a distrax distribution over raw policy actions
+    (categorical for discrete spaces; Gaussian in ``[-1, 1]`` units for flat continuous ones)."""
+    action_space = config.env.action_space(config.env_params)
+    if isinstance(action_space, spaces.Discrete):
+        return DiscretePolicy(int(action_space.n), config.hidden_sizes, config.activation)
+    shape = tuple(action_space.shape)
+    if len(shape) != 1:
+        raise ConfigError(f"continuous PPO needs a flat action space; got shape {shape}")
+    return GaussianPolicy(shape[0], config.hidden_sizes, config.activation)
 
 
-def _parts(config: PPOConfig) -> _Parts:
-    env, params = config.env, config.env_params
-    action_space = env.action_space(params)
-    obs_space = env.observation_space(params)
-    discrete = isinstance(action_space, spaces.Discrete)
-    if discrete:
-        actor = DiscretePolicy(int(action_space.n), config.hidden_sizes, config.activation)
-        low = high = None
+def _action_map(config: PPOConfig) -> Callable[[Array], Array]:
+    """Raw policy actions -> env actions: identity for discrete spaces; continuous actions live
+    in ``[-1, 1]`` units and are scaled to the bounds (unbounded dimensions pass through)."""
+    action_space = config.env.action_space(config.env_params)
+    if isinstance(action_space, spaces.Discrete):
+        return lambda action: action
+    shape = tuple(action_space.shape)
+    low = jnp.broadcast_to(jnp.asarray(action_space.low, jnp.float32), shape)
+    high = jnp.broadcast_to(jnp.asarray(action_space.high, jnp.float32), shape)
+    return lambda action: scale_action(action, low, high)
 
-        def zero_action(key, obs):
-            return jnp.zeros(jax.tree.leaves(obs)[0].shape[:1], jnp.int32)
-    else:
-        shape = tuple(action_space.shape)
-        if len(shape) != 1:
-            raise ConfigError(f"continuous PPO needs a flat action space; got shape {shape}")
-        actor = GaussianPolicy(shape[0], config.hidden_sizes, config.activation)
-        low = jnp.broadcast_to(jnp.asarray(action_space.low, jnp.float32), shape)
-        high = jnp.broadcast_to(jnp.asarray(action_space.high, jnp.float32), shape)
 
-        def zero_action(key, obs):
-            return jnp.zeros(jax.tree.leaves(obs)[0].shape[:1] + shape, jnp.float32)
-
-    example = example_batch(env, params, config.num_envs, zero_action)
-    base_names = stream_names(env_streams(example, config.gamma))
-    spec = TransformSpec(obs_space, action_space, config.num_envs, base_names, example)
-
-    def streams_of(key):
-        state = config.transform.init(key, spec)
-        out, _ = config.transform.apply(state, env_streams(example, config.gamma), example)
-        return out
-
-    out_streams = jax.eval_shape(streams_of, jax.random.key(0))
-    check_streams(out_streams, (1, config.num_envs), where=f"{type(config.transform).__name__}.apply")
-    names = stream_names(out_streams)
-    episodic = tuple(bool(out_streams[k].episodic) for k in names)
-    critic = MultiStreamCritic(len(names), config.hidden_sizes, config.activation)
-
-    updates_per_run = config.num_iterations * config.update_epochs * config.num_minibatches
-    lr = optax.linear_schedule(config.learning_rate, 0.0, updates_per_run) if config.anneal_lr else config.learning_rate
-    tx = skip_nonfinite(optax.chain(clip_by_global_norm(config.max_grad_norm), optax.adam(lr, eps=1e-5)))
-    return _Parts(actor, critic, tx, discrete, low, high, spec, names, episodic)
+def env_with_action_map(config: PPOConfig) -> ActionMappedEnv:
+    """``config.env`` taking PPO's raw policy actions (what ``batch.action`` holds, ``[N, ...]``)
+    and mapping them to the env's action bounds, as PPO's own rollouts and evaluation do."""
+    return ActionMappedEnv(config.env, _action_map(config))
 
 
 def _normalize(config: PPOConfig, stats: RunningMeanStd, obs: Array, batch_ndim: int) -> Array:
-    flat = _flatten_obs(obs, batch_ndim)
+    flat = flatten_obs(obs, batch_ndim)
     return stats.normalize(flat, config.obs_clip) if config.normalize_obs else flat
 
 
-def _env_action(parts: _Parts, action: Array) -> Array:
-    """Map a raw policy sample to the env: continuous actions live in [-1, 1] units."""
-    if parts.discrete:
-        return action
-    unit = jnp.clip(action, -1.0, 1.0)
-    finite = jnp.isfinite(parts.action_low) & jnp.isfinite(parts.action_high)
-    scaled = parts.action_low + (unit + 1.0) * 0.5 * (parts.action_high - parts.action_low)
-    return jnp.where(finite, scaled, action)
+def policy_fn(config: PPOConfig, state: PPOState) -> Callable[[Any], distrax.Distribution]:
+    """The policy of a single-seed ``state``: ``obs [N, ...] -> distribution`` over raw policy
+    actions ``[N, ...]`` (observations flattened and, with ``normalize_obs``, normalised with the
+    state's statistics, as in training). Step the env with :func:`env_with_action_map`."""
+    actor = actor_network(config)
+    return lambda obs: actor.apply(state.params["actor"], _normalize(config, state.obs_stats, obs, 1))
 
 
-class _EnvWithActionMap:
-    """Present the env with the policy's raw actions mapped to the env's action bounds."""
+def make_optimizer(config: PPOConfig) -> optax.GradientTransformation:
+    """Adam (eps 1e-5) after global-norm clipping at ``max_grad_norm``, skipping non-finite
+    updates; with ``anneal_lr`` the rate decays linearly to 0 over the run's minibatch updates."""
+    updates_per_run = config.num_iterations * config.update_epochs * config.num_minibatches
+    return guarded_optimizer(
+        lambda lr: optax.adam(lr, eps=1e-5),
+        config.learning_rate,
+        config.max_grad_norm,
+        updates_per_run if config.anneal_lr else None,
+    )
 
-    def __init__(self, env: Any, parts: _Parts):
-        self._env, self._parts = env, parts
 
-    def reset(self, key, params):
-        return self._env.reset(key, params)
-
-    def step(self, key, state, action, params):
-        return self._env.step(key, state, _env_action(self._parts, action), params)
+def _parts(config: PPOConfig) -> _Parts:
+    actor = actor_network(config)
+    # the example batch carries the behaviour log-prob, as PPO's real batches do
+    layout = config_layout(config, {POLICY_LOG_PROB: jnp.zeros((1, config.num_envs), jnp.float32)})
+    critic = MultiStreamCritic(len(layout.names), config.hidden_sizes, config.activation)
+    return _Parts(actor, critic, make_optimizer(config), layout)
 
 
 # --------------------------------------------------------------------------- init / iterate
@@ -362,7 +302,7 @@ def init(config: PPOConfig, key: PRNGKey) -> PPOState:
     parts = _parts(config)
     env_key, actor_key, critic_key, transform_key, run_key = jax.random.split(key, 5)
     envs = reset_envs(config.env, config.env_params, env_key, config.num_envs)
-    obs_dim = _flatten_obs(envs.obs, 1).shape[-1]
+    obs_dim = flatten_obs(envs.obs, 1).shape[-1]
     dummy = jnp.zeros((1, obs_dim), jnp.float32)
     params = {"actor": parts.actor.init(actor_key, dummy), "critic": parts.critic.init(critic_key, dummy)}
     return PPOState(
@@ -370,8 +310,8 @@ def init(config: PPOConfig, key: PRNGKey) -> PPOState:
         opt_state=parts.tx.init(params),
         obs_stats=RunningMeanStd.create((obs_dim,)),
         envs=envs,
-        transform_state=config.transform.init(transform_key, parts.spec),
-        tracker=EpisodeTracker.create(config.num_envs, 1 + len(parts.streams)),
+        transform_state=config.transform.init(transform_key, parts.layout.spec),
+        tracker=EpisodeTracker.create(config.num_envs, 1 + len(parts.layout.names)),
         key=run_key,
         iteration=jnp.int32(0),
     )
@@ -451,7 +391,7 @@ def _other_advantages(config: PPOConfig, batch, args, discounts: Array, weights:
             groups = jnp.broadcast_to(jnp.arange(config.num_envs) // config.group_size, reward.shape)
             step_adv = estimators.anchor_state(
                 to_go.reshape(-1),
-                _flatten_obs(batch.obs, 2).reshape((to_go.size, -1)),
+                flatten_obs(batch.obs, 2).reshape((to_go.size, -1)),
                 groups.reshape(-1),
                 mask.reshape(-1),
                 config.std_floor,
@@ -471,17 +411,16 @@ def _iteration(config: PPOConfig, parts: _Parts, state: PPOState) -> tuple[PPOSt
         action, log_prob = dist.sample_and_log_prob(seed=k)
         return action, log_prob
 
-    env = _EnvWithActionMap(config.env, parts)
+    env = env_with_action_map(config)
     start = state.envs if config.group_size == 1 else _shared_start(config, jax.random.fold_in(rollout_key, 1))
     envs, batch, log_prob = rollout(env, config.env_params, act, start, rollout_key, config.num_steps)
     # transforms that regularise toward a reference policy (KL penalties) read the behaviour log-prob
-    batch = batch.replace(info={**batch.info, "policy_log_prob": log_prob})
-    batch_shape = (config.num_steps, config.num_envs)
+    batch = batch.replace(info={**batch.info, POLICY_LOG_PROB: log_prob})
 
     # reward streams
-    streams, transform_state = config.transform.apply(state.transform_state, env_streams(batch, config.gamma), batch)
-    check_streams(streams, batch_shape, where=f"{type(config.transform).__name__}.apply")
-    rewards, weights, discounts, episodic = stack_streams(streams)
+    streams, transform_state, (rewards, weights, discounts, episodic) = apply_transform(
+        config, state.transform_state, batch
+    )
 
     # values and per-stream GAE
     critic = lambda obs, nd: parts.critic.apply(state.params["critic"], _normalize(config, stats, obs, nd))
@@ -533,20 +472,12 @@ def _iteration(config: PPOConfig, parts: _Parts, state: PPOState) -> tuple[PPOSt
     )
 
     transform_state, transform_metrics = config.transform.update(transform_state, batch, streams, transform_key)
-    obs_stats = stats.update(_flatten_obs(batch.obs, 2)) if config.normalize_obs else stats
-    channels = jnp.concatenate([batch.reward[..., None], rewards], axis=-1)
-    tracker, episodes = state.tracker.track(channels, batch.done)
-
-    metrics = {k: v.mean() for k, v in aux.items()}
-    metrics["train/episode_return"] = tracker.last_return[0]
-    metrics["train/episode_length"] = tracker.last_length
-    metrics["train/episodes"] = episodes
-    for i, name in enumerate(parts.streams):
-        metrics[f"train/stream_return/{name}"] = tracker.last_return[1 + i]
-        metrics[f"train/stream_weight/{name}"] = weights[i]
-    metrics.update({f"transform/{k}": jnp.asarray(v, jnp.float32) for k, v in transform_metrics.items()})
-    metrics["nonfinite_updates"] = opt_state.total_notfinite.astype(jnp.float32)
-    metrics["timesteps"] = ((state.iteration + 1) * config.batch_size).astype(jnp.float32)
+    obs_stats = stats.update(flatten_obs(batch.obs, 2)) if config.normalize_obs else stats
+    names = parts.layout.names
+    tracker, metrics = iteration_metrics(
+        config, state.tracker, batch, rewards, weights, names, transform_metrics, opt_state, state.iteration
+    )
+    metrics.update({k: v.mean() for k, v in aux.items()})
 
     new_state = PPOState(
         params=params,
@@ -564,14 +495,11 @@ def _iteration(config: PPOConfig, parts: _Parts, state: PPOState) -> tuple[PPOSt
 def evaluate_policy(config: PPOConfig, state: PPOState, key: PRNGKey) -> dict[str, Array]:
     """Mean undiscounted return of every env stream over ``eval_episodes`` episodes of the
     deterministic policy (mode of the action distribution)."""
-    parts = _parts(config)
-
-    def greedy(k, obs):
-        dist = parts.actor.apply(state.params["actor"], _normalize(config, state.obs_stats, obs, 1))
-        return dist.mode(), None
-
-    env = _EnvWithActionMap(config.env, parts)
-    return evaluate(env, config.env_params, greedy, key, config.eval_episodes, config.eval_max_steps)
+    policy = policy_fn(config, state)
+    greedy = lambda k, obs: (policy(obs).mode(), None)
+    return evaluate(
+        env_with_action_map(config), config.env_params, greedy, key, config.eval_episodes, config.eval_max_steps
+    )
 
 
 def train_segment(config: PPOConfig, state: PPOState) -> tuple[PPOState, Metrics]:
@@ -582,14 +510,7 @@ def train_segment(config: PPOConfig, state: PPOState) -> tuple[PPOState, Metrics
         evaluation ones (prefixed ``eval/``) as scalars.
     """
     parts = _parts(config)
-    state, metrics = jax.lax.scan(
-        lambda s, _: _iteration(config, parts, s), state, None, length=config.iterations_per_eval
-    )
-    eval_key, key = jax.random.split(state.key)
-    eval_metrics = evaluate_policy(config, state, eval_key)
-    metrics.update({f"eval/{k}": v for k, v in eval_metrics.items()})
-    metrics["eval/timesteps"] = (state.iteration * config.batch_size).astype(jnp.float32)
-    return state.replace(key=key), metrics
+    return run_segment(config, state, lambda s: _iteration(config, parts, s), evaluate_policy)
 
 
 def train(config: PPOConfig, key: PRNGKey) -> tuple[PPOState, Metrics]:
@@ -600,19 +521,4 @@ def train(config: PPOConfig, key: PRNGKey) -> tuple[PPOState, Metrics]:
         ``loss/``, ``transform/``, ``timesteps``, ``nonfinite_updates``) and evaluation
         curves ``[num_evals]`` (``eval/return/<stream>``, ``eval/length``, ``eval/timesteps``).
     """
-    state = init(config, key)
-    state, metrics = jax.lax.scan(lambda s, _: train_segment(config, s), state, None, length=config.num_evals)
-    return state, merge_segments(metrics)
-
-
-def merge_segments(metrics: Metrics) -> Metrics:
-    """Flatten ``[num_evals, iterations_per_eval, ...]`` per-iteration metrics of stacked
-    segments into ``[num_iterations, ...]``; evaluation metrics stay ``[num_evals, ...]``.
-    Leading batch axes are not allowed here (call it per run, or vmap it)."""
-    out = {}
-    for name, value in metrics.items():
-        if name.startswith("eval/"):
-            out[name] = value
-        else:
-            out[name] = value.reshape((-1, *value.shape[2:]))
-    return out
+    return run_training(config, init(config, key), train_segment)

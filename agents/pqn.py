@@ -27,32 +27,37 @@ import jax
 import jax.numpy as jnp
 import optax
 from flax import struct
-from gymnax.environments import spaces
 
 from jaxrl_rewards.agents.common import (
+    IterationSchedule,
     StreamLayout,
-    check_env,
-    check_options,
-    epsilon_greedy,
+    apply_transform,
+    build_config,
+    check_agent_config,
+    check_discrete,
+    check_epsilon_schedule,
+    check_minibatches,
+    config_layout,
     flatten_obs,
+    guarded_optimizer,
+    iteration_metrics,
     linear_epsilon,
-    resolve_env,
-    stream_layout,
+    merge_segments,  # noqa: F401 (every agent module has merge_segments)
+    q_policy,
+    run_segment,
+    run_training,
 )
-from jaxrl_rewards.agents.ppo import merge_segments
-from jaxrl_rewards.networks import MultiStreamQNetwork, activation_fn
-from jaxrl_rewards.optim import clip_by_global_norm, skip_nonfinite
+from jaxrl_rewards.networks import MultiStreamQNetwork
 from jaxrl_rewards.rollout import EnvCarry, EpisodeTracker, evaluate, reset_envs, rollout
-from jaxrl_rewards.streams import check_streams, env_streams, stack_streams
 from jaxrl_rewards.transforms.core import RewardTransform, identity
 from jaxrl_rewards.types import Array, Metrics, PRNGKey
-from jaxrl_rewards.validation import ConfigError, check_in_range, check_positive, check_positive_int
+from jaxrl_rewards.validation import check_in_range, check_positive
 
 #: Hyperparameters (pytree leaves) that a sweep may batch.
 SWEEPABLE = ("learning_rate", "gamma", "q_lambda", "eps_start", "eps_end", "eps_fraction", "max_grad_norm")
 
 
-class PQNConfig(struct.PyTreeNode):
+class PQNConfig(IterationSchedule, struct.PyTreeNode):
     """PQN configuration: static sizes and switches, sweepable leaves (``SWEEPABLE``)."""
 
     env: Any = struct.field(pytree_node=False)
@@ -81,19 +86,8 @@ class PQNConfig(struct.PyTreeNode):
 
     @property
     def batch_size(self) -> int:
-        return self.num_envs * self.num_steps
-
-    @property
-    def iterations_per_eval(self) -> int:
-        return self.total_timesteps // self.batch_size // self.num_evals
-
-    @property
-    def num_iterations(self) -> int:
-        return self.iterations_per_eval * self.num_evals
-
-    @property
-    def trained_timesteps(self) -> int:
-        return self.num_iterations * self.batch_size
+        """Transitions per iteration, ``num_envs * num_steps`` (= ``steps_per_iteration``)."""
+        return self.steps_per_iteration
 
 
 #: Defaults per environment (on top of the PQNConfig defaults).
@@ -116,44 +110,13 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 def validate(config: PQNConfig) -> PQNConfig:
     """Check a configuration eagerly; raise ``ConfigError`` with a clear message."""
-    for name in (
-        "num_envs",
-        "num_steps",
-        "total_timesteps",
-        "update_epochs",
-        "num_minibatches",
-        "num_evals",
-        "eval_episodes",
-        "eval_max_steps",
-    ):
-        check_positive_int(getattr(config, name), name)
-    if not config.hidden_sizes or any(not isinstance(h, int) or h <= 0 for h in config.hidden_sizes):
-        raise ConfigError(f"hidden_sizes must be a non-empty tuple of positive ints, got {config.hidden_sizes!r}")
-    try:
-        activation_fn(config.activation)
-    except ValueError as err:
-        raise ConfigError(str(err)) from None
-    if config.batch_size % config.num_minibatches:
-        raise ConfigError(
-            f"num_minibatches={config.num_minibatches} does not divide the batch of "
-            f"num_envs * num_steps = {config.batch_size} transitions"
-        )
-    if config.iterations_per_eval < 1:
-        raise ConfigError(
-            f"total_timesteps={config.total_timesteps} is too small: it must cover at least num_evals="
-            f"{config.num_evals} iterations of {config.batch_size} steps"
-        )
-    check_env(config.env)
-    if not isinstance(config.env.action_space(config.env_params), spaces.Discrete):
-        raise ConfigError("PQN needs a discrete action space; use SAC or PPO for continuous actions")
-    if not isinstance(config.transform, RewardTransform):
-        raise ConfigError(f"transform must be a RewardTransform, got {type(config.transform).__name__}")
+    check_agent_config(config, sizes=("update_epochs", "num_minibatches"))
+    check_minibatches(config)
+    check_discrete(config, "PQN")
     check_positive(config.learning_rate, "learning_rate")
     check_in_range(config.gamma, "gamma", 0.0, 1.0)
     check_in_range(config.q_lambda, "q_lambda", 0.0, 1.0)
-    check_in_range(config.eps_start, "eps_start", 0.0, 1.0)
-    check_in_range(config.eps_end, "eps_end", 0.0, 1.0)
-    check_in_range(config.eps_fraction, "eps_fraction", 0.0, 1.0)
+    check_epsilon_schedule(config)
     check_positive(config.max_grad_norm, "max_grad_norm")
     return config
 
@@ -161,9 +124,7 @@ def validate(config: PQNConfig) -> PQNConfig:
 def make_config(env: str | Any = "CartPole-v1", env_params: Any = None, **overrides: Any) -> PQNConfig:
     """Build and validate a PQN configuration (a registered env name or an env object; any
     ``PQNConfig`` field as a keyword, on top of ``PRESETS[env]``)."""
-    check_options(PQNConfig, overrides, "PQN")
-    env, params, options = resolve_env(env, env_params, PRESETS, overrides)
-    return validate(PQNConfig(env=env, env_params=params, **options))
+    return build_config(PQNConfig, "PQN", PRESETS, validate, env, env_params, overrides)
 
 
 class PQNState(struct.PyTreeNode):
@@ -187,12 +148,10 @@ class _Parts(NamedTuple):
 
 def _parts(config: PQNConfig) -> _Parts:
     n = int(config.env.action_space(config.env_params).n)
-    zero = lambda key, obs: jnp.zeros(jax.tree.leaves(obs)[0].shape[:1], jnp.int32)
-    layout = stream_layout(config.env, config.env_params, config.transform, config.num_envs, config.gamma, zero)
+    layout = config_layout(config)
     q = MultiStreamQNetwork(n, len(layout.names), config.hidden_sizes, config.activation, config.layer_norm)
-    updates = config.num_iterations * config.update_epochs * config.num_minibatches
-    lr = optax.linear_schedule(config.learning_rate, 0.0, updates) if config.anneal_lr else config.learning_rate
-    tx = skip_nonfinite(optax.chain(clip_by_global_norm(config.max_grad_norm), optax.radam(lr)))
+    anneal = config.num_iterations * config.update_epochs * config.num_minibatches if config.anneal_lr else None
+    tx = guarded_optimizer(optax.radam, config.learning_rate, config.max_grad_norm, anneal)
     return _Parts(q, tx, layout)
 
 
@@ -257,15 +216,11 @@ def _iteration(config: PQNConfig, parts: _Parts, state: PQNState) -> tuple[PQNSt
     key, rollout_key, update_key, transform_key = jax.random.split(state.key, 4)
     steps_done = state.iteration * config.batch_size
     epsilon = linear_epsilon(steps_done, config.total_timesteps, config.eps_start, config.eps_end, config.eps_fraction)
-
-    def act(k, obs):
-        q = parts.q.apply(state.params, flatten_obs(obs, 1))
-        return epsilon_greedy(k, (q * state.weights).sum(-1), epsilon), None
-
+    act = q_policy(parts.q, state.params, state.weights, epsilon)
     envs, batch, _ = rollout(config.env, config.env_params, act, state.envs, rollout_key, config.num_steps)
-    streams, transform_state = config.transform.apply(state.transform_state, env_streams(batch, config.gamma), batch)
-    check_streams(streams, (config.num_steps, config.num_envs), where=f"{type(config.transform).__name__}.apply")
-    rewards, weights, discounts, episodic = stack_streams(streams)
+    streams, transform_state, (rewards, weights, discounts, episodic) = apply_transform(
+        config, state.transform_state, batch
+    )
 
     q_of = lambda obs, nd: parts.q.apply(state.params, flatten_obs(obs, nd))
     q_obs = q_of(batch.obs, 2)
@@ -303,22 +258,11 @@ def _iteration(config: PQNConfig, parts: _Parts, state: PQNState) -> tuple[PQNSt
         epoch, (state.params, state.opt_state), jax.random.split(update_key, config.update_epochs)
     )
     transform_state, transform_metrics = config.transform.update(transform_state, batch, streams, transform_key)
-    channels = jnp.concatenate([batch.reward[..., None], rewards], axis=-1)
-    tracker, episodes = state.tracker.track(channels, batch.done)
-    metrics = {
-        "loss/td": loss.mean(),
-        "loss/q_mean": q_mean.mean(),
-        "train/epsilon": epsilon,
-        "train/episode_return": tracker.last_return[0],
-        "train/episode_length": tracker.last_length,
-        "train/episodes": episodes,
-        "nonfinite_updates": opt_state.total_notfinite.astype(jnp.float32),
-        "timesteps": ((state.iteration + 1) * config.batch_size).astype(jnp.float32),
-    }
-    for i, name in enumerate(parts.layout.names):
-        metrics[f"train/stream_return/{name}"] = tracker.last_return[1 + i]
-        metrics[f"train/stream_weight/{name}"] = weights[i]
-    metrics.update({f"transform/{k}": jnp.asarray(v, jnp.float32) for k, v in transform_metrics.items()})
+    names = parts.layout.names
+    tracker, metrics = iteration_metrics(
+        config, state.tracker, batch, rewards, weights, names, transform_metrics, opt_state, state.iteration
+    )
+    metrics.update({"loss/td": loss.mean(), "loss/q_mean": q_mean.mean(), "train/epsilon": epsilon})
     new_state = PQNState(
         params=params,
         opt_state=opt_state,
@@ -334,30 +278,17 @@ def _iteration(config: PQNConfig, parts: _Parts, state: PQNState) -> tuple[PQNSt
 
 def evaluate_policy(config: PQNConfig, state: PQNState, key: PRNGKey) -> dict[str, Array]:
     """Mean undiscounted return of every env stream over ``eval_episodes`` greedy episodes."""
-    parts = _parts(config)
-
-    def greedy(k, obs):
-        q = parts.q.apply(state.params, flatten_obs(obs, 1))
-        return jnp.argmax((q * state.weights).sum(-1), axis=-1).astype(jnp.int32), None
-
+    greedy = q_policy(_parts(config).q, state.params, state.weights)
     return evaluate(config.env, config.env_params, greedy, key, config.eval_episodes, config.eval_max_steps)
 
 
 def train_segment(config: PQNConfig, state: PQNState) -> tuple[PQNState, Metrics]:
     """``iterations_per_eval`` iterations then one evaluation."""
     parts = _parts(config)
-    state, metrics = jax.lax.scan(
-        lambda s, _: _iteration(config, parts, s), state, None, length=config.iterations_per_eval
-    )
-    eval_key, key = jax.random.split(state.key)
-    metrics.update({f"eval/{k}": v for k, v in evaluate_policy(config, state, eval_key).items()})
-    metrics["eval/timesteps"] = (state.iteration * config.batch_size).astype(jnp.float32)
-    return state.replace(key=key), metrics
+    return run_segment(config, state, lambda s: _iteration(config, parts, s), evaluate_policy)
 
 
 def train(config: PQNConfig, key: PRNGKey) -> tuple[PQNState, Metrics]:
     """Train PQN from scratch: pure and jittable. Metrics: per-iteration curves
     ``[num_iterations]`` and evaluation curves ``[num_evals]``."""
-    state = init(config, key)
-    state, metrics = jax.lax.scan(lambda s, _: train_segment(config, s), state, None, length=config.num_evals)
-    return state, merge_segments(metrics)
+    return run_training(config, init(config, key), train_segment)

@@ -30,13 +30,21 @@ from flax import struct
 from gymnax.environments import spaces
 
 from jaxrl_rewards.agents import ppo
-from jaxrl_rewards.agents.common import StreamLayout, check_options, flatten_obs, resolve_env, stream_layout
+from jaxrl_rewards.agents.common import (
+    StreamLayout,
+    apply_transform,
+    build_config,
+    config_layout,
+    flatten_obs,
+    iteration_metrics,
+    merge_segments,  # noqa: F401 (every agent module has merge_segments)
+    run_segment,
+    run_training,
+)
 from jaxrl_rewards.agents.estimators import gae
-from jaxrl_rewards.agents.ppo import merge_segments
+from jaxrl_rewards.agents.ppo import POLICY_LOG_PROB
 from jaxrl_rewards.networks import RecurrentActorCritic
-from jaxrl_rewards.optim import clip_by_global_norm, skip_nonfinite
 from jaxrl_rewards.rollout import EnvCarry, EpisodeTracker, reset_envs, step_envs
-from jaxrl_rewards.streams import check_streams, env_streams, stack_streams
 from jaxrl_rewards.types import Array, Metrics, PRNGKey
 from jaxrl_rewards.validation import ConfigError, check_positive_int
 
@@ -72,9 +80,7 @@ def validate(config: RecurrentPPOConfig) -> RecurrentPPOConfig:
 
 def make_config(env: str | Any = "MemoryChain-bsuite", env_params: Any = None, **overrides: Any) -> RecurrentPPOConfig:
     """Build and validate a recurrent PPO configuration (as ``ppo.make_config``)."""
-    check_options(RecurrentPPOConfig, overrides, "recurrent PPO")
-    env, params, options = resolve_env(env, env_params, PRESETS, overrides)
-    return validate(RecurrentPPOConfig(env=env, env_params=params, **options))
+    return build_config(RecurrentPPOConfig, "recurrent PPO", PRESETS, validate, env, env_params, overrides)
 
 
 class RecurrentPPOState(struct.PyTreeNode):
@@ -99,13 +105,10 @@ class _Parts(NamedTuple):
 
 def _parts(config: RecurrentPPOConfig) -> _Parts:
     n = int(config.env.action_space(config.env_params).n)
-    zero = lambda key, obs: jnp.zeros(jax.tree.leaves(obs)[0].shape[:1], jnp.int32)
-    layout = stream_layout(config.env, config.env_params, config.transform, config.num_envs, config.gamma, zero)
+    # the example batch carries the behaviour log-prob, as the real batches do (PPO's contract)
+    layout = config_layout(config, {POLICY_LOG_PROB: jnp.zeros((1, config.num_envs), jnp.float32)})
     net = RecurrentActorCritic(n, len(layout.names), config.hidden_size, config.activation)
-    updates = config.num_iterations * config.update_epochs * config.num_minibatches
-    lr = optax.linear_schedule(config.learning_rate, 0.0, updates) if config.anneal_lr else config.learning_rate
-    tx = skip_nonfinite(optax.chain(clip_by_global_norm(config.max_grad_norm), optax.adam(lr, eps=1e-5)))
-    return _Parts(net, tx, layout)
+    return _Parts(net, ppo.make_optimizer(config), layout)
 
 
 def init(config: RecurrentPPOConfig, key: PRNGKey) -> RecurrentPPOState:
@@ -154,10 +157,11 @@ def _iteration(config: RecurrentPPOConfig, parts: _Parts, state: RecurrentPPOSta
         step, carry, jax.random.split(rollout_key, config.num_steps)
     )
     _, _, last_values = _step_net(parts, params, hidden, envs.obs, prev_done)
+    batch = batch.replace(info={**batch.info, POLICY_LOG_PROB: log_prob})
 
-    streams, transform_state = config.transform.apply(state.transform_state, env_streams(batch, config.gamma), batch)
-    check_streams(streams, (config.num_steps, config.num_envs), where=f"{type(config.transform).__name__}.apply")
-    rewards, weights, discounts, episodic = stack_streams(streams)
+    streams, transform_state, (rewards, weights, discounts, episodic) = apply_transform(
+        config, state.transform_state, batch
+    )
     mask = jnp.asarray(episodic)
     following = jnp.concatenate([values[1:], last_values[None]], axis=0)
     next_values = jnp.where(mask, final_values, following)
@@ -201,22 +205,11 @@ def _iteration(config: RecurrentPPOConfig, parts: _Parts, state: RecurrentPPOSta
         epoch, (params, state.opt_state), jax.random.split(update_key, config.update_epochs)
     )
     transform_state, transform_metrics = config.transform.update(transform_state, batch, streams, transform_key)
-    channels = jnp.concatenate([batch.reward[..., None], rewards], axis=-1)
-    tracker, episodes = state.tracker.track(channels, batch.done)
-    metrics = {k: v.mean() for k, v in aux.items()}
-    metrics.update(
-        {
-            "train/episode_return": tracker.last_return[0],
-            "train/episode_length": tracker.last_length,
-            "train/episodes": episodes,
-            "nonfinite_updates": opt_state.total_notfinite.astype(jnp.float32),
-            "timesteps": ((state.iteration + 1) * config.batch_size).astype(jnp.float32),
-        }
+    names = parts.layout.names
+    tracker, metrics = iteration_metrics(
+        config, state.tracker, batch, rewards, weights, names, transform_metrics, opt_state, state.iteration
     )
-    for i, name in enumerate(parts.layout.names):
-        metrics[f"train/stream_return/{name}"] = tracker.last_return[1 + i]
-        metrics[f"train/stream_weight/{name}"] = weights[i]
-    metrics.update({f"transform/{k}": jnp.asarray(v, jnp.float32) for k, v in transform_metrics.items()})
+    metrics.update({k: v.mean() for k, v in aux.items()})
     new_state = RecurrentPPOState(
         params=new_params,
         opt_state=opt_state,
@@ -262,17 +255,9 @@ def evaluate_policy(config: RecurrentPPOConfig, state: RecurrentPPOState, key: P
 def train_segment(config: RecurrentPPOConfig, state: RecurrentPPOState) -> tuple[RecurrentPPOState, Metrics]:
     """``iterations_per_eval`` iterations then one evaluation."""
     parts = _parts(config)
-    state, metrics = jax.lax.scan(
-        lambda s, _: _iteration(config, parts, s), state, None, length=config.iterations_per_eval
-    )
-    eval_key, key = jax.random.split(state.key)
-    metrics.update({f"eval/{k}": v for k, v in evaluate_policy(config, state, eval_key).items()})
-    metrics["eval/timesteps"] = (state.iteration * config.batch_size).astype(jnp.float32)
-    return state.replace(key=key), metrics
+    return run_segment(config, state, lambda s: _iteration(config, parts, s), evaluate_policy)
 
 
 def train(config: RecurrentPPOConfig, key: PRNGKey) -> tuple[RecurrentPPOState, Metrics]:
     """Train recurrent PPO from scratch: pure and jittable (metrics as ``ppo.train``)."""
-    state = init(config, key)
-    state, metrics = jax.lax.scan(lambda s, _: train_segment(config, s), state, None, length=config.num_evals)
-    return state, merge_segments(metrics)
+    return run_training(config, init(config, key), train_segment)

@@ -34,29 +34,34 @@ from gymnax.environments import spaces
 
 from jaxrl_rewards.agents.common import (
     ActionMappedEnv,
+    IterationSchedule,
     StreamLayout,
-    check_env,
-    check_options,
+    apply_transform,
+    build_config,
+    check_agent_config,
+    config_layout,
     flatten_obs,
-    resolve_env,
+    guarded_optimizer,
+    iteration_metrics,
+    merge_segments,  # noqa: F401 (every agent module has merge_segments)
+    replay_item,
+    replay_items,
+    run_segment,
+    run_training,
     scale_action,
-    stream_layout,
 )
-from jaxrl_rewards.agents.ppo import merge_segments
 from jaxrl_rewards.agents.replay import ReplayBuffer
-from jaxrl_rewards.networks import TanhGaussianPolicy, TwinMultiStreamQ, activation_fn, tanh_gaussian_sample
-from jaxrl_rewards.optim import clip_by_global_norm, skip_nonfinite
+from jaxrl_rewards.networks import TanhGaussianPolicy, TwinMultiStreamQ, tanh_gaussian_sample
 from jaxrl_rewards.rollout import EnvCarry, EpisodeTracker, evaluate, reset_envs, rollout
-from jaxrl_rewards.streams import check_streams, env_streams, stack_streams
 from jaxrl_rewards.transforms.core import RewardTransform, identity
 from jaxrl_rewards.types import Array, Metrics, PRNGKey
-from jaxrl_rewards.validation import ConfigError, check_in_range, check_positive, check_positive_int
+from jaxrl_rewards.validation import ConfigError, check_in_range, check_positive
 
 #: Hyperparameters (pytree leaves) that a sweep may batch.
 SWEEPABLE = ("learning_rate", "gamma", "tau", "init_alpha", "target_entropy_scale", "max_grad_norm")
 
 
-class SACConfig(struct.PyTreeNode):
+class SACConfig(IterationSchedule, struct.PyTreeNode):
     """SAC configuration: static sizes and switches, sweepable leaves (``SWEEPABLE``)."""
 
     env: Any = struct.field(pytree_node=False)
@@ -82,22 +87,6 @@ class SACConfig(struct.PyTreeNode):
     target_entropy_scale: Array | float = 1.0
     max_grad_norm: Array | float = 10.0
 
-    @property
-    def steps_per_iteration(self) -> int:
-        return self.num_envs * self.num_steps
-
-    @property
-    def iterations_per_eval(self) -> int:
-        return self.total_timesteps // self.steps_per_iteration // self.num_evals
-
-    @property
-    def num_iterations(self) -> int:
-        return self.iterations_per_eval * self.num_evals
-
-    @property
-    def trained_timesteps(self) -> int:
-        return self.num_iterations * self.steps_per_iteration
-
 
 #: Defaults per environment (on top of the SACConfig defaults).
 PRESETS: dict[str, dict[str, Any]] = {"Pendulum-v1": {"eval_max_steps": 200}}
@@ -105,37 +94,10 @@ PRESETS: dict[str, dict[str, Any]] = {"Pendulum-v1": {"eval_max_steps": 200}}
 
 def validate(config: SACConfig) -> SACConfig:
     """Check a configuration eagerly; raise ``ConfigError`` with a clear message."""
-    for name in (
-        "num_envs",
-        "num_steps",
-        "total_timesteps",
-        "buffer_size",
-        "batch_size",
-        "num_updates",
-        "num_evals",
-        "eval_episodes",
-        "eval_max_steps",
-    ):
-        check_positive_int(getattr(config, name), name)
-    if not isinstance(config.learning_starts, int) or config.learning_starts < 0:
-        raise ConfigError(f"learning_starts must be a non-negative integer, got {config.learning_starts!r}")
-    if not config.hidden_sizes or any(not isinstance(h, int) or h <= 0 for h in config.hidden_sizes):
-        raise ConfigError(f"hidden_sizes must be a non-empty tuple of positive ints, got {config.hidden_sizes!r}")
-    try:
-        activation_fn(config.activation)
-    except ValueError as err:
-        raise ConfigError(str(err)) from None
-    if config.iterations_per_eval < 1:
-        raise ConfigError(
-            f"total_timesteps={config.total_timesteps} is too small: it must cover at least num_evals="
-            f"{config.num_evals} iterations of {config.steps_per_iteration} steps"
-        )
-    check_env(config.env)
+    check_agent_config(config, sizes=("buffer_size", "batch_size", "num_updates"), counts=("learning_starts",))
     space = config.env.action_space(config.env_params)
     if not isinstance(space, spaces.Box) or len(space.shape) != 1:
         raise ConfigError("SAC needs a flat continuous (Box) action space; use DQN, PQN or PPO for discrete actions")
-    if not isinstance(config.transform, RewardTransform):
-        raise ConfigError(f"transform must be a RewardTransform, got {type(config.transform).__name__}")
     check_positive(config.learning_rate, "learning_rate")
     check_in_range(config.gamma, "gamma", 0.0, 1.0)
     check_in_range(config.tau, "tau", 0.0, 1.0)
@@ -148,9 +110,7 @@ def validate(config: SACConfig) -> SACConfig:
 def make_config(env: str | Any = "Pendulum-v1", env_params: Any = None, **overrides: Any) -> SACConfig:
     """Build and validate a SAC configuration (a registered env name or an env object; any
     ``SACConfig`` field as a keyword, on top of ``PRESETS[env]``)."""
-    check_options(SACConfig, overrides, "SAC")
-    env, params, options = resolve_env(env, env_params, PRESETS, overrides)
-    return validate(SACConfig(env=env, env_params=params, **options))
+    return build_config(SACConfig, "SAC", PRESETS, validate, env, env_params, overrides)
 
 
 class SACState(struct.PyTreeNode):
@@ -182,12 +142,11 @@ def _parts(config: SACConfig) -> _Parts:
     dim = int(space.shape[0])
     low = jnp.broadcast_to(jnp.asarray(space.low, jnp.float32), (dim,))
     high = jnp.broadcast_to(jnp.asarray(space.high, jnp.float32), (dim,))
-    zero = lambda key, obs: jnp.zeros((*jax.tree.leaves(obs)[0].shape[:1], dim), jnp.float32)
-    layout = stream_layout(config.env, config.env_params, config.transform, config.num_envs, config.gamma, zero)
+    layout = config_layout(config)
     actor = TanhGaussianPolicy(dim, config.hidden_sizes, config.activation)
     # one head per stream plus the entropy head (last)
     critic = TwinMultiStreamQ(len(layout.names) + 1, config.hidden_sizes, config.activation)
-    tx = skip_nonfinite(optax.chain(clip_by_global_norm(config.max_grad_norm), optax.adam(config.learning_rate)))
+    tx = guarded_optimizer(optax.adam, config.learning_rate, config.max_grad_norm)
     return _Parts(actor, critic, tx, layout, dim, low, high)
 
 
@@ -210,13 +169,7 @@ def init(config: SACConfig, key: PRNGKey) -> SACState:
         "log_alpha": jnp.log(jnp.asarray(config.init_alpha, jnp.float32)),
     }
     k = len(parts.layout.names)
-    item = {
-        "obs": obs[0],
-        "action": action[0],
-        "rewards": jnp.zeros((k,), jnp.float32),
-        "terminated": jnp.float32(0),
-        "next_obs": obs[0],
-    }
+    item = replay_item(obs[0], action[0], k)
     return SACState(
         params=params,
         target_critic=critic,
@@ -289,19 +242,10 @@ def _iteration(config: SACConfig, parts: _Parts, state: SACState) -> tuple[SACSt
         return jnp.where(warmup, uniform, action), None
 
     envs, batch, _ = rollout(_env(config, parts), config.env_params, act, state.envs, rollout_key, config.num_steps)
-    streams, transform_state = config.transform.apply(state.transform_state, env_streams(batch, config.gamma), batch)
-    check_streams(streams, (config.num_steps, config.num_envs), where=f"{type(config.transform).__name__}.apply")
-    rewards, weights, discounts, episodic = stack_streams(streams)
-    flat = lambda x: x.reshape((config.steps_per_iteration, *x.shape[2:]))
-    buffer = state.buffer.add(
-        {
-            "obs": flat(flatten_obs(batch.obs, 2)),
-            "action": flat(batch.action),
-            "rewards": flat(rewards),
-            "terminated": flat(batch.terminated.astype(jnp.float32)),
-            "next_obs": flat(flatten_obs(batch.next_obs, 2)),
-        }
+    streams, transform_state, (rewards, weights, discounts, episodic) = apply_transform(
+        config, state.transform_state, batch
     )
+    buffer = state.buffer.add(replay_items(batch, rewards, batch.action))
     grad_fn = jax.grad(
         lambda p, t, b, k: sac_losses(config, parts, p, t, b, weights, discounts, episodic, k), has_aux=True
     )
@@ -328,22 +272,11 @@ def _iteration(config: SACConfig, parts: _Parts, state: SACState) -> tuple[SACSt
         ready, learn, skip, (state.params, state.target_critic, state.opt_state)
     )
     transform_state, transform_metrics = config.transform.update(transform_state, batch, streams, transform_key)
-    channels = jnp.concatenate([batch.reward[..., None], rewards], axis=-1)
-    tracker, episodes = state.tracker.track(channels, batch.done)
-    metrics = dict(aux)
-    metrics.update(
-        {
-            "train/episode_return": tracker.last_return[0],
-            "train/episode_length": tracker.last_length,
-            "train/episodes": episodes,
-            "nonfinite_updates": opt_state.total_notfinite.astype(jnp.float32),
-            "timesteps": ((state.iteration + 1) * config.steps_per_iteration).astype(jnp.float32),
-        }
+    names = parts.layout.names
+    tracker, metrics = iteration_metrics(
+        config, state.tracker, batch, rewards, weights, names, transform_metrics, opt_state, state.iteration
     )
-    for i, name in enumerate(parts.layout.names):
-        metrics[f"train/stream_return/{name}"] = tracker.last_return[1 + i]
-        metrics[f"train/stream_weight/{name}"] = weights[i]
-    metrics.update({f"transform/{k}": jnp.asarray(v, jnp.float32) for k, v in transform_metrics.items()})
+    metrics.update(aux)
     new_state = SACState(
         params=params,
         target_critic=target_critic,
@@ -375,18 +308,10 @@ def evaluate_policy(config: SACConfig, state: SACState, key: PRNGKey) -> dict[st
 def train_segment(config: SACConfig, state: SACState) -> tuple[SACState, Metrics]:
     """``iterations_per_eval`` iterations then one evaluation."""
     parts = _parts(config)
-    state, metrics = jax.lax.scan(
-        lambda s, _: _iteration(config, parts, s), state, None, length=config.iterations_per_eval
-    )
-    eval_key, key = jax.random.split(state.key)
-    metrics.update({f"eval/{k}": v for k, v in evaluate_policy(config, state, eval_key).items()})
-    metrics["eval/timesteps"] = (state.iteration * config.steps_per_iteration).astype(jnp.float32)
-    return state.replace(key=key), metrics
+    return run_segment(config, state, lambda s: _iteration(config, parts, s), evaluate_policy)
 
 
 def train(config: SACConfig, key: PRNGKey) -> tuple[SACState, Metrics]:
     """Train SAC from scratch: pure and jittable. Metrics: per-iteration curves
     ``[num_iterations]`` and evaluation curves ``[num_evals]``."""
-    state = init(config, key)
-    state, metrics = jax.lax.scan(lambda s, _: train_segment(config, s), state, None, length=config.num_evals)
-    return state, merge_segments(metrics)
+    return run_training(config, init(config, key), train_segment)

@@ -105,7 +105,7 @@ One compiled chunk of {runs} PPO runs on CartPole-v1 ({config.trained_timesteps:
 {config.num_iterations} iterations per run, {config.num_evals} evaluations), TensorBoard logging through
 host callbacks for every run of the vmapped chunk. {repeats} timed repeats per mode, interleaved.
 Command: `python benchmarks/live_logging_overhead.py`. Machine: {os.cpu_count()} CPU cores, **shared with
-other jobs while this ran** (load average about 20): single timings vary by 2x from round to round, so
+other jobs while this ran** (load average between about 7 and 25): single timings vary by 2x from round to round, so
 the best-of-{repeats} time (least disturbed by other jobs) is the main estimate; medians are shown too.
 
 | mode | best s | median s | aggregate steps/s (best) | overhead (best vs best) | overhead (median of per-round ratios) |

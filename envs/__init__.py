@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .base import CondResetEnvironment, Environment, EnvParams, EnvState, spaces
-from .gridworld import GridWorldParams, GridWorldState, SparseGridWorld, TabularMDP
+from .gridworld import GridDistancePotential, GridWorldParams, GridWorldState, SparseGridWorld, TabularMDP
 from .registry import (
     UnavailableEnvironmentError,
     UnknownEnvironmentError,
@@ -46,6 +46,7 @@ __all__ = [
     "EnvParams",
     "EnvState",
     "Environment",
+    "GridDistancePotential",
     "GridWorldParams",
     "GridWorldState",
     "SparseGridWorld",

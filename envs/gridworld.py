@@ -13,6 +13,7 @@ for value iteration and exact tests; cells are indexed ``row * size + col``.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, NamedTuple
 
 import jax
@@ -208,3 +209,32 @@ class SparseGridWorld(Environment[GridWorldState, GridWorldParams]):
         mask = np.zeros(self.num_states, dtype=bool)
         mask[self.state_index(np.asarray(self.goal))] = True
         return mask
+
+
+@dataclasses.dataclass(frozen=True)
+class GridDistancePotential:
+    """Distance-to-goal potential for :class:`SparseGridWorld` observations (either mode).
+
+    ``Phi(obs) = -scale * manhattan(cell, goal) / (2 * (size - 1))``, in ``[-scale, 0]``,
+    highest at the goal (bottom-right). Called on ONE observation: one-hot ``[size * size]``
+    or normalised coordinates ``[2]``; returns a float32 scalar. A frozen dataclass, so equal
+    potentials compare equal and a transform holding one does not force a recompile. Use it
+    with ``jaxrl_rewards.transforms.potential_shaping``.
+    """
+
+    size: int
+    scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.size, int) or self.size < 2:
+            raise ValueError(f"size must be an int >= 2, got {self.size!r}")
+
+    def __call__(self, obs: jax.Array) -> jax.Array:
+        size = self.size
+        if obs.shape[-1] == 2:
+            row, col = obs[0] * (size - 1), obs[1] * (size - 1)
+        else:
+            index = jnp.argmax(obs)
+            row, col = index // size, index % size
+        distance = (size - 1 - row) + (size - 1 - col)
+        return -self.scale * jnp.asarray(distance, jnp.float32) / (2 * (size - 1))

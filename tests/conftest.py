@@ -30,3 +30,27 @@ def make_batch(T: int = 5, N: int = 3, seed: int = 0, info: dict | None = None, 
 @pytest.fixture
 def batch() -> Transition:
     return make_batch()
+
+
+#: The smallest PPO config the sweep / logging / backend tests share (one compile between them).
+TINY_PPO = {
+    "total_timesteps": 64,
+    "num_envs": 2,
+    "num_steps": 16,
+    "num_minibatches": 1,
+    "update_epochs": 1,
+    "hidden_sizes": [8],
+    "num_evals": 2,
+    "eval_episodes": 1,
+    "eval_max_steps": 20,
+}
+
+#: A 2 learning rates x 2 seeds sweep of TINY_PPO in chunks of 2 runs.
+TINY_SWEEP = {
+    "name": "tiny",
+    "seeds": 2,
+    "config": TINY_PPO,
+    "search": {"chunk_size": 2},
+    "params": {"learning_rate": [1e-3, 3e-2], "transform.factor": [1.0]},
+    "transform": ["scale:factor=1.0"],
+}

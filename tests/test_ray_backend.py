@@ -2,28 +2,11 @@
 
 import pandas as pd
 import pytest
+from conftest import TINY_SWEEP
 
 from jaxrl_rewards.sweep_runner import run_sweep
 
-TINY = {
-    "total_timesteps": 64,
-    "num_envs": 2,
-    "num_steps": 16,
-    "num_minibatches": 1,
-    "update_epochs": 1,
-    "hidden_sizes": [8],
-    "num_evals": 2,
-    "eval_episodes": 1,
-    "eval_max_steps": 20,
-}
-SPEC = {
-    "name": "tiny",
-    "seeds": 2,
-    "config": TINY,
-    "search": {"chunk_size": 2},
-    "params": {"learning_rate": [1e-3, 3e-2], "transform.factor": [1.0]},
-    "transform": ["scale:factor=1.0"],
-}
+SPEC = TINY_SWEEP
 
 
 @pytest.mark.slow

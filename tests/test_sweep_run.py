@@ -5,30 +5,16 @@ All sweeps here share one tiny PPO config and chunk size, hence one compiled pro
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import TINY_PPO, TINY_SWEEP
 
 from jaxrl_rewards.agents import ppo
 from jaxrl_rewards.store import SpecChangedError
 from jaxrl_rewards.sweep_runner import run_sweep
 
-TINY = {
-    "total_timesteps": 64,
-    "num_envs": 2,
-    "num_steps": 16,
-    "num_minibatches": 1,
-    "update_epochs": 1,
-    "hidden_sizes": [8],
-    "num_evals": 2,
-    "eval_episodes": 1,
-    "eval_max_steps": 20,
-}
-SPEC = {
-    "name": "tiny",
-    "seeds": 2,
-    "config": TINY,
-    "search": {"chunk_size": 2},
-    "params": {"learning_rate": [1e-3, 3e-2], "transform.factor": [1.0]},
-    "transform": ["scale:factor=1.0"],
-}
+#: its own network size, so the sweep here compiles its own program (other test modules share
+#: TINY_SWEEP's in this process) and "compiles once" is measured, not inherited
+TINY = {**TINY_PPO, "hidden_sizes": [6]}
+SPEC = {**TINY_SWEEP, "config": TINY}
 
 
 class Killed(Exception):
@@ -119,7 +105,7 @@ def test_random_and_optuna_searches_resume_exactly(full, tmp_path):
 def test_chunk_runs_match_the_agents_own_train(full):
     import jax
 
-    config = ppo.make_config("CartPole-v1", **{**TINY, "hidden_sizes": (8,), "learning_rate": 3e-2})
+    config = ppo.make_config("CartPole-v1", **{**TINY, "hidden_sizes": tuple(TINY["hidden_sizes"]), "learning_rate": 3e-2})
     _, metrics = jax.jit(ppo.train)(config, jax.random.key(1))
     run = full.frame[(full.frame["seed"] == 1) & (full.frame["learning_rate"] == 3e-2)]
     np.testing.assert_allclose(run["loss/value"], metrics["loss/value"], rtol=1e-5)

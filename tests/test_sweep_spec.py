@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from conftest import TINY_PPO as TINY
 
 from jaxrl_rewards.agents import ppo
 from jaxrl_rewards.sweep_runner import (
@@ -14,18 +15,6 @@ from jaxrl_rewards.sweep_runner import (
 )
 from jaxrl_rewards.sweep_spec import load_spec, spec_from_dict
 from jaxrl_rewards.validation import ConfigError
-
-TINY = {
-    "total_timesteps": 64,
-    "num_envs": 2,
-    "num_steps": 16,
-    "num_minibatches": 1,
-    "update_epochs": 1,
-    "hidden_sizes": [8],
-    "num_evals": 2,
-    "eval_episodes": 1,
-    "eval_max_steps": 20,
-}
 
 
 def spec(**changes):

@@ -60,6 +60,16 @@ from jaxrl_rewards.transforms.shaping import (
 )
 from jaxrl_rewards.transforms.thresholds import threshold_weights
 
+
+def grid_distance_shaping(size: int = 8, coef: float = 1.0) -> RewardTransform:
+    """Potential shaping toward the goal of ``SparseGridWorld-v0`` (``Phi`` = minus the
+    normalised Manhattan distance, :class:`jaxrl_rewards.envs.GridDistancePotential`): the
+    command-line form of ``potential_shaping(GridDistancePotential(size), coef)``."""
+    from jaxrl_rewards.envs import GridDistancePotential
+
+    return potential_shaping(GridDistancePotential(size), coef)
+
+
 #: name -> (factory, one-line description), for ``jaxrl-rewards list`` and the CLI's --transform.
 REGISTRY = {
     "identity": (identity, "leave every stream unchanged"),
@@ -76,6 +86,7 @@ REGISTRY = {
     "correct_binary_noise": (correct_binary_noise, "unbiased correction (r - rho_fp) / (1 - rho_fp - rho_fn)"),
     "gaussian_noise": (gaussian_noise, "additive N(0, std^2) reward noise"),
     "delay": (delay_rewards, "pay the accumulated reward every k steps or at episode end"),
+    "grid_distance_shaping": (grid_distance_shaping, "potential shaping toward SparseGridWorld's goal (distance)"),
     "learned_potential": (learned_potential, "potential shaping with a value net fitted in update"),
     "lagrangian": (lagrangian, "Lagrange multipliers (SGD / PID / augmented) pricing cost streams against limits"),
     "threshold_weights": (threshold_weights, "push reward components only until they reach their thresholds"),
@@ -120,6 +131,7 @@ __all__ = [
     "e3b_bonus",
     "gate",
     "gaussian_noise",
+    "grid_distance_shaping",
     "icm_bonus",
     "identity",
     "lagrangian",

@@ -4,6 +4,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from agent_runs import check_determinism_and_vmap, train_runs
 
 from jaxrl_rewards.agents import dqn
 from jaxrl_rewards.agents.replay import ReplayBuffer
@@ -66,24 +67,13 @@ def test_double_dqn_target_per_stream_matches_hand_computation():
 
 @pytest.fixture(scope="module")
 def runs():
-    config = dqn.make_config("CartPole-v1", **TINY)
-    keys = jax.random.split(jax.random.key(0), 2)
-    single = jax.jit(dqn.train)
-    alone = [single(config, k) for k in keys]
-    again = single(config, keys[0])
-    batched = jax.jit(jax.vmap(dqn.train, in_axes=(None, 0)))(config, keys)
-    return config, alone, again, batched
+    return train_runs(dqn, dqn.make_config("CartPole-v1", **TINY))
 
 
 @pytest.mark.slow
 def test_same_key_same_run_and_vmap_equals_loop(runs):
-    config, alone, again, (_, batched) = runs
-    for name, value in alone[0][1].items():
-        np.testing.assert_array_equal(value, again[1][name], err_msg=name)
-    assert not np.array_equal(alone[0][1]["loss/td"], alone[1][1]["loss/td"])
-    for i, (_, metrics) in enumerate(alone):
-        for name in ("loss/td", "train/episode_return", "eval/return/task", "train/epsilon"):
-            np.testing.assert_allclose(metrics[name], batched[name][i], rtol=1e-4, atol=1e-5, err_msg=name)
+    check_determinism_and_vmap(runs, ("loss/td", "train/episode_return", "eval/return/task", "train/epsilon"))
+    config, alone, _, _ = runs
     assert alone[0][1]["loss/td"].shape == (config.num_iterations,)
     assert alone[0][1]["eval/return/task"].shape == (config.num_evals,)
 

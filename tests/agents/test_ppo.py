@@ -197,9 +197,26 @@ def test_continuous_ppo_runs_on_pendulum_and_maps_actions_to_bounds():
     _state, metrics = jax.jit(ppo.train)(config, jax.random.key(0))
     assert all(np.all(np.isfinite(v)) for v in metrics.values())
     assert metrics["eval/return/task"].shape == (1,)
-    parts = ppo._parts(config)
-    mapped = ppo._env_action(parts, jnp.array([[-5.0], [0.0], [0.5], [5.0]]))
+    mapped = ppo._action_map(config)(jnp.array([[-5.0], [0.0], [0.5], [5.0]]))
     np.testing.assert_allclose(mapped[:, 0], [-2.0, 0.0, 1.0, 2.0])  # Pendulum's max torque is 2
+
+
+def test_public_policy_fn_and_env_with_action_map():
+    config = ppo.make_config("Pendulum-v1", num_envs=2, num_steps=8, total_timesteps=16, num_evals=1, num_minibatches=2)
+    state = ppo.init(config, jax.random.key(0))
+    stats = state.obs_stats.update(jax.random.normal(jax.random.key(1), (16, 3)) * 3.0 + 1.0)
+    state = state.replace(obs_stats=stats)  # normalize_obs is on for Pendulum: non-trivial statistics
+    obs = state.envs.obs
+    dist = ppo.policy_fn(config, state)(obs)
+    expected = ppo.actor_network(config).apply(state.params["actor"], stats.normalize(obs, config.obs_clip))
+    np.testing.assert_allclose(dist.mode(), expected.mode(), rtol=1e-6)
+    # raw action 5.0 is clipped to 1 and mapped to Pendulum's bound 2.0
+    env = ppo.env_with_action_map(config)
+    key, env_state = jax.random.key(2), jax.tree.map(lambda x: x[0], state.envs.env_state)
+    mapped = env.step(key, env_state, jnp.array([5.0]), config.env_params)
+    direct = config.env.step(key, env_state, jnp.array([2.0]), config.env_params)
+    np.testing.assert_allclose(mapped[2], direct[2], rtol=1e-6)  # same reward
+    np.testing.assert_allclose(mapped[0], direct[0], rtol=1e-6)  # same next observation
 
 
 # ----------------------------------------------------------------------------- bad input

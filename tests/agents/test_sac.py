@@ -4,6 +4,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from agent_runs import check_determinism_and_vmap, train_runs
 from scipy import stats
 
 from jaxrl_rewards.agents import sac
@@ -38,24 +39,13 @@ def test_tanh_gaussian_log_prob_is_the_change_of_variables():
 
 @pytest.fixture(scope="module")
 def runs():
-    config = sac.make_config("Pendulum-v1", **TINY)
-    keys = jax.random.split(jax.random.key(0), 2)
-    single = jax.jit(sac.train)
-    alone = [single(config, k) for k in keys]
-    again = single(config, keys[0])
-    batched = jax.jit(jax.vmap(sac.train, in_axes=(None, 0)))(config, keys)
-    return config, alone, again, batched
+    return train_runs(sac, sac.make_config("Pendulum-v1", **TINY))
 
 
 @pytest.mark.slow
 def test_same_key_same_run_and_vmap_equals_loop(runs):
-    _config, alone, again, (_, batched) = runs
-    for name, value in alone[0][1].items():
-        np.testing.assert_array_equal(value, again[1][name], err_msg=name)
-    assert not np.array_equal(alone[0][1]["loss/critic"], alone[1][1]["loss/critic"])
-    for i, (_, metrics) in enumerate(alone):
-        for name in ("loss/critic", "train/alpha", "train/episode_return", "eval/return/task"):
-            np.testing.assert_allclose(metrics[name], batched[name][i], rtol=1e-3, atol=1e-4, err_msg=name)
+    names = ("loss/critic", "train/alpha", "train/episode_return", "eval/return/task")
+    check_determinism_and_vmap(runs, names, rtol=1e-3, atol=1e-4)
 
 
 @pytest.mark.slow

@@ -87,14 +87,13 @@ def expert_data_from_ppo(
     actions, as in PPO's own batches."""
     from jaxrl_rewards.agents import ppo
 
-    parts = ppo._parts(config)
+    dist_of = ppo.policy_fn(config, state)
 
     def policy(k, obs):
-        dist = parts.actor.apply(state.params["actor"], ppo._normalize(config, state.obs_stats, obs, 1))
+        dist = dist_of(obs)
         return (dist.mode() if greedy else dist.sample(seed=k)), None
 
-    env = ppo._EnvWithActionMap(config.env, parts)
-    return collect_expert_data(env, config.env_params, policy, key, num_envs, num_steps)
+    return collect_expert_data(ppo.env_with_action_map(config), config.env_params, policy, key, num_envs, num_steps)
 
 
 class AdversarialState(struct.PyTreeNode):

@@ -4,9 +4,10 @@
   al., 2017): a stream ``r_t = -(log pi(a_t|s_t) - log pi_ref(a_t|s_t))`` with weight ``coef``,
   whose expected return is ``-coef * KL(pi || pi_ref)`` along the policy's own trajectories.
   The behaviour log-probability comes from ``batch.info["policy_log_prob"]`` ``[T, N]`` (PPO
-  puts it there). The reference is a function, saved PPO actor parameters
-  (:func:`reference_from_ppo`) or ``None``: then ``log pi_ref = 0`` and the stream is an
-  entropy bonus ``-log pi(a|s)`` (KL to the uniform policy up to a constant).
+  and recurrent PPO put it there, in their example batches too); a batch without it is a
+  ``ConfigError`` (DQN, PQN and SAC record no behaviour log-prob). The reference is a function,
+  saved PPO actor parameters (:func:`reference_from_ppo`) or ``None``: then ``log pi_ref = 0``
+  and the stream is an entropy bonus ``-log pi(a|s)`` (KL to the uniform policy up to a constant).
 * :func:`occupancy_penalty` — occupancy-measure regularisation (Laidlaw et al., 2024,
   "Preventing reward hacking with occupancy measure regularization", ORPO): a discriminator
   ``d(s, a)`` is trained in ``update`` to tell the current policy's state-action pairs (label
@@ -79,12 +80,11 @@ def reference_from_ppo(config: Any, state: Any) -> PPOReference:
     actions (what ``batch.action`` holds)."""
     from jaxrl_rewards.agents import ppo
 
-    parts = ppo._parts(config)
     return PPOReference(
         params=state.params["actor"],
         obs_stats=state.obs_stats,
         obs_clip=config.obs_clip,
-        actor=parts.actor,
+        actor=ppo.actor_network(config),
         normalize_obs=bool(config.normalize_obs),
     )
 
@@ -109,11 +109,15 @@ class KLPenalty(RewardTransform):
     to: str | None = struct.field(pytree_node=False, default=None)
 
     def penalty_reward(self, batch: Transition) -> Array:
-        """``-(log pi - log pi_ref)`` per transition, ``[T, N]``. Without
-        ``info["policy_log_prob"]`` (PPO's abstract example batch) the behaviour term is 0."""
+        """``-(log pi - log pi_ref)`` per transition, ``[T, N]``, with ``log pi`` read from
+        ``batch.info["policy_log_prob"]``; a batch without it raises ``ConfigError`` (at trace time)."""
         log_pi = batch.info.get(POLICY_LOG_PROB)
         if log_pi is None:
-            log_pi = jnp.zeros(batch.reward.shape, jnp.float32)
+            raise ConfigError(
+                f"kl_penalty needs the behaviour policy's log-prob: the agent must put log pi(a_t|s_t) [T, N] in "
+                f"batch.info[{POLICY_LOG_PROB!r}] (in its example batch too), as PPO does; this batch has info keys "
+                f"{sorted(batch.info)}. DQN, PQN and SAC record no behaviour log-prob, so they cannot use it."
+            )
         log_ref = 0.0 if self.reference is None else self.reference.log_prob(batch.obs, batch.action)
         return -(log_pi - log_ref)
 

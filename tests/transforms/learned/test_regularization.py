@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from gymnax.environments import spaces
 
-from jaxrl_rewards.agents import ppo
+from jaxrl_rewards.agents import dqn, ppo
 from jaxrl_rewards.streams import env_streams
 from jaxrl_rewards.transforms.learned import regularization as reg
 from jaxrl_rewards.types import TransformSpec, Transition
@@ -41,9 +41,19 @@ def test_kl_penalty_exact_with_function_reference_entropy_and_in_place():
     inplace, _ = reg.kl_penalty(ref, coef=0.5, to="task").apply((), streams, batch)
     assert "kl_penalty" not in inplace
     np.testing.assert_allclose(inplace["task"].reward, -0.5 * (np.log(0.7) - np.log(0.25)), rtol=1e-6)
-    # PPO's abstract example batch has no behaviour log-prob: the behaviour term is 0
-    no_lp, _ = reg.kl_penalty(ref).apply((), streams, _batch())
-    np.testing.assert_allclose(no_lp["kl_penalty"].reward, np.log(0.25), rtol=1e-6)
+    # a batch without the behaviour log-prob is an error, not a silent 0
+    with pytest.raises(ConfigError, match=r"policy_log_prob.*as PPO does"):
+        reg.kl_penalty(ref).apply((), streams, _batch())
+
+
+def test_kl_penalty_needs_an_agent_that_records_the_behaviour_log_prob():
+    tiny = dict(num_envs=2, num_steps=8, total_timesteps=16, num_evals=1, transform=reg.kl_penalty(None))
+    # PPO's example batch carries policy_log_prob, so its stream layout traces
+    state = ppo.init(ppo.make_config("CartPole-v1", **tiny), jax.random.key(0))
+    assert int(state.iteration) == 0
+    config = dqn.make_config("CartPole-v1", **{**tiny, "num_steps": 1, "learning_starts": 0})
+    with pytest.raises(ConfigError, match="DQN, PQN and SAC"):
+        dqn.init(config, jax.random.key(0))
 
 
 def test_ppo_reference_gives_zero_kl_against_itself():
@@ -52,7 +62,7 @@ def test_ppo_reference_gives_zero_kl_against_itself():
     reference = reg.reference_from_ppo(config, state)
     obs = jax.random.normal(jax.random.key(1), (5, 2, 4))
     action = jnp.zeros((5, 2), jnp.int32)
-    own = ppo._parts(config).actor.apply(state.params["actor"], obs).log_prob(action)
+    own = ppo.actor_network(config).apply(state.params["actor"], obs).log_prob(action)
     np.testing.assert_allclose(reference.log_prob(obs, action), own, rtol=1e-6)
     batch = Transition(
         obs, action, obs, jnp.zeros((5, 2)), jnp.zeros((5, 2), bool), jnp.zeros((5, 2), bool), {"policy_log_prob": own}
