@@ -202,7 +202,7 @@ def _score_table(title: str, table: Any, metric: str, limit: int = 20) -> Table:
         out.add_column(column, justify="left" if column == "configuration" else "right")
     for row in table.head(limit).itertuples():
         out.add_row(
-            row.config, f"{row.iqm:.1f}", f"[{row.ci_low:.1f}, {row.ci_high:.1f}]", f"{row.mean:.1f} ± {row.std:.1f}",
+            row.config, f"{row.iqm:.3g}", f"[{row.ci_low:.3g}, {row.ci_high:.3g}]", f"{row.mean:.3g} ± {row.std:.3g}",
             str(row.n),
         )  # fmt: skip
     return out
@@ -290,9 +290,9 @@ def plot_command(
 
 @app.command()
 def quickstart(
-    env: Annotated[str, typer.Option(help="environment")] = "CartPole-v1",
+    env: Annotated[str | None, typer.Option(help="environment (default: a 10x10 SparseGridWorld-v0)")] = None,
     seeds: Annotated[int, typer.Option(min=1, help="seeds per variant")] = 8,
-    steps: Annotated[int, typer.Option(min=1, help="environment steps per seed")] = 100_000,
+    steps: Annotated[int | None, typer.Option(min=1, help="environment steps per seed (default 40,960)")] = None,
     out_dir: Annotated[Path, typer.Option(help="where the table, metrics and plot go")] = Path("quickstart_out"),
     progress: Annotated[bool, typer.Option(help="show progress bars")] = True,
 ) -> None:
@@ -313,13 +313,15 @@ def quickstart(
     table = final_score_table(result.frame, [], metric)
     plot = plot_learning_curves(result.frame, [], out_dir / "quickstart.png", metric)
     written = make_report(result.frame, out_dir / "report", metric, manifest=result.store.manifest())
-    title = f"quickstart: PPO on {env}, {steps:,} steps x {seeds} seeds per variant"
+    options = "".join(f" {k}={v}" for k, v in spec.variants[0].env_options.items())
+    steps_run = spec.variants[0].config["total_timesteps"]
+    title = f"quickstart: PPO on {spec.env}{options}, {steps_run:,} steps x {seeds} seeds per variant"
     console.print(_score_table(title, table, metric))
     console.print(f"{result.steps:,} steps in {result.wall_s:.1f} s ({result.steps_per_second:,.0f} steps/s)")
     lines = ["| variant | seeds | IQM final eval return [95% CI] | mean ± std |", "|---|---|---|---|"]
     for row in table.itertuples():
-        lines.append(f"| {row.config} | {row.n} | {row.iqm:.1f} [{row.ci_low:.1f}, {row.ci_high:.1f}] | "
-                     f"{row.mean:.1f} ± {row.std:.1f} |")  # fmt: skip
+        lines.append(f"| {row.config} | {row.n} | {row.iqm:.3g} [{row.ci_low:.3g}, {row.ci_high:.3g}] | "
+                     f"{row.mean:.3g} ± {row.std:.3g} |")  # fmt: skip
     atomic_write_text(out_dir / "quickstart.md", "\n".join(lines) + "\n")
     console.print(
         f"plot: {plot}\ntable: {out_dir / 'quickstart.md'}\nreport: {written['summary']}\n"
