@@ -1,4 +1,5 @@
-"""The ``jaxrl-rewards`` command line: ``list``, ``train``, ``sweep``, ``plot``, ``quickstart``."""
+"""The ``jaxrl-rewards`` command line: ``list``, ``train``, ``sweep``, ``plot``, ``quickstart``,
+and the ``bandit`` section (``jaxrl_rewards.bandits.cli``)."""
 
 from __future__ import annotations
 
@@ -10,11 +11,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from jaxrl_rewards.bandits.cli import app as bandit_app
+
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     help="Composable reward transforms for pure-JAX reinforcement learning.",
 )
+app.add_typer(bandit_app, name="bandit")
 console = Console()
 err_console = Console(stderr=True)
 

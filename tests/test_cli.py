@@ -105,3 +105,13 @@ def test_sweep_resumes_and_plot_writes_a_report(tmp_path):
     assert plot.returncode == 0, plot.stderr
     assert "learning_rate=0.001" in " ".join(plot.stdout.split())
     assert {p.name for p in (tmp_path / "report").iterdir()} == {"learning_curves.png", "sensitivity.png", "summary.md"}
+
+
+def test_bandit_section_is_mounted_on_the_main_command():
+    from typer.testing import CliRunner
+
+    from jaxrl_rewards.cli import app
+
+    result = CliRunner().invoke(app, ["bandit", "list"])
+    assert result.exit_code == 0, result.output
+    assert "ucb1" in result.output and "bernoulli" in result.output
