@@ -105,7 +105,8 @@ def test_random_and_optuna_searches_resume_exactly(full, tmp_path):
 def test_chunk_runs_match_the_agents_own_train(full):
     import jax
 
-    config = ppo.make_config("CartPole-v1", **{**TINY, "hidden_sizes": tuple(TINY["hidden_sizes"]), "learning_rate": 3e-2})
+    options = {**TINY, "hidden_sizes": tuple(TINY["hidden_sizes"]), "learning_rate": 3e-2}
+    config = ppo.make_config("CartPole-v1", **options)
     _, metrics = jax.jit(ppo.train)(config, jax.random.key(1))
     run = full.frame[(full.frame["seed"] == 1) & (full.frame["learning_rate"] == 3e-2)]
     np.testing.assert_allclose(run["loss/value"], metrics["loss/value"], rtol=1e-5)
