@@ -54,3 +54,27 @@ TINY_SWEEP = {
     "params": {"learning_rate": [1e-3, 3e-2], "transform.factor": [1.0]},
     "transform": ["scale:factor=1.0"],
 }
+
+
+def assert_vmap_equals_alone(run_one, transforms, batches) -> None:
+    """For each transform, ``run_one(transform, batch) -> streams`` under ``vmap`` over the
+    leading axis of ``batches`` gives the same stream rewards and weights as each batch run
+    alone (all transforms traced into one compiled call)."""
+    import jax
+
+    size = jax.tree.leaves(batches)[0].shape[0]
+
+    @jax.jit
+    def both():
+        out = []
+        for t in transforms:
+            batched = jax.vmap(lambda b, t=t: run_one(t, b))(batches)
+            alone = [run_one(t, jax.tree.map(lambda x, i=i: x[i], batches)) for i in range(size)]
+            out.append((batched, alone))
+        return out
+
+    for batched, alone in both():
+        for i in range(size):
+            for name in alone[i]:
+                np.testing.assert_allclose(batched[name].reward[i], alone[i][name].reward, rtol=1e-5, atol=1e-6)
+                np.testing.assert_allclose(batched[name].weight[i], alone[i][name].weight, rtol=1e-5, atol=1e-6)

@@ -6,7 +6,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from conftest import make_batch
+from conftest import assert_vmap_equals_alone, make_batch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -131,17 +131,4 @@ def test_every_transform_in_vmap_equals_alone():
     the same streams as the 2 runs alone (one compile for all)."""
     batches = jax.tree.map(lambda *x: jnp.stack(x), make_batch(5, 3, seed=0), make_batch(5, 3, seed=1))
 
-    @jax.jit
-    def both():
-        out = []
-        for t in BOUNDING:
-            batched = jax.vmap(lambda b, t=t: run(t, b)[0])(batches)
-            alone = [run(t, jax.tree.map(lambda x, i=i: x[i], batches))[0] for i in range(2)]
-            out.append((batched, alone))
-        return out
-
-    for batched, alone in both():
-        for i in range(2):
-            for name in alone[i]:
-                np.testing.assert_allclose(batched[name].reward[i], alone[i][name].reward, rtol=1e-5, atol=1e-6)
-                np.testing.assert_allclose(batched[name].weight[i], alone[i][name].weight, rtol=1e-5, atol=1e-6)
+    assert_vmap_equals_alone(lambda t, b: run(t, b)[0], BOUNDING, batches)
