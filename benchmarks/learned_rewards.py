@@ -172,6 +172,9 @@ def gail_variants(quick: bool) -> dict[str, dict[str, Any]]:
         "GAIL + gradient penalty (10)": {"transform": gail_reward(expert, gp_coef=10.0)},
         "GAIL, no gradient penalty": {"transform": gail_reward(expert, gp_coef=0.0)},
         "AIRL + gradient penalty (10)": {"transform": airl_reward(expert, gp_coef=10.0)},
+        "AIRL + gradient penalty (10), softplus reward": {
+            "transform": airl_reward(expert, gp_coef=10.0, reward_form="softplus")
+        },
     }
 
 
@@ -255,7 +258,8 @@ def write_report(results: dict[str, Any], out_dir: Path) -> None:
             "",
             "Labels compare the true return of 8-step segments of the PPO batches (ProxyGrid-bonus; the proxy is "
             "not used: the learned reward replaces it). The true reward is sparse (goal +1, -0.01 per step), so "
-            "most pairs are ties and few labels carry information; final greedy true return:",
+            "most pairs are ties and few labels carry information (the main ensemble study, on a dense continuing "
+            "task, is `learned_rewards_ensemble.md`); final greedy true return:",
             "",
             *summarise_final(results["ensemble"], "single reward model"),
             "",
@@ -291,7 +295,14 @@ def write_report(results: dict[str, Any], out_dir: Path) -> None:
                 f"| {name} | {final.mean():.1f} ± {se:.1f} | {', '.join(f'{x:.0f}' for x in final)} | "
                 f"{int((final >= 400).sum())}/{len(final)} |"
             )
-        lines.append("")
+        lines += [
+            "",
+            "AIRL's own reward is the logit `f`, which is negative wherever the discriminator calls a state "
+            "non-expert; in a survival task such as CartPole a negative per-step reward pays for ending the "
+            'episode early (Kostrikov et al., 2019). `reward_form="softplus"` gives the positive '
+            "`-log(1 - sigmoid(f))` form on the same shaped discriminator.",
+            "",
+        ]
     atomic_write_text(out_dir / "learned_rewards.md", "\n".join(lines) + "\n")
     plot(results, out_dir / "learned_rewards_curves.png")
 

@@ -2,7 +2,8 @@
 
 ENVIRONMENTS maps a name to (factory, description); factory(**options) returns
 (env, default_params). jaxrl_rewards.envs.registry registers every entry at import.
-The environments live in :mod:`.proxy_grid`.
+The environments live in :mod:`.proxy_grid` and :mod:`.reward_map_grid` (a continuing grid with a
+per-cell reward map, the test bed for learned reward models).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from functools import partial
 
 from .proxy_grid import make_proxy_grid
+from .reward_map_grid import make_reward_map_grid
 
 ENVIRONMENTS: dict = {
     "ProxyGrid-bonus": (
@@ -19,5 +21,10 @@ ENVIRONMENTS: dict = {
     "ProxyGrid-tamper": (
         partial(make_proxy_grid, variant="tamper"),
         "5x5 grid whose tamper cell pins the observed reward at its max; true reward in info['true_reward']",
+    ),
+    "RewardMapGrid-v0": (
+        make_reward_map_grid,
+        "6x6 continuing grid (no terminal state); each cell pays a fixed reward "
+        "(default: a hill peaking in the far corner)",
     ),
 }

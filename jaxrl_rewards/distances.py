@@ -72,9 +72,7 @@ def as_transition_reward(reward: Any, num_next_states: int | None = None) -> np.
     raise ConfigError(f"reward must be R[S, A] or R[S, A, S'], got shape {arr.shape}")
 
 
-def epic_canonicalize(
-    reward: Any, gamma: float, state_dist: Any = None, action_dist: Any = None
-) -> np.ndarray:
+def epic_canonicalize(reward: Any, gamma: float, state_dist: Any = None, action_dist: Any = None) -> np.ndarray:
     """EPIC canonical reward of a tabular ``R[S, A, S']`` (Gleave et al., 2021).
 
     ``C(R)(s, a, s') = R(s, a, s') + gamma * E[R(s', A, S')] - E[R(s, A, S')] - gamma *

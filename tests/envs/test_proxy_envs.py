@@ -86,3 +86,35 @@ def test_bad_constructor_arguments():
         ProxyGridWorld(5, "bonus", special_cell=(4, 4))
     with pytest.raises(ValueError, match="size"):
         ProxyGridWorld(2)
+
+
+# --------------------------------------------------------------------------- RewardMapGrid
+
+
+def test_reward_map_grid_pays_the_cell_reward_and_never_terminates():
+    env, params = make("RewardMapGrid-v0")
+    assert "RewardMapGrid-v0" in registered_envs()
+    params = params.replace(max_steps_in_episode=12)
+    # optimal path on the 6x6 hill: 5 right, 5 down, then stay; cell rewards -d / 10
+    steps = run(env, params, [RIGHT] * 5 + [DOWN] * 5 + [4, 4])
+    reward, true = np.array([s[0] for s in steps]), np.array([s[1] for s in steps])
+    np.testing.assert_allclose(reward, [-(9 - t) / 10 for t in range(10)] + [0.0, 0.0], atol=1e-6)
+    np.testing.assert_array_equal(reward, true)
+    assert not any(s[2] for s in steps)  # never terminated
+    assert [s[3] for s in steps] == [False] * 11 + [True]  # truncated at the time limit
+    assert np.asarray(steps[4][4]).argmax() == 5  # one-hot of cell (0, 5) before the reset
+
+
+def test_reward_map_grid_optimal_return_is_the_closed_form_and_respects_custom_maps():
+    env, params = make("RewardMapGrid-v0")
+    assert env.optimal_return(params) == pytest.approx(-4.5)  # -sum_{d=0}^{9} d / 10
+    one_hot_map = jnp.zeros(36).at[2 * 6 + 3].set(1.0)  # +1 only in cell (2, 3), 5 steps away
+    custom = params.replace(reward_map=one_hot_map, max_steps_in_episode=8)
+    assert env.optimal_return(custom) == pytest.approx(4.0)  # arrive on step 5, stay 3 more
+    # random rollouts never beat the optimum
+    carry = reset_envs(env, custom, jax.random.key(0), 64)
+    policy = lambda k, obs: (jax.random.randint(k, (obs.shape[0],), 0, 5), {})
+    _, batch, _ = rollout(env, custom, policy, carry, jax.random.key(1), 8)
+    assert float(batch.reward.sum(0).max()) <= 4.0 + 1e-6
+    with pytest.raises(ValueError, match="size >= 2"):
+        make("RewardMapGrid-v0", size=1)

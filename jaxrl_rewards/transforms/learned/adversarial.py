@@ -13,7 +13,9 @@ with a reward derived from ``l``:
   * h(s') - h(s)`` and the reward is ``f``. Original AIRL subtracts ``log pi(a|s)`` from the
   logit; that needs the current policy's log-probability of *expert* actions, which a reward
   transform cannot see, so here the discriminator is ``sigmoid(f)`` (the log-pi term dropped)
-  and ``g`` is the disentangled reward estimate.
+  and ``g`` is the disentangled reward estimate. ``reward_form="softplus"`` gives the positive
+  ``-log(1 - sigmoid(f))`` instead, for tasks where staying alive is the goal (see
+  :func:`adversarial_reward`).
 * **Gradient penalty** (Gulrajani et al., 2017; used for imitation by Kostrikov et al., 2019,
   DAC): ``gp_coef * E[(||grad_x l(x_hat)||_2 - gp_center)^2]`` on random interpolates
   ``x_hat`` between expert and policy inputs, which keeps the discriminator (hence the reward)
@@ -167,7 +169,7 @@ class AdversarialReward(RewardTransform):
     def reward(self, state: AdversarialState, batch: Transition) -> Array:
         """The imitation reward ``[T, N]`` (clipped to ``[-reward_clip, reward_clip]``)."""
         logit = self.discriminator_logit(state, batch)
-        r = jax.nn.softplus(logit) if (self.kind == "gail" and self.reward_form == "softplus") else logit
+        r = jax.nn.softplus(logit) if self.reward_form == "softplus" else logit
         return jnp.clip(r, -self.reward_clip, self.reward_clip)
 
     def apply(self, state: AdversarialState, streams: Streams, batch: Transition) -> tuple[Streams, AdversarialState]:
@@ -249,7 +251,7 @@ def adversarial_reward(
     num_updates: int = 8,
     minibatch_size: int = 256,
     hidden_sizes: tuple[int, ...] = (64, 64),
-    reward_form: str = "softplus",
+    reward_form: str | None = None,
     gamma: float = 0.99,
     reward_clip: float = 10.0,
     target: str = TASK,
@@ -264,7 +266,12 @@ def adversarial_reward(
         kind: ``"gail"`` or ``"airl"``.
         gp_coef: gradient-penalty weight (0 disables it); ``gp_center``: its target norm.
         learning_rate, num_updates, minibatch_size, hidden_sizes: discriminator training.
-        reward_form: GAIL only: ``"softplus"`` (``-log(1 - D)``) or ``"logit"``.
+        reward_form: ``"softplus"`` (``-log(1 - D)``: positive, a survival bonus) or
+            ``"logit"`` (``log D - log(1 - D)``, which for AIRL is ``f``); ``None`` picks each
+            method's own form: softplus for GAIL, logit for AIRL. The sign matters in episodic
+            tasks (Kostrikov et al., 2019): a positive reward pays for staying alive and a
+            negative one for ending the episode, so survival tasks such as CartPole want
+            ``"softplus"`` whichever discriminator is used.
         gamma: AIRL shaping discount.
         reward_clip: rewards are clipped to ``[-reward_clip, reward_clip]``.
         target, replace_target, name, weight: replace stream ``target``'s reward, or add a
@@ -273,6 +280,8 @@ def adversarial_reward(
     _check_expert(expert)
     if kind not in KINDS:
         raise ConfigError(f"kind must be one of {KINDS}, got {kind!r}")
+    if reward_form is None:
+        reward_form = "softplus" if kind == "gail" else "logit"
     if reward_form not in ("softplus", "logit"):
         raise ConfigError(f"reward_form must be 'softplus' or 'logit', got {reward_form!r}")
     check_nonnegative(gp_coef, "gp_coef")

@@ -95,7 +95,8 @@ class AnnotatorBonus(RewardTransform):
     def apply(self, state: AnnotatorState, streams: Streams, batch: Transition) -> tuple[Streams, AnnotatorState]:
         base = streams[TASK] if TASK in streams else next(iter(streams.values()))
         new = Stream(
-            reward=self.bonus(state, batch.next_obs), weight=jnp.asarray(self.coef, jnp.float32),
+            reward=self.bonus(state, batch.next_obs),
+            weight=jnp.asarray(self.coef, jnp.float32),
             discount=base.discount,
         )
         return {**streams, self.name: new}, state

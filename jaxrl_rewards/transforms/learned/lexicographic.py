@@ -51,8 +51,9 @@ class ComponentOracle(struct.PyTreeNode):
 
     def __call__(self, batch: Transition) -> Array:
         components = batch.info["rewards"]
-        return jnp.stack([jnp.asarray(components[k] if isinstance(k, str) else components[..., k]) for k in self.order],
-                         axis=-1)
+        return jnp.stack(
+            [jnp.asarray(components[k] if isinstance(k, str) else components[..., k]) for k in self.order], axis=-1
+        )
 
     def __hash__(self) -> int:
         return hash((type(self), self.order))
@@ -65,9 +66,7 @@ def component_oracle(order: Sequence[str | int]) -> ComponentOracle:
     return ComponentOracle(order=tuple(order))
 
 
-def lexicographic_reward_model(
-    order: Sequence[str | int], tolerances: Sequence[float] | float = 1e-6, **kwargs: Any
-):
+def lexicographic_reward_model(order: Sequence[str | int], tolerances: Sequence[float] | float = 1e-6, **kwargs: Any):
     """A Bradley-Terry reward model trained on lexicographic labels of the ranked components
     ``order`` of ``info["rewards"]`` (ties within ``tolerances``, scalar or one per component).
     ``**kwargs`` go to :func:`~jaxrl_rewards.transforms.learned.preferences.preference_reward_model`."""

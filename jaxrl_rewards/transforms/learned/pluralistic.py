@@ -65,8 +65,9 @@ def user_preferences(a: Segments, b: Segments, labels: Any) -> UserPreferences:
                 )
         if np.shape(a.obs) != np.shape(b.obs):
             raise ConfigError(f"segments a.obs {np.shape(a.obs)} and b.obs {np.shape(b.obs)} differ")
-    return UserPreferences(a=jax.tree.map(jnp.asarray, a), b=jax.tree.map(jnp.asarray, b),
-                           label=jnp.asarray(arr, jnp.float32))
+    return UserPreferences(
+        a=jax.tree.map(jnp.asarray, a), b=jax.tree.map(jnp.asarray, b), label=jnp.asarray(arr, jnp.float32)
+    )
 
 
 def _label_loglik(ra: Array, rb: Array, label: Array) -> Array:

@@ -205,9 +205,7 @@ def preference_dataset(a: Segments, b: Segments, labels: Any) -> PreferenceDatas
         for field in ("obs", "action", "next_obs"):
             shape = np.shape(getattr(seg, field))
             if len(shape) < 2 or shape[0] != m:
-                raise ConfigError(
-                    f"segments {side}.{field} must be [M, L, ...] with M = {m} labels; got shape {shape}"
-                )
+                raise ConfigError(f"segments {side}.{field} must be [M, L, ...] with M = {m} labels; got shape {shape}")
     length = np.shape(a.obs)[1]
     for field in ("obs", "action", "next_obs"):
         sa, sb = np.shape(getattr(a, field)), np.shape(getattr(b, field))

@@ -136,9 +136,7 @@ class KLPenalty(RewardTransform):
         return state, {"kl_penalty/mean_log_ratio": -self.penalty_reward(batch).mean()}
 
 
-def kl_penalty(
-    reference: Any = None, coef: float = 0.1, name: str = "kl_penalty", to: str | None = None
-) -> KLPenalty:
+def kl_penalty(reference: Any = None, coef: float = 0.1, name: str = "kl_penalty", to: str | None = None) -> KLPenalty:
     """KL penalty toward ``reference`` (``None``: entropy bonus).
 
     Args:
@@ -238,9 +236,7 @@ class OccupancyPenalty(RewardTransform):
         width = self._width(state, batch.obs, batch.action, 2)
         pol = transition_features(batch.obs, batch.action, batch.obs, self.inputs, width, 2)
         pol = pol.reshape((-1, pol.shape[-1]))
-        ref = transition_features(
-            self.reference.obs, self.reference.action, self.reference.obs, self.inputs, width, 1
-        )
+        ref = transition_features(self.reference.obs, self.reference.action, self.reference.obs, self.inputs, width, 1)
         net, tx = self._net(), optax.adam(1.0)
 
         def loss_fn(params, xp, xr):

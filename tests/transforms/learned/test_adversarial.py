@@ -18,8 +18,11 @@ def _batch(center, T=16, N=8, seed=0):
     rng = np.random.default_rng(seed)
     obs = (rng.normal(size=(T, N, 2)) * 0.3 + center).astype(np.float32)
     return Transition(
-        obs=jnp.asarray(obs), action=jnp.asarray(rng.integers(0, 2, size=(T, N)), jnp.int32),
-        next_obs=jnp.asarray(obs + 0.1), reward=jnp.zeros((T, N)), terminated=jnp.zeros((T, N), bool),
+        obs=jnp.asarray(obs),
+        action=jnp.asarray(rng.integers(0, 2, size=(T, N)), jnp.int32),
+        next_obs=jnp.asarray(obs + 0.1),
+        reward=jnp.zeros((T, N)),
+        terminated=jnp.zeros((T, N), bool),
         truncated=jnp.zeros((T, N), bool),
     )
 
@@ -28,8 +31,9 @@ def _batch(center, T=16, N=8, seed=0):
 def setup():
     expert = adv.expert_data_from_batch(_batch([2.0, 0.0], seed=1))
     policy = _batch([-2.0, 0.0])
-    spec = TransformSpec(spaces.Box(-5, 5, (2,)), spaces.Discrete(2), 8, ("task",),
-                         jax.tree.map(lambda x: x[:1], policy))
+    spec = TransformSpec(
+        spaces.Box(-5, 5, (2,)), spaces.Discrete(2), 8, ("task",), jax.tree.map(lambda x: x[:1], policy)
+    )
     return expert, policy, spec
 
 
@@ -37,8 +41,9 @@ def test_gail_reward_prefers_expert_like_transitions_and_gp_smooths(setup):
     expert, policy, spec = setup
     results = {}
     for gp in (0.0, 10.0):  # gp_coef is a leaf: one compile for both
-        gail = adv.gail_reward(expert, gp_coef=gp, num_updates=100, minibatch_size=64, hidden_sizes=(16,),
-                               learning_rate=3e-3)
+        gail = adv.gail_reward(
+            expert, gp_coef=gp, num_updates=100, minibatch_size=64, hidden_sizes=(16,), learning_rate=3e-3
+        )
         state = gail.init(jax.random.key(0), spec)
         state, metrics = UPDATE(gail, state, policy, env_streams(policy, 0.99), jax.random.key(1))
         results[gp] = (gail, state, metrics)
@@ -69,6 +74,10 @@ def test_airl_reward_has_the_shaped_structure(setup):
     h = lambda s: net.apply(state.params["h"], s)
     expected = g + 0.9 * (1.0 - batch.terminated) * h(batch.next_obs) - h(batch.obs)
     np.testing.assert_allclose(airl.reward(state, batch), expected, rtol=1e-5, atol=1e-6)
+    # reward_form="softplus" gives AIRL the positive -log(1 - D) form of the same logit
+    positive = airl.replace(reward_form="softplus")
+    np.testing.assert_allclose(positive.reward(state, batch), jax.nn.softplus(expected), rtol=1e-5, atol=1e-6)
+    assert float(positive.reward(state, batch).min()) > 0.0
 
 
 def test_bad_expert_data_and_options(setup):

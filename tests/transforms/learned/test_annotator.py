@@ -14,15 +14,22 @@ from jaxrl_rewards.validation import ConfigError
 
 def _batch(seed):
     obs = jnp.asarray(np.random.default_rng(seed).normal(size=(16, 4, 2)), jnp.float32)
-    return Transition(obs, jnp.zeros((16, 4), jnp.int32), obs, jnp.zeros((16, 4)), jnp.zeros((16, 4), bool),
-                      jnp.zeros((16, 4), bool))
+    return Transition(
+        obs, jnp.zeros((16, 4), jnp.int32), obs, jnp.zeros((16, 4)), jnp.zeros((16, 4), bool), jnp.zeros((16, 4), bool)
+    )
 
 
 @pytest.mark.parametrize("mode", ["classification", "ranking"])
 def test_bonus_is_learned_from_a_budget_of_labels(mode):
     labeler = (lambda o: (o[0] > 0).astype(jnp.float32)) if mode == "classification" else (lambda o: o[0])
     bonus = ann.annotator_bonus(
-        labeler, mode=mode, coef=0.5, queries_per_update=16, max_queries=40, num_updates=60, hidden_sizes=(16,),
+        labeler,
+        mode=mode,
+        coef=0.5,
+        queries_per_update=16,
+        max_queries=40,
+        num_updates=60,
+        hidden_sizes=(16,),
         learning_rate=1e-2,
     )
     batch = _batch(0)

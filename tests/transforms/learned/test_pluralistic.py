@@ -32,8 +32,9 @@ def trained():
         data, user, num_components=2, inputs=("obs",), hidden_sizes=(16,), num_updates=150, learning_rate=1e-2
     )
     obs = jnp.asarray(np.random.default_rng(2).normal(size=(4, 3, 2)), jnp.float32)
-    batch = Transition(obs, jnp.zeros((4, 3), jnp.int32), obs, jnp.zeros((4, 3)), jnp.zeros((4, 3), bool),
-                       jnp.zeros((4, 3), bool))
+    batch = Transition(
+        obs, jnp.zeros((4, 3), jnp.int32), obs, jnp.zeros((4, 3)), jnp.zeros((4, 3), bool), jnp.zeros((4, 3), bool)
+    )
     example = jax.tree.map(lambda x: x[:1], batch)
     spec = TransformSpec(spaces.Box(-5, 5, (2,)), spaces.Discrete(1), 3, ("task",), example)
     state = model.init(jax.random.key(0), spec)
