@@ -69,6 +69,25 @@ def log(msg: str) -> None:
     print(f"[learned_rewards_ensemble {time.perf_counter() - _T0:7.1f}s] {msg}", file=sys.stderr, flush=True)
 
 
+def grid_ppo_config(env: Any, params: Any, transform: Any, iters: int, **kw: Any) -> ppo.PPOConfig:
+    """PPO with 8 envs x 64 steps for ``iters`` iterations on the learned reward ``transform``."""
+    return ppo.make_config(
+        env, env_params=params, transform=transform, num_envs=8, num_steps=64, total_timesteps=8 * 64 * iters, **kw
+    )
+
+
+def curve_record(name: str, metrics: Any, t0: float) -> dict[str, Any]:
+    """The saved record of one variant: final and per-evaluation true returns ``[seeds, evals]``."""
+    curve = np.asarray(metrics["eval/return/task"])
+    log(f"{name}: final true return {curve[:, -1].mean():.3f} ± {curve[:, -1].std():.3f}")
+    return {
+        "final_true_return": curve[:, -1].tolist(),
+        "true_return_curve": curve.tolist(),
+        "eval_timesteps": np.asarray(metrics["eval/timesteps"])[0].tolist(),
+        "wall_s": time.perf_counter() - t0,
+    }
+
+
 # --------------------------------------------------------------------------- continuing task
 
 HORIZON = 30
@@ -137,16 +156,7 @@ def train_per_seed_datasets(transform: Any, datasets: Any, iters: int, seeds: in
     """PPO on the learned reward, seed i with dataset i: one ``jit(vmap)`` call whose in_axes
     map only the dataset leaves of the config."""
     env, params = continuing_env()
-    cfg = ppo.make_config(
-        env,
-        env_params=params,
-        transform=transform,
-        num_envs=8,
-        num_steps=64,
-        total_timesteps=8 * 64 * iters,
-        num_evals=10,
-        eval_max_steps=HORIZON,
-    )
+    cfg = grid_ppo_config(env, params, transform, iters, num_evals=10, eval_max_steps=HORIZON)
     cfg = cfg.replace(transform=cfg.transform.replace(dataset=datasets))
     axes = jax.tree.map(lambda _: None, cfg)
     axes = axes.replace(transform=axes.transform.replace(dataset=jax.tree.map(lambda _: 0, datasets)))
@@ -228,15 +238,7 @@ def run_continuing(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, 
     for name, transform in runs:
         data = clean_data if name.startswith("reference") else seed_data
         t0 = time.perf_counter()
-        metrics = train_per_seed_datasets(transform, data, iters, seeds)
-        curve = metrics["eval/return/task"]
-        results[name] = {
-            "final_true_return": curve[:, -1].tolist(),
-            "true_return_curve": curve.tolist(),
-            "eval_timesteps": metrics["eval/timesteps"][0].tolist(),
-            "wall_s": time.perf_counter() - t0,
-        }
-        log(f"{name}: final true return {curve[:, -1].mean():.2f} ± {curve[:, -1].std():.2f}")
+        results[name] = curve_record(name, train_per_seed_datasets(transform, data, iters, seeds), t0)
     planning: dict[str, Any] = {}
     for name, transform in variants.items():
         first_n = lambda tree: jax.tree.map(lambda x: x[:plan_count], tree)
@@ -299,26 +301,10 @@ def run_goal(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
     params = params.replace(step_cost=GOAL_STEP_COST, max_steps_in_episode=GOAL_MAX_STEPS)
     results: dict[str, Any] = {}
     for name, transform in variants.items():
-        cfg = ppo.make_config(
-            env,
-            env_params=params,
-            transform=transform,
-            num_envs=8,
-            num_steps=64,
-            total_timesteps=8 * 64 * iters,
-            num_evals=5,
-            eval_max_steps=GOAL_MAX_STEPS,
-        )
+        cfg = grid_ppo_config(env, params, transform, iters, num_evals=5, eval_max_steps=GOAL_MAX_STEPS)
         t0 = time.perf_counter()
         _, metrics = jax.jit(jax.vmap(ppo.train, in_axes=(None, 0)))(cfg, jax.random.split(jax.random.key(0), seeds))
-        curve = np.asarray(metrics["eval/return/task"])
-        results[name] = {
-            "final_true_return": curve[:, -1].tolist(),
-            "true_return_curve": curve.tolist(),
-            "eval_timesteps": np.asarray(metrics["eval/timesteps"])[0].tolist(),
-            "wall_s": time.perf_counter() - t0,
-        }
-        log(f"{name}: final true return {curve[:, -1].mean():.3f} ± {curve[:, -1].std():.3f}")
+        results[name] = curve_record(name, metrics, t0)
     settings = {
         "env": f"SparseGridWorld-v0 size={SIZE}, step_cost={GOAL_STEP_COST}, max_steps={GOAL_MAX_STEPS}, onehot obs",
         "oracle": "r_env + Phi(s') - Phi(s), Phi = -manhattan/(2(size-1)) (dense)",
@@ -343,14 +329,17 @@ def _row(name: str, f: np.ndarray, base: float, extra: str = "") -> str:
     )
 
 
+def section_head(title: str, command: str, settings: dict[str, Any]) -> list[str]:
+    """Section title and the run's settings, as markdown lines."""
+    listed = "; ".join(f"{k}: {v}" for k, v in settings.items())
+    return [f"## {title}: `{command}`", "", f"Settings: {listed}.", ""]
+
+
 def render_continuing(command: str, run: dict[str, Any]) -> list[str]:
     results, planning = run["results"], run["planning"]
     single = np.asarray(results["single reward model"]["final_true_return"])
     lines = [
-        f"## Continuing task (main result): `{command}`",
-        "",
-        "Settings: " + "; ".join(f"{k}: {v}" for k, v in run["settings"].items()) + ".",
-        "",
+        *section_head("Continuing task (main result)", command, run["settings"]),
         "### PPO on the learned reward: final greedy true return (optimum -4.5), 8 seeds, dataset i for seed i",
         "",
         "| variant | mean ± std | per seed | vs single | wall s |",
@@ -394,10 +383,7 @@ def render_goal(command: str, run: dict[str, Any]) -> list[str]:
     results = run["results"]
     single = np.mean(results["single reward model"]["final_true_return"])
     lines = [
-        f"## Goal-terminating task (inconclusive): `{command}`",
-        "",
-        "Settings: " + "; ".join(f"{k}: {v}" for k, v in run["settings"].items()) + ".",
-        "",
+        *section_head("Goal-terminating task (inconclusive)", command, run["settings"]),
         "Final greedy true return (+1 at the goal, -0.01 per step; optimum 0.90, never reaching the goal -0.40):",
         "",
         "| variant | mean ± std | per seed | vs single |",
