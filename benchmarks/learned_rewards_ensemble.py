@@ -152,7 +152,9 @@ def stack(trees: list[Any]) -> Any:
     return jax.tree.map(lambda *xs: jnp.stack(xs), *trees)
 
 
-def train_per_seed_datasets(transform: Any, datasets: Any, iters: int, seeds: int) -> dict[str, np.ndarray]:
+def train_per_seed_datasets(
+    transform: Any, datasets: Any, iters: int, seeds: int, key: int = 0
+) -> dict[str, np.ndarray]:
     """PPO on the learned reward, seed i with dataset i: one ``jit(vmap)`` call whose in_axes
     map only the dataset leaves of the config."""
     env, params = continuing_env()
@@ -161,7 +163,7 @@ def train_per_seed_datasets(transform: Any, datasets: Any, iters: int, seeds: in
     axes = jax.tree.map(lambda _: None, cfg)
     axes = axes.replace(transform=axes.transform.replace(dataset=jax.tree.map(lambda _: 0, datasets)))
     train = jax.jit(jax.vmap(ppo.train, in_axes=(axes, 0)))
-    _, metrics = train(cfg, jax.random.split(jax.random.key(0), seeds))
+    _, metrics = train(cfg, jax.random.split(jax.random.key(key), seeds))
     return {k: np.asarray(v) for k, v in metrics.items()}
 
 
@@ -222,9 +224,10 @@ def run_continuing(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, 
     env, params = continuing_env()
     seeds, k = (2, 2) if args.quick else (8, 5)
     iters = 10 if args.quick else args.iters
-    plan_count = 4 if args.quick else 32
+    plan_count = 0 if args.replicate else 4 if args.quick else 32
+    data_base, ppo_key = (2000, 1) if args.replicate else (1000, 0)
     pairs = args.budget
-    made = [offline_dataset(jax.random.key(1000 + i), pairs, FLIP_RATE) for i in range(max(seeds, plan_count))]
+    made = [offline_dataset(jax.random.key(data_base + i), pairs, FLIP_RATE) for i in range(max(seeds, plan_count))]
     datasets, batches = stack([d for d, _ in made]), stack([b for _, b in made])
     first = made[0][0]
     seed_data = jax.tree.map(lambda x: x[:seeds], datasets)
@@ -233,14 +236,14 @@ def run_continuing(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, 
     clean = preference_reward_model(
         inputs=("obs", "action"), dataset=first, online=False, segment_length=SEGMENT, capacity=max(512, pairs)
     )
-    clean_data = stack([offline_dataset(jax.random.key(1000 + i), pairs, 0.0)[0] for i in range(seeds)])
+    clean_data = stack([offline_dataset(jax.random.key(data_base + i), pairs, 0.0)[0] for i in range(seeds)])
     runs = [*variants.items(), ("reference: single model, noise-free labels", clean)]
     for name, transform in runs:
         data = clean_data if name.startswith("reference") else seed_data
         t0 = time.perf_counter()
-        results[name] = curve_record(name, train_per_seed_datasets(transform, data, iters, seeds), t0)
+        results[name] = curve_record(name, train_per_seed_datasets(transform, data, iters, seeds, ppo_key), t0)
     planning: dict[str, Any] = {}
-    for name, transform in variants.items():
+    for name, transform in variants.items() if plan_count else ():
         first_n = lambda tree: jax.tree.map(lambda x: x[:plan_count], tree)
         returns = plan_study(transform, first_n(datasets), first_n(batches), iters)
         planning[name] = returns.tolist()
@@ -257,10 +260,12 @@ def run_continuing(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, 
         "ensemble": f"K={k}, Poisson bootstrap, different init seeds",
         "ppo": f"8 envs x 64 steps x {iters} iterations = {8 * 64 * iters} steps",
         "seeds": seeds,
+        "dataset_keys": f"{data_base}..{data_base + seeds - 1}",
+        "ppo_key": ppo_key,
         "planning_datasets": plan_count,
         "planning_updates": iters,
     }
-    return settings, {"results": results, "planning": planning}
+    return settings, {"task": "continuing", "results": results, "planning": planning}
 
 
 # --------------------------------------------------------------------------- goal task
@@ -338,8 +343,10 @@ def section_head(title: str, command: str, settings: dict[str, Any]) -> list[str
 def render_continuing(command: str, run: dict[str, Any]) -> list[str]:
     results, planning = run["results"], run["planning"]
     single = np.asarray(results["single reward model"]["final_true_return"])
+    replicate = "--replicate" in command
+    title = "Continuing task, replicate (fresh datasets and PPO seeds)" if replicate else "Continuing task"
     lines = [
-        *section_head("Continuing task (main result)", command, run["settings"]),
+        *section_head(title, command, run["settings"]),
         "### PPO on the learned reward: final greedy true return (optimum -4.5), 8 seeds, dataset i for seed i",
         "",
         "| variant | mean ± std | per seed | vs single | wall s |",
@@ -348,8 +355,14 @@ def render_continuing(command: str, run: dict[str, Any]) -> list[str]:
     for name, r in results.items():
         f = np.asarray(r["final_true_return"])
         lines.append(_row(name, f, single.mean(), f" | {r['wall_s']:.0f}"))
+    lines += render_planning(planning) if planning else []
+    lines += render_verdict(results, single)
+    return lines
+
+
+def render_planning(planning: dict[str, Any]) -> list[str]:
     plan_single = np.asarray(planning["single reward model"])
-    lines += [
+    lines = [
         "",
         f"### Without PPO: true return of the exact optimum of each learned reward ({len(plan_single)} datasets)",
         "",
@@ -360,6 +373,11 @@ def render_continuing(command: str, run: dict[str, Any]) -> list[str]:
         v = np.asarray(values)
         wins, ties = int((v > plan_single + 1e-6).sum()), int((np.abs(v - plan_single) <= 1e-6).sum())
         lines.append(f"| {name} | {v.mean():.2f} ± {v.std():.2f} | {wins} / {ties} / {len(v) - wins - ties} |")
+    return lines
+
+
+def render_verdict(results: dict[str, Any], single: np.ndarray) -> list[str]:
+    lines: list[str] = []
     pess = {k: np.mean(v["final_true_return"]) for k, v in results.items() if "min" in k or "lcb" in k}
     best = max(pess, key=pess.get)
     verdict = "met" if pess[best] > single.mean() else "NOT met"
@@ -404,7 +422,25 @@ def render(payload: dict[str, Any]) -> str:
         "",
     ]
     for command, run in payload["runs"].items():
-        lines += render_continuing(command, run) if "planning" in run else render_goal(command, run)
+        if "planning" in run:
+            lines += render_continuing(command, run)
+    continuing = [run["results"] for run in payload["runs"].values() if "planning" in run]
+    if len(continuing) > 1:
+        pooled = {
+            name: np.concatenate([np.asarray(r[name]["final_true_return"]) for r in continuing])
+            for name in continuing[0]
+            if all(name in r for r in continuing)
+        }
+        single = pooled["single reward model"]
+        lines += [f"## Continuing task, all {len(continuing)} runs pooled ({len(single)} seeds per variant)", ""]
+        lines += ["| variant | mean ± std | vs single | one-sided Mann-Whitney p vs single |", "|---|---|---|---|"]
+        for name, f in pooled.items():
+            p = stats.mannwhitneyu(f, single, alternative="greater").pvalue if name != "single reward model" else 1.0
+            lines.append(f"| {name} | {f.mean():.2f} ± {f.std():.2f} | {f.mean() - single.mean():+.2f} | {p:.3f} |")
+        lines.append("")
+    for command, run in payload["runs"].items():
+        if "planning" not in run:
+            lines += render_goal(command, run)
     lines += [
         "Reading: in the continuing task the single model, fitted to noisy labels, has spurious high-reward "
         "cells that PPO parks on; the worst-case ensemble discounts what its bootstrapped members disagree on. "
@@ -428,6 +464,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--iters", type=int, default=None, help="PPO iterations (8 envs x 64 steps each)")
     parser.add_argument("--budget", type=int, default=None, help="labels per seed (same for every variant)")
     parser.add_argument("--inputs", default="obs,action", help="goal task: reward-model inputs")
+    parser.add_argument(
+        "--replicate", action="store_true", help="continuing task: fresh datasets and PPO seeds, no planning study"
+    )
     args = parser.parse_args(argv)
     defaults = {"continuing": (300, 400), "goal": (100, 320)}[args.task]
     args.iters = defaults[0] if args.iters is None else args.iters
@@ -442,6 +481,8 @@ def main(argv: list[str] | None = None) -> None:
         command += f" --iters {args.iters}"
     if args.budget != defaults[1]:
         command += f" --budget {args.budget}"
+    if args.replicate:
+        command += " --replicate"
     if args.task == "goal" and args.inputs != "obs,action":
         command += f" --inputs {args.inputs}"
     path = out_dir / "learned_rewards_ensemble.json"
