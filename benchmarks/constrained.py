@@ -29,8 +29,6 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
-import platform
 import sys
 import tempfile
 import time
@@ -39,6 +37,7 @@ from typing import Any
 
 import jax
 import numpy as np
+from bench_machine import machine_info
 
 from jaxrl_rewards.agents import ppo
 from jaxrl_rewards.results import atomic_write_bytes, atomic_write_text
@@ -320,13 +319,7 @@ def main() -> None:
     out_dir = Path(tempfile.mkdtemp()) if args.quick else RESULTS_DIR
     seeds = 2 if args.quick else args.seeds
     res: dict[str, Any] = {
-        "machine": {
-            "cpu_count": os.cpu_count(),
-            "platform": platform.platform(),
-            "jax": jax.__version__,
-            "backend": jax.default_backend(),
-            "shared": True,
-        },
+        "machine": machine_info(shared=True),
         "seeds": seeds,
         "ppo_options": {k: list(v) if isinstance(v, tuple) else v for k, v in options.items()},
     }

@@ -32,8 +32,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import sys
 import tempfile
 import time
@@ -43,6 +41,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from bench_machine import machine_info
 from flax import struct
 
 from jaxrl_rewards.agents import ppo
@@ -431,13 +430,7 @@ def main(argv: list[str] | None = None) -> None:
     out_dir = args.out_dir or (Path(tempfile.gettempdir()) / "jaxrl_rewards_bench_quick" if args.quick else RESULTS_DIR)
     json_path = out_dir / "exploration.json"
     results = json.loads(json_path.read_text()) if json_path.exists() else {}
-    results["machine"] = {
-        "cpu_count": os.cpu_count(),
-        "platform": platform.platform(),
-        "jax": jax.__version__,
-        "backend": jax.default_backend(),
-        "shared": "yes: 2 cores shared with the coordinator and other agents' jobs",
-    }
+    results["machine"] = machine_info(shared="yes: 2 cores shared with the coordinator and other agents' jobs")
     for name in args.only or list(EXPERIMENTS):
         if name in results and not args.force:
             log(f"{name}: already done (use --force)")

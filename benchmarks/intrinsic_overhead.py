@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -29,6 +28,7 @@ from typing import Any
 
 import jax
 import numpy as np
+from bench_machine import machine_info
 
 from jaxrl_rewards.agents import ppo
 from jaxrl_rewards.envs import make
@@ -129,13 +129,10 @@ def main(argv: list[str] | None = None) -> None:
         "ppo": base,
         "rounds": args.rounds,
         "rows": rows,
-        "machine": {
-            "cpu_count": os.cpu_count(),
-            "platform": platform.platform(),
-            "jax": jax.__version__,
-            "loadavg_end": list(os.getloadavg()),
-            "shared": "yes: 2 cores shared with the coordinator and other agents' jobs",
-        },
+        "machine": machine_info(
+            loadavg_end=list(os.getloadavg()),
+            shared="yes: 2 cores shared with the coordinator and other agents' jobs",
+        ),
     }
     lines = [
         "# Intrinsic-bonus overhead (issue 6)",

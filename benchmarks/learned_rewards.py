@@ -29,8 +29,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import sys
 import tempfile
 import time
@@ -40,6 +38,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from bench_machine import machine_info
 
 from jaxrl_rewards.agents import ppo
 from jaxrl_rewards.envs import make
@@ -63,18 +62,11 @@ SEEDS = 8
 _T0 = time.perf_counter()
 
 
+SHARED_NOTE = "shared machine: 2 CPU cores used by several jobs at once; timings are indicative"
+
+
 def log(msg: str) -> None:
     print(f"[learned_rewards {time.perf_counter() - _T0:7.1f}s] {msg}", file=sys.stderr, flush=True)
-
-
-def machine() -> dict[str, Any]:
-    return {
-        "cpu_count": os.cpu_count(),
-        "platform": platform.platform(),
-        "jax": jax.__version__,
-        "backend": jax.default_backend(),
-        "note": "shared machine: 2 CPU cores used by several jobs at once; timings are indicative",
-    }
 
 
 # --------------------------------------------------------------------------- reference policy (grid)
@@ -239,7 +231,7 @@ def write_report(results: dict[str, Any], out_dir: Path) -> None:
     lines = [
         "# Learned rewards (issue 9)",
         "",
-        f"Machine: {json.dumps(machine())}. Reproduce: `python benchmarks/learned_rewards.py`.",
+        f"Machine: {json.dumps(machine_info(note=SHARED_NOTE))}. Reproduce: `python benchmarks/learned_rewards.py`.",
         "",
     ]
     if "overopt" in results:

@@ -35,8 +35,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import sys
 import tempfile
 import time
@@ -46,6 +44,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from bench_machine import machine_info
 from scipy import stats
 
 from jaxrl_rewards.agents import ppo
@@ -487,12 +486,7 @@ def main(argv: list[str] | None = None) -> None:
         command += f" --inputs {args.inputs}"
     path = out_dir / "learned_rewards_ensemble.json"
     payload = json.loads(path.read_text()) if path.exists() else {"runs": {}}
-    payload["machine"] = {
-        "cpu_count": os.cpu_count(),
-        "platform": platform.platform(),
-        "jax": jax.__version__,
-        "backend": jax.default_backend(),
-    }
+    payload["machine"] = machine_info()
     payload["runs"][command] = run
     payload["runs"] = dict(sorted(payload["runs"].items(), key=lambda kv: "planning" not in kv[1]))
     atomic_write_text(path, json.dumps(payload, indent=1))

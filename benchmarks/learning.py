@@ -26,8 +26,6 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -37,6 +35,7 @@ from typing import Any
 
 import jax
 import numpy as np
+from bench_machine import machine_info
 
 from jaxrl_rewards.agents import ppo
 from jaxrl_rewards.results import atomic_write_bytes
@@ -63,18 +62,6 @@ def log(msg: str) -> None:
 def atomic_write(path: Path, data: str | bytes) -> None:
     """Write text or bytes atomically (temp file + rename; see ``jaxrl_rewards.results``)."""
     atomic_write_bytes(path, data.encode() if isinstance(data, str) else data)
-
-
-def machine_info() -> dict[str, Any]:
-    return {
-        "cpu_count": os.cpu_count(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "jax": jax.__version__,
-        "backend": jax.default_backend(),
-        "devices": [str(d) for d in jax.devices()],
-        "xla_flags": os.environ.get("XLA_FLAGS"),
-    }
 
 
 # --------------------------------------------------------------------------- experiments

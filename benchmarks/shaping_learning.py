@@ -31,6 +31,7 @@ from pathlib import Path
 import jax
 import jax.numpy as jnp
 import numpy as np
+from bench_machine import machine_info
 
 from jaxrl_rewards.agents import ppo
 from jaxrl_rewards.envs import make
@@ -149,7 +150,7 @@ def main() -> None:
         "ppo": {k: (list(v) if isinstance(v, tuple) else v) for k, v in base.items()},
         "summary": summary,
         "results": results,
-        "machine": {"cpu_count": os.cpu_count(), "loadavg_end": list(os.getloadavg()), "jax": jax.__version__},
+        "machine": machine_info(loadavg_end=list(os.getloadavg())),
         "total_wall_s": time.time() - t_start,
     }
     atomic_write_text(out_dir / "shaping_learning.json", json.dumps(payload, indent=1))

@@ -28,7 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
@@ -40,6 +39,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from bench_machine import machine_info
 
 from jaxrl_rewards.agents import ppo
 from jaxrl_rewards.envs import make as make_env
@@ -70,37 +70,6 @@ def log(msg: str) -> None:
 def atomic_write(path: Path, text: str) -> None:
     """Write ``text`` atomically (temp file + rename; see ``jaxrl_rewards.results``)."""
     atomic_write_text(path, text)
-
-
-def machine_info() -> dict[str, Any]:
-    from importlib import metadata
-
-    def version(name: str) -> str | None:
-        try:
-            return metadata.version(name)
-        except metadata.PackageNotFoundError:
-            return None
-
-    try:
-        affinity = len(os.sched_getaffinity(0))
-    except AttributeError:
-        affinity = None
-    return {
-        "cpu_count": os.cpu_count(),
-        "cpu_affinity": affinity,
-        "processor": platform.processor() or platform.machine(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "jax": jax.__version__,
-        "jaxlib": version("jaxlib"),
-        "flax": version("flax"),
-        "optax": version("optax"),
-        "gymnax": version("gymnax"),
-        "backend": jax.default_backend(),
-        "devices": [str(d) for d in jax.devices()],
-        "xla_flags": os.environ.get("XLA_FLAGS"),
-        "loadavg_start": list(os.getloadavg()),
-    }
 
 
 def compile_fn(fn, *args) -> tuple[Any, float]:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import jax
 import jax.numpy as jnp
+from bench_machine import machine_info
 
 from jaxrl_rewards.agents import ppo
 from jaxrl_rewards.envs import make
@@ -105,7 +106,7 @@ def main() -> None:
         "ratio_to_plain": ratios,
         "ratio_of_fastest_runs": min_ratios,
         "loadavg_start": load_start,
-        "machine": {"cpu_count": os.cpu_count(), "loadavg_end": list(os.getloadavg()), "jax": jax.__version__},
+        "machine": machine_info(loadavg_end=list(os.getloadavg())),
     }
     atomic_write_text(out_dir / "transform_overhead.json", json.dumps(payload, indent=1))
     atomic_write_text(out_dir / "transform_overhead.md", render(payload))
