@@ -122,10 +122,11 @@ def behaviour_batch(key: jax.Array) -> Transition:
     return rollout(env, params, noisy_expert, carry, run_key, BEHAVIOUR_STEPS)[1]
 
 
-def offline_dataset(key: jax.Array, num_pairs: int, flip_rate: float):
-    """One seed's fixed noisy preference dataset and the behaviour batch it came from."""
+def offline_dataset(key: jax.Array, num_pairs: int, flip_rate: float, batch: Transition | None = None):
+    """One seed's fixed noisy preference dataset and the behaviour batch it came from (``batch``,
+    if given, must be the one ``key`` draws: it saves running the behaviour policy again)."""
     data_key, label_key = jax.random.split(key)
-    batch = behaviour_batch(data_key)
+    batch = behaviour_batch(data_key) if batch is None else batch
     return synthetic_preferences(label_key, batch, num_pairs, SEGMENT, flip_rate=flip_rate), batch
 
 
@@ -235,7 +236,9 @@ def run_continuing(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, 
     clean = preference_reward_model(
         inputs=("obs", "action"), dataset=first, online=False, segment_length=SEGMENT, capacity=max(512, pairs)
     )
-    clean_data = stack([offline_dataset(jax.random.key(data_base + i), pairs, 0.0)[0] for i in range(seeds)])
+    clean_data = stack(
+        [offline_dataset(jax.random.key(data_base + i), pairs, 0.0, batch=made[i][1])[0] for i in range(seeds)]
+    )
     runs = [*variants.items(), ("reference: single model, noise-free labels", clean)]
     for name, transform in runs:
         data = clean_data if name.startswith("reference") else seed_data
