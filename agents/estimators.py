@@ -37,7 +37,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from jaxrl_rewards.types import Array
+from jaxrl_rewards.core.types import Array
 
 #: critic-based estimators (per stream, need a critic) and critic-free group estimators
 CRITIC_ESTIMATORS = ("gae", "n_step", "monte_carlo", "min_form")

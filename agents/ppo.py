@@ -25,8 +25,8 @@ scores each rollout's first episode by its weighted return, and masks the steps 
 ``group_size > 1`` alone (with a critic-based estimator) gives shared-start rollouts too.
 
 Every ``num_iterations / num_evals`` iterations the deterministic policy is evaluated inside the
-compiled run. Non-finite gradients are never applied (``jaxrl_rewards.optim.skip_nonfinite``) and are counted
-in the metrics so the host can report them (``jaxrl_rewards.runner.check_finite_metrics``).
+compiled run. Non-finite gradients are never applied (``jaxrl_rewards.core.optim.skip_nonfinite``) and are counted
+in the metrics so the host can report them (``jaxrl_rewards.experiments.runner.check_finite_metrics``).
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from flax import struct
 from gymnax.environments import spaces
 
 from jaxrl_rewards.agents import estimators
-from jaxrl_rewards.agents.common import (
+from jaxrl_rewards.agents.base import (
     ActionMappedEnv,
     IterationSchedule,
     StreamLayout,
@@ -61,19 +61,19 @@ from jaxrl_rewards.agents.common import (
     scale_action,
 )
 from jaxrl_rewards.agents.estimators import ESTIMATORS, GROUP_ESTIMATORS, gae
-from jaxrl_rewards.networks import DiscretePolicy, GaussianPolicy, MultiStreamCritic
-from jaxrl_rewards.rollout import EnvCarry, EpisodeTracker, evaluate, reset_envs, rollout
-from jaxrl_rewards.running_stats import RunningMeanStd
-from jaxrl_rewards.transforms.basic import normalize_rewards
-from jaxrl_rewards.transforms.core import RewardTransform, identity
-from jaxrl_rewards.types import Array, Metrics, PRNGKey
-from jaxrl_rewards.validation import (
+from jaxrl_rewards.core.networks import DiscretePolicy, GaussianPolicy, MultiStreamCritic
+from jaxrl_rewards.core.rollout import EnvCarry, EpisodeTracker, evaluate, reset_envs, rollout
+from jaxrl_rewards.core.running_stats import RunningMeanStd
+from jaxrl_rewards.core.types import Array, Metrics, PRNGKey
+from jaxrl_rewards.core.validation import (
     ConfigError,
     check_in_range,
     check_nonnegative,
     check_positive,
     check_positive_int,
 )
+from jaxrl_rewards.transforms.basic import normalize_rewards
+from jaxrl_rewards.transforms.core import RewardTransform, identity
 
 #: Hyperparameters (pytree leaves) that a sweep may batch.
 SWEEPABLE = ("learning_rate", "gamma", "gae_lambda", "clip_eps", "ent_coef", "vf_coef", "max_grad_norm", "obs_clip")

@@ -28,7 +28,7 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
-from jaxrl_rewards.agents.common import (
+from jaxrl_rewards.agents.base import (
     IterationSchedule,
     StreamLayout,
     apply_transform,
@@ -47,11 +47,11 @@ from jaxrl_rewards.agents.common import (
     run_segment,
     run_training,
 )
-from jaxrl_rewards.networks import MultiStreamQNetwork
-from jaxrl_rewards.rollout import EnvCarry, EpisodeTracker, evaluate, reset_envs, rollout
+from jaxrl_rewards.core.networks import MultiStreamQNetwork
+from jaxrl_rewards.core.rollout import EnvCarry, EpisodeTracker, evaluate, reset_envs, rollout
+from jaxrl_rewards.core.types import Array, Metrics, PRNGKey
+from jaxrl_rewards.core.validation import check_in_range, check_positive
 from jaxrl_rewards.transforms.core import RewardTransform, identity
-from jaxrl_rewards.types import Array, Metrics, PRNGKey
-from jaxrl_rewards.validation import check_in_range, check_positive
 
 #: Hyperparameters (pytree leaves) that a sweep may batch.
 SWEEPABLE = ("learning_rate", "gamma", "q_lambda", "eps_start", "eps_end", "eps_fraction", "max_grad_norm")

@@ -30,7 +30,7 @@ from flax import struct
 from gymnax.environments import spaces
 
 from jaxrl_rewards.agents import ppo
-from jaxrl_rewards.agents.common import (
+from jaxrl_rewards.agents.base import (
     StreamLayout,
     apply_transform,
     build_config,
@@ -43,10 +43,10 @@ from jaxrl_rewards.agents.common import (
 )
 from jaxrl_rewards.agents.estimators import gae
 from jaxrl_rewards.agents.ppo import POLICY_LOG_PROB
-from jaxrl_rewards.networks import RecurrentActorCritic
-from jaxrl_rewards.rollout import EnvCarry, EpisodeTracker, reset_envs, step_envs
-from jaxrl_rewards.types import Array, Metrics, PRNGKey
-from jaxrl_rewards.validation import ConfigError, check_positive_int
+from jaxrl_rewards.core.networks import RecurrentActorCritic
+from jaxrl_rewards.core.rollout import EnvCarry, EpisodeTracker, reset_envs, step_envs
+from jaxrl_rewards.core.types import Array, Metrics, PRNGKey
+from jaxrl_rewards.core.validation import ConfigError, check_positive_int
 
 SWEEPABLE = ppo.SWEEPABLE
 

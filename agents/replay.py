@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from jaxrl_rewards.types import Array, PRNGKey
+from jaxrl_rewards.core.types import Array, PRNGKey
 
 
 class ReplayBuffer(struct.PyTreeNode):

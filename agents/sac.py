@@ -32,7 +32,7 @@ import optax
 from flax import struct
 from gymnax.environments import spaces
 
-from jaxrl_rewards.agents.common import (
+from jaxrl_rewards.agents.base import (
     ActionMappedEnv,
     IterationSchedule,
     StreamLayout,
@@ -51,11 +51,11 @@ from jaxrl_rewards.agents.common import (
     scale_action,
 )
 from jaxrl_rewards.agents.replay import ReplayBuffer
-from jaxrl_rewards.networks import TanhGaussianPolicy, TwinMultiStreamQ, tanh_gaussian_sample
-from jaxrl_rewards.rollout import EnvCarry, EpisodeTracker, evaluate, reset_envs, rollout
+from jaxrl_rewards.core.networks import TanhGaussianPolicy, TwinMultiStreamQ, tanh_gaussian_sample
+from jaxrl_rewards.core.rollout import EnvCarry, EpisodeTracker, evaluate, reset_envs, rollout
+from jaxrl_rewards.core.types import Array, Metrics, PRNGKey
+from jaxrl_rewards.core.validation import ConfigError, check_in_range, check_positive
 from jaxrl_rewards.transforms.core import RewardTransform, identity
-from jaxrl_rewards.types import Array, Metrics, PRNGKey
-from jaxrl_rewards.validation import ConfigError, check_in_range, check_positive
 
 #: Hyperparameters (pytree leaves) that a sweep may batch.
 SWEEPABLE = ("learning_rate", "gamma", "tau", "init_alpha", "target_entropy_scale", "max_grad_norm")

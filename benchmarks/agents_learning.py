@@ -8,7 +8,7 @@ Run from the repository root with the main venv:
     python benchmarks/agents_learning.py --quick            # smoke test, tiny sizes, temp dir
 
 Each experiment trains all its seeds in one compiled call per segment
-(``jaxrl_rewards.runner.train_seeds``: ``jit(vmap(train_segment))``), evaluation inside.
+(``jaxrl_rewards.experiments.runner.train_seeds``: ``jit(vmap(train_segment))``), evaluation inside.
 Results go to ``benchmarks/results/agents_learning.json`` (saved after each experiment; an
 interrupted run resumes) and ``agents_learning.md``.
 
@@ -39,10 +39,10 @@ import jax
 import numpy as np
 
 from jaxrl_rewards.agents import dqn, ppo, pqn, sac
+from jaxrl_rewards.core.rollout import evaluate
 from jaxrl_rewards.envs import make
-from jaxrl_rewards.results import atomic_write_text
-from jaxrl_rewards.rollout import evaluate
-from jaxrl_rewards.runner import train_seeds
+from jaxrl_rewards.experiments.results import atomic_write_text
+from jaxrl_rewards.experiments.runner import train_seeds
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = ROOT / "benchmarks" / "results"

@@ -33,7 +33,7 @@ from typing import Any
 import jax
 
 from jaxrl_rewards.agents import dqn, pqn, sac
-from jaxrl_rewards.results import atomic_write_text
+from jaxrl_rewards.experiments.results import atomic_write_text
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = ROOT / "benchmarks" / "results"

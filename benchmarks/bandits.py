@@ -51,7 +51,7 @@ from jaxrl_rewards.bandits import (
     ucb1,
 )
 from jaxrl_rewards.bandits.plots import plot_curves
-from jaxrl_rewards.results import atomic_write_text
+from jaxrl_rewards.experiments.results import atomic_write_text
 from jaxrl_rewards.transforms import identity
 
 ROOT = Path(__file__).resolve().parent.parent

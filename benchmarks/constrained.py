@@ -40,8 +40,8 @@ import numpy as np
 from bench_machine import machine_info
 
 from jaxrl_rewards.agents import ppo
-from jaxrl_rewards.results import atomic_write_bytes, atomic_write_text
-from jaxrl_rewards.transforms.lagrangian import lagrangian
+from jaxrl_rewards.experiments.results import atomic_write_bytes, atomic_write_text
+from jaxrl_rewards.transforms.constraints.lagrangian import lagrangian
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = ROOT / "benchmarks" / "results"

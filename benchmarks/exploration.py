@@ -45,10 +45,10 @@ from bench_machine import machine_info
 from flax import struct
 
 from jaxrl_rewards.agents import ppo
+from jaxrl_rewards.analysis.reward_free import coverage, empirical_model, planning_scores, reachable_states
 from jaxrl_rewards.envs import SparseGridWorld, make
-from jaxrl_rewards.results import atomic_write_text
-from jaxrl_rewards.reward_free import coverage, empirical_model, planning_scores, reachable_states
-from jaxrl_rewards.sweep import batch_config
+from jaxrl_rewards.experiments.paths import batch_config
+from jaxrl_rewards.experiments.results import atomic_write_text
 from jaxrl_rewards.transforms import RewardTransform, chain, scale
 from jaxrl_rewards.transforms.intrinsic import (
     combine_bonuses,
@@ -415,7 +415,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=90)
     plt.close(fig)
-    from jaxrl_rewards.results import atomic_write_bytes
+    from jaxrl_rewards.experiments.results import atomic_write_bytes
 
     atomic_write_bytes(path, buf.getvalue())
 

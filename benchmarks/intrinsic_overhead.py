@@ -32,7 +32,7 @@ from bench_machine import machine_info
 
 from jaxrl_rewards.agents import ppo
 from jaxrl_rewards.envs import make
-from jaxrl_rewards.results import atomic_write_text
+from jaxrl_rewards.experiments.results import atomic_write_text
 from jaxrl_rewards.transforms import identity
 from jaxrl_rewards.transforms.intrinsic import combine_bonuses, count_bonus, e3b_bonus, icm_bonus, rnd_bonus
 

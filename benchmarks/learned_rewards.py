@@ -7,7 +7,7 @@ Run from the repository root with the main venv:
     python benchmarks/learned_rewards.py --force            # rerun finished experiments
     python benchmarks/learned_rewards.py --quick            # smoke test: tiny sizes, temp dir
 
-Each variant trains 8 seeds with ``jaxrl_rewards.runner.train_seeds`` (one compiled
+Each variant trains 8 seeds with ``jaxrl_rewards.experiments.runner.train_seeds`` (one compiled
 ``vmap`` over seeds per segment). Results: ``benchmarks/results/learned_rewards.json``
 (saved atomically after each variant; finished variants are skipped unless ``--force``),
 ``learned_rewards.md`` and ``learned_rewards_curves.png``.
@@ -41,14 +41,14 @@ import numpy as np
 from bench_machine import machine_info
 
 from jaxrl_rewards.agents import ppo
+from jaxrl_rewards.agents.policies import expert_data_from_ppo
 from jaxrl_rewards.envs import make
-from jaxrl_rewards.results import atomic_write_bytes, atomic_write_text
-from jaxrl_rewards.runner import train_seeds
+from jaxrl_rewards.experiments.results import atomic_write_bytes, atomic_write_text
+from jaxrl_rewards.experiments.runner import train_seeds
 from jaxrl_rewards.transforms.learned import (
     airl_reward,
     collect_reference_samples,
     ensemble_reward_model,
-    expert_data_from_ppo,
     gail_reward,
     kl_penalty,
     occupancy_penalty,

@@ -38,7 +38,7 @@ import numpy as np
 from bench_machine import machine_info
 
 from jaxrl_rewards.agents import ppo
-from jaxrl_rewards.results import atomic_write_bytes
+from jaxrl_rewards.experiments.results import atomic_write_bytes
 from jaxrl_rewards.transforms import normalize_rewards
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,7 +60,7 @@ def log(msg: str) -> None:
 
 
 def atomic_write(path: Path, data: str | bytes) -> None:
-    """Write text or bytes atomically (temp file + rename; see ``jaxrl_rewards.results``)."""
+    """Write text or bytes atomically (temp file + rename; see ``jaxrl_rewards.experiments.results``)."""
     atomic_write_bytes(path, data.encode() if isinstance(data, str) else data)
 
 

@@ -23,11 +23,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from jaxrl_rewards import live_logging
 from jaxrl_rewards.agents import ppo
-from jaxrl_rewards.results import atomic_write_text
-from jaxrl_rewards.sweep_runner import ChunkTask, execute_chunk
-from jaxrl_rewards.sweep_spec import check_spec, spec_from_dict
+from jaxrl_rewards.experiments import live_logging
+from jaxrl_rewards.experiments.backends.local import ChunkTask, execute_chunk
+from jaxrl_rewards.experiments.results import atomic_write_text
+from jaxrl_rewards.experiments.spec import check_spec, spec_from_dict
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -35,7 +35,7 @@ from bench_machine import machine_info
 
 from jaxrl_rewards.agents import ppo
 from jaxrl_rewards.envs import make
-from jaxrl_rewards.results import atomic_write_text
+from jaxrl_rewards.experiments.results import atomic_write_text
 from jaxrl_rewards.transforms.shaping import bilevel_shaping, potential_shaping
 
 ROOT = Path(__file__).resolve().parent.parent

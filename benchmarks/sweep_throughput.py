@@ -27,9 +27,10 @@ import jax
 import numpy as np
 
 from jaxrl_rewards.agents import ppo
-from jaxrl_rewards.results import atomic_write_text
-from jaxrl_rewards.sweep_runner import ChunkTask, compile_count, execute_chunk, run_sweep
-from jaxrl_rewards.sweep_spec import check_spec, spec_from_dict
+from jaxrl_rewards.experiments.backends.local import ChunkTask, compile_count, execute_chunk
+from jaxrl_rewards.experiments.results import atomic_write_text
+from jaxrl_rewards.experiments.spec import check_spec, spec_from_dict
+from jaxrl_rewards.experiments.sweep import run_sweep
 
 ROOT = Path(__file__).resolve().parent.parent
 LRS = [1e-4, 2.5e-4, 5e-4, 1e-3, 2e-3, 3e-3, 5e-3, 1e-2]

@@ -43,7 +43,7 @@ from bench_machine import machine_info
 
 from jaxrl_rewards.agents import ppo
 from jaxrl_rewards.envs import make as make_env
-from jaxrl_rewards.results import atomic_write_text
+from jaxrl_rewards.experiments.results import atomic_write_text
 from jaxrl_rewards.transforms import chain, clip, identity, normalize_rewards, scale
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -68,7 +68,7 @@ def log(msg: str) -> None:
 
 
 def atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` atomically (temp file + rename; see ``jaxrl_rewards.results``)."""
+    """Write ``text`` atomically (temp file + rename; see ``jaxrl_rewards.experiments.results``)."""
     atomic_write_text(path, text)
 
 

@@ -28,7 +28,7 @@ from bench_machine import machine_info
 
 from jaxrl_rewards.agents import ppo
 from jaxrl_rewards.envs import make
-from jaxrl_rewards.results import atomic_write_text
+from jaxrl_rewards.experiments.results import atomic_write_text
 from jaxrl_rewards.transforms.bounding import clip_to_range
 from jaxrl_rewards.transforms.noise import correct_binary_noise, gaussian_noise, sign_flip
 from jaxrl_rewards.transforms.objectives import static_weights

@@ -16,7 +16,7 @@ around the lava wall takes 12 steps::
     .......
 
 ``tabular_mdp(params)`` gives the exact constrained MDP (``P[S, A, S']``, ``R[S, A]``,
-``C[S, A]``, terminal mask, start) for linear programming (``jaxrl_rewards.cmdp``); cells are
+``C[S, A]``, terminal mask, start) for linear programming (``jaxrl_rewards.analysis.cmdp``); cells are
 indexed ``row * width + col``.
 """
 

@@ -8,17 +8,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from .deep_sea_treasure import DeepSeaTreasure
+from .weight_conditioned import WeightConditioned
+
 
 def _deep_sea_treasure(obs_mode: str = "onehot") -> tuple[Any, Any]:
-    from .deep_sea_treasure import DeepSeaTreasure
 
     env = DeepSeaTreasure(obs_mode=obs_mode)
     return env, env.default_params
 
 
 def _conditioned_deep_sea_treasure(obs_mode: str = "onehot") -> tuple[Any, Any]:
-    from .deep_sea_treasure import DeepSeaTreasure
-    from .weight_conditioned import WeightConditioned
 
     env = WeightConditioned(DeepSeaTreasure(obs_mode=obs_mode), num_objectives=2)
     return env, env.default_params

@@ -25,6 +25,7 @@ import gymnax
 import jax.numpy as jnp
 
 from .base import Environment, EnvParams, spaces
+from .gridworld import SparseGridWorld
 
 EnvFactory = Callable[..., tuple[Environment, EnvParams]]
 
@@ -184,7 +185,6 @@ def _brax_options(brax_name: str) -> Callable[[], tuple[str, ...]]:
 
 
 def _gridworld_factory(**env_kwargs: Any) -> tuple[Environment, EnvParams]:
-    from .gridworld import SparseGridWorld
 
     env = SparseGridWorld(**{"size": 8, **env_kwargs})
     return env, env.default_params

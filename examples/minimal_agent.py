@@ -10,12 +10,12 @@ import jax.numpy as jnp
 import optax
 
 from jaxrl_rewards.agents.estimators import returns_to_go
+from jaxrl_rewards.core.networks import DiscretePolicy
+from jaxrl_rewards.core.rollout import EpisodeTracker, example_batch, reset_envs, rollout
+from jaxrl_rewards.core.streams import env_streams, scalarize, stream_names
+from jaxrl_rewards.core.types import TransformSpec
 from jaxrl_rewards.envs import make
-from jaxrl_rewards.networks import DiscretePolicy
-from jaxrl_rewards.rollout import EpisodeTracker, example_batch, reset_envs, rollout
-from jaxrl_rewards.streams import env_streams, scalarize, stream_names
 from jaxrl_rewards.transforms import identity
-from jaxrl_rewards.types import TransformSpec
 
 
 def train(env, env_params, transform, key, num_envs=8, num_steps=128, iterations=40, lr=1e-2, gamma=0.99):

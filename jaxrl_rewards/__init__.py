@@ -5,7 +5,8 @@ normalisation, constraints, exploration bonuses and learned rewards are pure, co
 ``RewardTransform``s of those streams. See README.md for a tour.
 """
 
-from jaxrl_rewards.streams import TASK, env_streams, scalarize, stream_names
+from jaxrl_rewards.core.streams import TASK, env_streams, scalarize, stream_names
+from jaxrl_rewards.core.types import Stream, TransformSpec, Transition
 from jaxrl_rewards.transforms import (
     RewardTransform,
     add_term,
@@ -17,7 +18,6 @@ from jaxrl_rewards.transforms import (
     scale,
     transform_from_functions,
 )
-from jaxrl_rewards.types import Stream, TransformSpec, Transition
 
 __version__ = "0.1.0"
 

@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxrl_rewards.types import Transition
+from jaxrl_rewards.core.types import Transition
 
 
 def make_batch(T: int = 5, N: int = 3, seed: int = 0, info: dict | None = None, obs_dim: int = 2) -> Transition:
@@ -51,7 +51,7 @@ TINY_SWEEP = {
     "seeds": 2,
     "config": TINY_PPO,
     "search": {"chunk_size": 2},
-    "params": {"learning_rate": [1e-3, 3e-2], "transform.factor": [1.0]},
+    "params": {"learning_rate": [1e-3, 3e-2], "transform.transforms.0.factor": [1.0]},
     "transform": ["scale:factor=1.0"],
 }
 

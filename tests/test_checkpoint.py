@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from jaxrl_rewards.agents import ppo
-from jaxrl_rewards.checkpoint import Interrupted, latest_checkpoint, train_checkpointed
-from jaxrl_rewards.validation import ConfigError
+from jaxrl_rewards.core.validation import ConfigError
+from jaxrl_rewards.experiments.checkpoint import Interrupted, latest_checkpoint, train_checkpointed
 
 CONFIG = ppo.make_config(
     "CartPole-v1", total_timesteps=96, num_envs=2, num_steps=16, num_minibatches=1, update_epochs=1,

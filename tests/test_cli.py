@@ -110,7 +110,7 @@ def test_sweep_resumes_and_plot_writes_a_report(tmp_path):
 def test_bandit_section_is_mounted_on_the_main_command():
     from typer.testing import CliRunner
 
-    from jaxrl_rewards.cli import app
+    from jaxrl_rewards.cli.app import app
 
     result = CliRunner().invoke(app, ["bandit", "list"])
     assert result.exit_code == 0, result.output

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jaxrl_rewards import distances
+from jaxrl_rewards.analysis import distances
+from jaxrl_rewards.core.validation import ConfigError
 from jaxrl_rewards.envs import SparseGridWorld
-from jaxrl_rewards.validation import ConfigError
 
 S, A = 5, 3
 

@@ -21,6 +21,7 @@ def test_fixed_seed_results_are_bit_identical(group):
     flat = golden.flatten(runs)
     expected = {k: v for k, v in RECORDED.items() if k.split("::")[0] in runs}
     assert set(runs) <= set(RUN_NAMES), sorted(set(runs) - set(RUN_NAMES))
-    assert sorted(flat) == sorted(expected), sorted(set(flat) ^ set(expected))
+    # every recorded number is still produced, under the same name (new metrics may be added)
+    assert not set(expected) - set(flat), sorted(set(expected) - set(flat))
     for key, value in expected.items():
         np.testing.assert_array_equal(flat[key], value, err_msg=key)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from conftest import TINY_SWEEP
 
-from jaxrl_rewards.live_logging import Monitor, TensorBoardLogger, WandbLogger
-from jaxrl_rewards.sweep_runner import run_sweep
+from jaxrl_rewards.experiments.live_logging import Monitor, TensorBoardLogger, WandbLogger
+from jaxrl_rewards.experiments.sweep import run_sweep
 
 SPEC = TINY_SWEEP
 

@@ -10,8 +10,8 @@ SCRIPT = textwrap.dedent(
     """
     import json, sys, jax, numpy as np
     from jaxrl_rewards.agents import ppo
-    from jaxrl_rewards.runner import train_seeds
-    from jaxrl_rewards.sweep_runner import run_sweep
+    from jaxrl_rewards.experiments.runner import train_seeds
+    from jaxrl_rewards.experiments.sweep import run_sweep
     assert len(jax.devices()) == 4, jax.devices()
     config = ppo.make_config("CartPole-v1", total_timesteps=4 * 64 * 4, num_steps=64, num_evals=2, eval_max_steps=50)
     sharded = train_seeds(ppo, config, 4, shard=True, progress=False)

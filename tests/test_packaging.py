@@ -36,4 +36,4 @@ def test_wheel_contains_mapped_subpackages(tmp_path):
         assert required in names, required
     assert not [n for n in names if n.startswith(("envs/", "agents/", "tests/", "benchmarks/"))]
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
-    assert "jaxrl-rewards = jaxrl_rewards.cli:app" in zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "jaxrl-rewards = jaxrl_rewards.cli.app:app" in zipfile.ZipFile(wheel).read(entry_points).decode()

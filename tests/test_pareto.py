@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from jaxrl_rewards.analysis.pareto import convex_hull_points, hypervolume, pareto_front, pareto_mask
 from jaxrl_rewards.envs.deep_sea_treasure import DeepSeaTreasure
-from jaxrl_rewards.pareto import convex_hull_points, hypervolume, pareto_front, pareto_mask
 
 
 def test_pareto_mask_exact():

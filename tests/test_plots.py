@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from jaxrl_rewards.plots import final_score_table, iqm, iqm_ci, make_report, pareto_front
+from jaxrl_rewards.experiments.plots import final_score_table, iqm, iqm_ci, make_report, pareto_front
 
 
 def test_iqm_is_the_mean_of_the_middle_half():

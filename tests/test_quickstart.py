@@ -1,8 +1,8 @@
 """The built-in quickstart sweep is a valid spec whose variants build (no compile here; the
 full run is the README's first command, about 75 s on 2 cores)."""
 
-from jaxrl_rewards.quickstart import ENV, ENV_OPTIONS, STEPS, VARIANTS, quickstart_spec
-from jaxrl_rewards.sweep_spec import check_spec
+from jaxrl_rewards.experiments.quickstart import ENV, ENV_OPTIONS, STEPS, VARIANTS, quickstart_spec
+from jaxrl_rewards.experiments.spec import check_spec
 from jaxrl_rewards.transforms import RewardTransform
 
 

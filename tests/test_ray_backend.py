@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 from conftest import TINY_SWEEP
 
-from jaxrl_rewards.sweep_runner import run_sweep
+from jaxrl_rewards.experiments.sweep import run_sweep
 
 SPEC = TINY_SWEEP
 

@@ -5,8 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxrl_rewards.envs import SparseGridWorld
-from jaxrl_rewards.reward_free import (
+from jaxrl_rewards.analysis.reward_free import (
     coverage,
     empirical_model,
     estimate_mdp,
@@ -16,10 +15,11 @@ from jaxrl_rewards.reward_free import (
     reachable_states,
     value_iteration,
 )
-from jaxrl_rewards.rollout import reset_envs, rollout
-from jaxrl_rewards.streams import env_streams
-from jaxrl_rewards.types import TransformSpec
-from jaxrl_rewards.validation import ConfigError
+from jaxrl_rewards.core.rollout import reset_envs, rollout
+from jaxrl_rewards.core.streams import env_streams
+from jaxrl_rewards.core.types import TransformSpec
+from jaxrl_rewards.core.validation import ConfigError
+from jaxrl_rewards.envs import SparseGridWorld
 
 ENV = SparseGridWorld(size=4)
 PARAMS = ENV.default_params.replace(max_steps_in_episode=30)

@@ -4,8 +4,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxrl_rewards.core.rollout import EpisodeTracker, evaluate, example_batch, reset_envs, rollout, step_envs
 from jaxrl_rewards.envs import make
-from jaxrl_rewards.rollout import EpisodeTracker, evaluate, example_batch, reset_envs, rollout, step_envs
 
 SIZE = 4
 

@@ -1,7 +1,7 @@
 import jax
 import numpy as np
 
-from jaxrl_rewards.running_stats import RunningMeanStd
+from jaxrl_rewards.core.running_stats import RunningMeanStd
 
 
 def test_matches_numpy_over_several_batches():

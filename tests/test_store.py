@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from jaxrl_rewards.results import long_frame
-from jaxrl_rewards.store import ResultStore, SpecChangedError, chunk_frame
+from jaxrl_rewards.experiments.results import long_frame
+from jaxrl_rewards.experiments.store import ResultStore, SpecChangedError, chunk_frame
 
 
 def metrics(runs=2, iters=4, evals=2, offset=0.0):

@@ -4,8 +4,15 @@ import numpy as np
 import pytest
 from conftest import make_batch
 
-from jaxrl_rewards.streams import check_streams, env_streams, scalarize, select_streams, stack_streams, stream_names
-from jaxrl_rewards.types import Stream
+from jaxrl_rewards.core.streams import (
+    check_streams,
+    env_streams,
+    scalarize,
+    select_streams,
+    stack_streams,
+    stream_names,
+)
+from jaxrl_rewards.core.types import Stream
 
 
 def test_env_streams_task_only(batch):

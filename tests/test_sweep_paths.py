@@ -3,7 +3,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxrl_rewards.sweep import batch_config, leaf_paths
+from jaxrl_rewards.experiments.paths import batch_config, leaf_paths
 from jaxrl_rewards.transforms import chain, clip, scale
 
 

@@ -8,8 +8,8 @@ import pytest
 from conftest import TINY_PPO, TINY_SWEEP
 
 from jaxrl_rewards.agents import ppo
-from jaxrl_rewards.store import SpecChangedError
-from jaxrl_rewards.sweep_runner import run_sweep
+from jaxrl_rewards.experiments.store import SpecChangedError
+from jaxrl_rewards.experiments.sweep import run_sweep
 
 #: its own network size, so the sweep here compiles its own program (other test modules share
 #: TINY_SWEEP's in this process) and "compiles once" is measured, not inherited

@@ -5,16 +5,16 @@ import pytest
 from conftest import TINY_PPO as TINY
 
 from jaxrl_rewards.agents import ppo
-from jaxrl_rewards.sweep_runner import (
+from jaxrl_rewards.core.validation import ConfigError
+from jaxrl_rewards.experiments.backends.local import compile_count
+from jaxrl_rewards.experiments.spec import load_spec, spec_from_dict
+from jaxrl_rewards.experiments.sweep import (
     choose_chunk_size,
-    compile_count,
     grid_points,
     optuna_points,
     random_points,
     run_sweep,
 )
-from jaxrl_rewards.sweep_spec import load_spec, spec_from_dict
-from jaxrl_rewards.validation import ConfigError
 
 
 def spec(**changes):

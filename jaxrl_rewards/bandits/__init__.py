@@ -62,13 +62,12 @@ from jaxrl_rewards.bandits.metrics import (
     summarize,
 )
 from jaxrl_rewards.bandits.run import BanditTrace, check_run, run, run_seeds, seed_keys, transform_spec
+from jaxrl_rewards.core.validation import ConfigError
 
 
 def _needs_dim(factory):
     def build(env: BanditEnv, **kwargs):
         if env.context_dim < 1:
-            from jaxrl_rewards.validation import ConfigError
-
             raise ConfigError(f"{factory.__name__} needs a contextual bandit; the environment has no context")
         return factory(env.context_dim, **kwargs)
 
@@ -104,7 +103,6 @@ ALGORITHMS = {
 
 def make_algorithm(name: str, env: BanditEnv, **hyperparameters) -> BanditAlgorithm:
     """Build a registered algorithm (``ALGORITHMS``) for ``env``; unknown names raise ``ConfigError``."""
-    from jaxrl_rewards.validation import ConfigError
 
     if name not in ALGORITHMS:
         raise ConfigError(f"unknown bandit algorithm {name!r}; available: {sorted(ALGORITHMS)}")

@@ -12,8 +12,8 @@ import jax.numpy as jnp
 from flax import struct
 
 from jaxrl_rewards.bandits.algorithms import ArmStats, BanditAlgorithm, argmax_random
-from jaxrl_rewards.types import Array
-from jaxrl_rewards.validation import ConfigError, check_in_range, check_nonnegative
+from jaxrl_rewards.core.types import Array
+from jaxrl_rewards.core.validation import ConfigError, check_in_range, check_nonnegative
 
 
 class _Constrained(BanditAlgorithm):

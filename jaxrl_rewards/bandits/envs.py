@@ -32,8 +32,8 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from jaxrl_rewards.types import Array, PRNGKey
-from jaxrl_rewards.validation import ConfigError, check_finite, check_in_range, check_nonnegative, check_positive
+from jaxrl_rewards.core.types import Array, PRNGKey
+from jaxrl_rewards.core.validation import ConfigError, check_finite, check_in_range, check_nonnegative, check_positive
 
 
 class Expected(struct.PyTreeNode):

@@ -9,8 +9,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxrl_rewards.bandits.run import BanditTrace
-from jaxrl_rewards.types import Array
-from jaxrl_rewards.validation import ConfigError
+from jaxrl_rewards.core.types import Array
+from jaxrl_rewards.core.validation import ConfigError
 
 
 def cumulative_regret(trace: BanditTrace) -> Array:

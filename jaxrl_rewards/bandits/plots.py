@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
+from matplotlib.figure import Figure
 
-from jaxrl_rewards.results import atomic_write_bytes
+from jaxrl_rewards.bandits.metrics import cumulative_regret
+from jaxrl_rewards.core.files import write_figure
 
 
 def plot_curves(
@@ -20,12 +21,9 @@ def plot_curves(
 ) -> Path:
     """Plot one line per label: the mean over runs of a ``[S, T]`` curve with a band of
     +-1 standard error, against rounds ``1..T``. Written atomically as a PNG (Agg backend)."""
-    import matplotlib
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    fig = Figure(figsize=(6.4, 4.0))
+    ax = fig.subplots()
     for label, curve in curves.items():
         curve = np.asarray(curve, np.float64).reshape(-1, np.shape(curve)[-1])
         rounds = np.arange(1, curve.shape[1] + 1)
@@ -41,16 +39,12 @@ def plot_curves(
     ax.grid(alpha=0.3)
     ax.legend(fontsize="small")
     fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=120)
-    plt.close(fig)
-    atomic_write_bytes(path, buffer.getvalue())
+    write_figure(fig, path, dpi=120)
     return Path(path)
 
 
 def plot_regret(traces: Mapping[str, object], path: str | Path, title: str = "") -> Path:
     """Cumulative-regret curves of ``BanditTrace``s (``[S, T]``), one line per label."""
-    from jaxrl_rewards.bandits.metrics import cumulative_regret
 
     return plot_curves({k: np.asarray(cumulative_regret(v)) for k, v in traces.items()}, path, title)
 

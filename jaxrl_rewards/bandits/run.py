@@ -37,10 +37,10 @@ from gymnax.environments import spaces
 
 from jaxrl_rewards.bandits.algorithms import BanditAlgorithm
 from jaxrl_rewards.bandits.envs import BanditEnv
-from jaxrl_rewards.streams import env_streams, scalarize, stream_names
+from jaxrl_rewards.core.streams import env_streams, scalarize, stream_names
+from jaxrl_rewards.core.types import Array, PRNGKey, TransformSpec, Transition
+from jaxrl_rewards.core.validation import ConfigError, check_in_range, check_positive_int
 from jaxrl_rewards.transforms.core import RewardTransform, identity
-from jaxrl_rewards.types import Array, PRNGKey, TransformSpec, Transition
-from jaxrl_rewards.validation import ConfigError, check_in_range, check_positive_int
 
 
 class BanditTrace(struct.PyTreeNode):

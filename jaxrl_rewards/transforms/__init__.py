@@ -19,6 +19,8 @@ from jaxrl_rewards.transforms.basic import (
     scale,
 )
 from jaxrl_rewards.transforms.bounding import centered_sigmoid, clip_to_range, decoupled_normalize, delta_reward
+from jaxrl_rewards.transforms.constraints.lagrangian import lagrangian
+from jaxrl_rewards.transforms.constraints.thresholds import threshold_weights
 from jaxrl_rewards.transforms.core import (
     AddTerm,
     Chain,
@@ -43,7 +45,6 @@ from jaxrl_rewards.transforms.intrinsic import (
     prediction_error_bonus,
     rnd_bonus,
 )
-from jaxrl_rewards.transforms.lagrangian import lagrangian
 from jaxrl_rewards.transforms.noise import (
     binary_noise,
     correct_binary_noise,
@@ -52,51 +53,19 @@ from jaxrl_rewards.transforms.noise import (
     sign_flip,
 )
 from jaxrl_rewards.transforms.objectives import conditioned_scalarization, dynamic_weights, static_weights
+from jaxrl_rewards.transforms.registry import (
+    REGISTRY,
+    build_transform,
+    build_transforms,
+    grid_distance_shaping,
+    parse_transform,
+)
 from jaxrl_rewards.transforms.shaping import (
     bilevel_shaping,
     learned_potential,
     non_potential_shaping,
     potential_shaping,
 )
-from jaxrl_rewards.transforms.thresholds import threshold_weights
-
-
-def grid_distance_shaping(size: int = 8, coef: float = 1.0) -> RewardTransform:
-    """Potential shaping toward the goal of ``SparseGridWorld-v0`` (``Phi`` = minus the
-    normalised Manhattan distance, :class:`jaxrl_rewards.envs.GridDistancePotential`): the
-    command-line form of ``potential_shaping(GridDistancePotential(size), coef)``."""
-    from jaxrl_rewards.envs import GridDistancePotential
-
-    return potential_shaping(GridDistancePotential(size), coef)
-
-
-#: name -> (factory, one-line description), for ``jaxrl-rewards list`` and the CLI's --transform.
-REGISTRY = {
-    "identity": (identity, "leave every stream unchanged"),
-    "scale": (scale, "multiply selected streams by a factor"),
-    "clip": (clip, "clip selected streams to [low, high]"),
-    "normalize": (normalize_rewards, "divide by the running std of the discounted return, per stream"),
-    "centered_sigmoid": (centered_sigmoid, "2*sigmoid((r - running mean or baseline) / T) - 1"),
-    "decoupled_normalize": (decoupled_normalize, "standardise each stream separately before weighting"),
-    "clip_to_range": (clip_to_range, "map [low, high] onto [out_low, out_high] and clip"),
-    "delta": (delta_reward, "r_t - r_{t-1} within episodes"),
-    "capped_count": (capped_count, "positive rewards pay only the first k times per episode"),
-    "sign_flip": (sign_flip, "flip the reward's sign with probability p (optionally unbiased)"),
-    "binary_noise": (binary_noise, "false-positive / false-negative noise on binary rewards"),
-    "correct_binary_noise": (correct_binary_noise, "unbiased correction (r - rho_fp) / (1 - rho_fp - rho_fn)"),
-    "gaussian_noise": (gaussian_noise, "additive N(0, std^2) reward noise"),
-    "delay": (delay_rewards, "pay the accumulated reward every k steps or at episode end"),
-    "grid_distance_shaping": (grid_distance_shaping, "potential shaping toward SparseGridWorld's goal (distance)"),
-    "learned_potential": (learned_potential, "potential shaping with a value net fitted in update"),
-    "lagrangian": (lagrangian, "Lagrange multipliers (SGD / PID / augmented) pricing cost streams against limits"),
-    "threshold_weights": (threshold_weights, "push reward components only until they reach their thresholds"),
-    "count": (count_bonus, "intrinsic stream beta/sqrt(N(s')): exact or SimHash counts, global or episodic"),
-    "rnd": (rnd_bonus, "Random Network Distillation bonus stream (normalised, non-episodic)"),
-    "icm": (icm_bonus, "ICM forward-model error on inverse-dynamics features"),
-    "e3b": (e3b_bonus, "E3B elliptical episodic bonus on inverse-dynamics embeddings"),
-    "prediction_error": (prediction_error_bonus, "forward-model prediction-error bonus"),
-    "learning_progress": (learning_progress_bonus, "noise-robust learning-progress bonus"),
-}
 
 __all__ = [
     "REGISTRY",
@@ -114,6 +83,8 @@ __all__ = [
     "auxiliary_trust",
     "bilevel_shaping",
     "binary_noise",
+    "build_transform",
+    "build_transforms",
     "capped_count",
     "centered_sigmoid",
     "chain",
@@ -141,6 +112,7 @@ __all__ = [
     "multiplicative",
     "non_potential_shaping",
     "normalize_rewards",
+    "parse_transform",
     "potential_shaping",
     "prediction_error_bonus",
     "redistribute_outcome",

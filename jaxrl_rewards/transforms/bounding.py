@@ -12,11 +12,11 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from jaxrl_rewards.running_stats import RunningMeanStd
-from jaxrl_rewards.streams import TASK, map_rewards, select_streams
+from jaxrl_rewards.core.running_stats import RunningMeanStd
+from jaxrl_rewards.core.streams import TASK, map_rewards, select_streams
+from jaxrl_rewards.core.types import Array, Streams, TransformSpec, Transition
+from jaxrl_rewards.core.validation import ConfigError, check_finite, check_positive
 from jaxrl_rewards.transforms.core import RewardTransform
-from jaxrl_rewards.types import Array, Streams, TransformSpec, Transition
-from jaxrl_rewards.validation import ConfigError, check_finite, check_positive
 
 StreamSelection = tuple[str, ...] | None
 

@@ -24,15 +24,15 @@ hyperparameters exactly like learning rates. Closures are still welcome: see
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 from flax import struct
 
-from jaxrl_rewards.streams import TASK
-from jaxrl_rewards.types import Array, Metrics, PRNGKey, Stream, Streams, TransformSpec, Transition
+from jaxrl_rewards.core.streams import TASK
+from jaxrl_rewards.core.types import Array, Metrics, PRNGKey, Stream, Streams, TransformSpec, Transition
 
 
 class RewardTransform(struct.PyTreeNode):
@@ -68,17 +68,37 @@ class Chain(RewardTransform):
 
     Nested chains are flattened and identities dropped by ``chain``, so chaining is
     associative down to the state structure: ``chain(a, chain(b, c)) == chain(chain(a, b), c)``.
+    A chain of one transform behaves exactly as that transform (same keys, same numbers).
+
+    Members have names (``names``, static): the registry names when built from text or TOML
+    (``transforms.registry.build_transforms``), else the snake-case class names, repeats
+    numbered ``_2``, ``_3``. Config paths address a member's leaves by its name
+    (``transform.<name>.<field>``, see ``experiments.paths``). Each member reports its metrics
+    under its own keys; where two members report the same key, each copy is reported as
+    ``<member name>/<key>`` instead.
     """
 
     transforms: tuple[RewardTransform, ...] = ()
+    names: tuple[str, ...] = struct.field(pytree_node=False, default=())
+
+    @property
+    def member_names(self) -> tuple[str, ...]:
+        """One name per member (``names`` if given, else derived from the class names)."""
+        if self.names:
+            return self.names
+        return unique_names([snake_case(type(t).__name__) for t in self.transforms])
+
+    def _keys(self, key: PRNGKey) -> list[PRNGKey]:
+        if len(self.transforms) == 1:
+            return [key]
+        return list(jax.random.split(key, max(len(self.transforms), 1)))
 
     def init(self, key: PRNGKey, spec: TransformSpec) -> tuple[Any, ...]:
         """Initialise every transform with the spec of the streams it will receive: each sees
         the streams added or removed by the transforms before it (traced abstractly, nothing
         is computed)."""
-        keys = jax.random.split(key, max(len(self.transforms), 1))
         states = []
-        for i, (transform, k) in enumerate(zip(self.transforms, keys, strict=False)):
+        for i, (transform, k) in enumerate(zip(self.transforms, self._keys(key), strict=False)):
             state = transform.init(k, spec)
             states.append(state)
             if i + 1 < len(self.transforms):
@@ -95,14 +115,35 @@ class Chain(RewardTransform):
     def update(
         self, state: tuple[Any, ...], batch: Transition, streams: Streams, key: PRNGKey
     ) -> tuple[tuple[Any, ...], Metrics]:
-        keys = jax.random.split(key, max(len(self.transforms), 1))
-        new_states, metrics = [], {}
-        for i, (transform, sub_state, k) in enumerate(zip(self.transforms, state, keys, strict=False)):
+        new_states, reported = [], []
+        for transform, sub_state, k in zip(self.transforms, state, self._keys(key), strict=False):
             sub_state, sub_metrics = transform.update(sub_state, batch, streams, k)
             new_states.append(sub_state)
+            reported.append(sub_metrics)
+        counts: dict[str, int] = {}
+        for sub_metrics in reported:
+            for name in sub_metrics:
+                counts[name] = counts.get(name, 0) + 1
+        metrics = {}
+        for member, sub_metrics in zip(self.member_names, reported, strict=True):
             for name, value in sub_metrics.items():
-                metrics[name if name not in metrics else f"{name}#{i}"] = value
+                metrics[name if counts[name] == 1 else f"{member}/{name}"] = value
         return tuple(new_states), metrics
+
+
+def snake_case(name: str) -> str:
+    """``NormalizeRewards`` -> ``normalize_rewards``."""
+    return "".join(f"_{c.lower()}" if c.isupper() and i else c.lower() for i, c in enumerate(name))
+
+
+def unique_names(names: Sequence[str]) -> tuple[str, ...]:
+    """Repeats get ``_2``, ``_3``...: ``(scale, scale, clip)`` -> ``(scale, scale_2, clip)``."""
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        seen[name] = seen.get(name, 0) + 1
+        out.append(name if seen[name] == 1 else f"{name}_{seen[name]}")
+    return tuple(out)
 
 
 def streams_after(transform: RewardTransform, state: Any, spec: TransformSpec) -> tuple[str, ...]:
@@ -122,18 +163,29 @@ def streams_after(transform: RewardTransform, state: Any, spec: TransformSpec) -
     return tuple(sorted(jax.eval_shape(run, state)))
 
 
-def chain(*transforms: RewardTransform) -> RewardTransform:
+def chain(*transforms: RewardTransform, names: Sequence[str] | None = None) -> RewardTransform:
     """Compose transforms: ``apply`` runs them left to right, ``update`` runs each on the final
-    streams. Nested chains are flattened and identities dropped."""
+    streams. Nested chains are flattened (keeping their members' names) and identities dropped.
+
+    Args:
+        *transforms: the members, in order.
+        names: optional member names, one per transform (a nested chain contributes its
+            members' names); default: snake-case class names.
+    """
+    if names is not None and len(names) != len(transforms):
+        raise ValueError(f"chain(): {len(names)} names for {len(transforms)} transforms")
     flat: list[RewardTransform] = []
-    for t in transforms:
+    flat_names: list[str] = []
+    for i, t in enumerate(transforms):
         if not isinstance(t, RewardTransform):
             raise TypeError(f"chain() takes RewardTransform instances; got {type(t).__name__}")
         if isinstance(t, Chain):
             flat.extend(t.transforms)
+            flat_names.extend(t.member_names)
         elif not isinstance(t, Identity):
             flat.append(t)
-    return Chain(transforms=tuple(flat))
+            flat_names.append(names[i] if names is not None else snake_case(type(t).__name__))
+    return Chain(transforms=tuple(flat), names=unique_names(flat_names))
 
 
 class FunctionTransform(RewardTransform):

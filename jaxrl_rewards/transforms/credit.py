@@ -10,10 +10,10 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from jaxrl_rewards.streams import TASK
+from jaxrl_rewards.core.streams import TASK
+from jaxrl_rewards.core.types import Array, Streams, TransformSpec, Transition
+from jaxrl_rewards.core.validation import ConfigError, check_finite, check_positive, check_positive_int
 from jaxrl_rewards.transforms.core import RewardTransform
-from jaxrl_rewards.types import Array, Streams, TransformSpec, Transition
-from jaxrl_rewards.validation import ConfigError, check_finite, check_positive, check_positive_int
 
 
 def _need(streams, names, who):

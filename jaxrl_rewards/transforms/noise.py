@@ -10,10 +10,10 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from jaxrl_rewards.streams import TASK, map_rewards, select_streams
+from jaxrl_rewards.core.streams import TASK, map_rewards, select_streams
+from jaxrl_rewards.core.types import Array, PRNGKey, Streams, TransformSpec, Transition
+from jaxrl_rewards.core.validation import ConfigError, check_in_range, check_nonnegative, check_positive_int
 from jaxrl_rewards.transforms.core import RewardTransform
-from jaxrl_rewards.types import Array, PRNGKey, Streams, TransformSpec, Transition
-from jaxrl_rewards.validation import ConfigError, check_in_range, check_nonnegative, check_positive_int
 
 StreamSelection = tuple[str, ...] | None
 

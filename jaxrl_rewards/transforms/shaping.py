@@ -29,11 +29,17 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
-from jaxrl_rewards.networks import MLP, orthogonal
-from jaxrl_rewards.streams import TASK
+from jaxrl_rewards.core.networks import MLP, orthogonal
+from jaxrl_rewards.core.streams import TASK
+from jaxrl_rewards.core.types import Array, PRNGKey, Stream, Streams, TransformSpec, Transition
+from jaxrl_rewards.core.validation import (
+    ConfigError,
+    check_finite,
+    check_nonnegative,
+    check_positive,
+    check_positive_int,
+)
 from jaxrl_rewards.transforms.core import RewardTransform, add_term
-from jaxrl_rewards.types import Array, PRNGKey, Stream, Streams, TransformSpec, Transition
-from jaxrl_rewards.validation import ConfigError, check_finite, check_nonnegative, check_positive, check_positive_int
 
 Potential = Callable[[Any], Array]
 

@@ -8,9 +8,9 @@ from agent_runs import check_determinism_and_vmap, train_runs
 
 from jaxrl_rewards.agents import dqn
 from jaxrl_rewards.agents.replay import ReplayBuffer
-from jaxrl_rewards.networks import MultiStreamQNetwork
+from jaxrl_rewards.core.networks import MultiStreamQNetwork
+from jaxrl_rewards.core.validation import ConfigError
 from jaxrl_rewards.transforms import lift
-from jaxrl_rewards.validation import ConfigError
 
 TINY = dict(
     num_envs=2,

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from jaxrl_rewards.agents import estimators, ppo
-from jaxrl_rewards.validation import ConfigError
+from jaxrl_rewards.core.validation import ConfigError
 
 RETURNS = np.array([1.0, 3.0, 2.0, 2.0, -1.0, 0.0, 5.0, 4.0], np.float32)  # 2 groups of 4
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from jaxrl_rewards.agents import ppo
-from jaxrl_rewards.runner import TrainingDivergedError, train_seeds
+from jaxrl_rewards.core.validation import ConfigError
+from jaxrl_rewards.experiments.runner import TrainingDivergedError, train_seeds
 from jaxrl_rewards.transforms import RewardTransform, lift, normalize_rewards
-from jaxrl_rewards.validation import ConfigError
 
 SMALL = dict(total_timesteps=4 * 64 * 8, num_steps=64, num_evals=2, eval_max_steps=100)
 

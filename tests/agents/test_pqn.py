@@ -6,8 +6,8 @@ import pytest
 from agent_runs import check_determinism_and_vmap, train_runs
 
 from jaxrl_rewards.agents import pqn
+from jaxrl_rewards.core.validation import ConfigError
 from jaxrl_rewards.transforms import lift
-from jaxrl_rewards.validation import ConfigError
 
 TINY = dict(
     num_envs=4,

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from jaxrl_rewards.agents import ppo, recurrent_ppo
-from jaxrl_rewards.networks import RecurrentActorCritic
-from jaxrl_rewards.validation import ConfigError
+from jaxrl_rewards.core.networks import RecurrentActorCritic
+from jaxrl_rewards.core.validation import ConfigError
 
 BUDGET = dict(total_timesteps=16 * 32 * 20, num_evals=2, eval_episodes=32)
 

@@ -21,8 +21,8 @@ from jaxrl_rewards.bandits import (
     ucb1,
 )
 from jaxrl_rewards.bandits.metrics import cumulative_regret
+from jaxrl_rewards.core.validation import ConfigError
 from jaxrl_rewards.transforms import add_term, chain, scale
-from jaxrl_rewards.validation import ConfigError
 
 KEY = jax.random.key(0)
 ENV = bernoulli_bandit([0.2, 0.5, 0.8])

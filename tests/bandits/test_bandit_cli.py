@@ -4,7 +4,7 @@ import json
 
 from typer.testing import CliRunner
 
-from jaxrl_rewards.bandits.cli import app
+from jaxrl_rewards.cli.bandit import app
 
 runner = CliRunner()
 

@@ -14,7 +14,7 @@ from jaxrl_rewards.bandits import (
     run,
 )
 from jaxrl_rewards.bandits.constrained import DualState
-from jaxrl_rewards.validation import ConfigError
+from jaxrl_rewards.core.validation import ConfigError
 
 KEY = jax.random.key(0)
 

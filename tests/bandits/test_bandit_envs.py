@@ -20,7 +20,7 @@ from jaxrl_rewards.bandits import (
     switching_bandit,
     ucb1,
 )
-from jaxrl_rewards.validation import ConfigError
+from jaxrl_rewards.core.validation import ConfigError
 
 KEY = jax.random.key(0)
 

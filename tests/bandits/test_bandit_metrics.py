@@ -17,7 +17,7 @@ from jaxrl_rewards.bandits import (
     summarize,
 )
 from jaxrl_rewards.bandits.plots import plot_curves
-from jaxrl_rewards.validation import ConfigError
+from jaxrl_rewards.core.validation import ConfigError
 
 
 def make_trace(regret, best, expected_cost=None, threshold=np.inf):

@@ -5,11 +5,11 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from jaxrl_rewards.core.rollout import reset_envs, rollout
+from jaxrl_rewards.core.streams import env_streams
 from jaxrl_rewards.envs import make
 from jaxrl_rewards.envs.deep_sea_treasure import COLS, DEPTHS, TREASURES, DeepSeaTreasure
 from jaxrl_rewards.envs.weight_conditioned import WeightConditioned, with_fixed_weights
-from jaxrl_rewards.rollout import reset_envs, rollout
-from jaxrl_rewards.streams import env_streams
 
 UP, RIGHT, DOWN, LEFT = range(4)
 

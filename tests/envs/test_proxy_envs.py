@@ -5,11 +5,11 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxrl_rewards import distances
+from jaxrl_rewards.analysis import distances
+from jaxrl_rewards.core.rollout import reset_envs, rollout
+from jaxrl_rewards.core.streams import env_streams
 from jaxrl_rewards.envs import make, registered_envs
 from jaxrl_rewards.envs.proxy_grid import ProxyGridWorld
-from jaxrl_rewards.rollout import reset_envs, rollout
-from jaxrl_rewards.streams import env_streams
 
 UP, RIGHT, DOWN, LEFT = 0, 1, 2, 3
 

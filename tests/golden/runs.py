@@ -132,8 +132,8 @@ def _frame_arrays(frame) -> dict[str, np.ndarray]:
 
 
 def _sweep_runs() -> dict[str, dict[str, np.ndarray]]:
-    from jaxrl_rewards.quickstart import quickstart_spec
-    from jaxrl_rewards.sweep_runner import run_sweep
+    from jaxrl_rewards.experiments.quickstart import quickstart_spec
+    from jaxrl_rewards.experiments.sweep import run_sweep
 
     tiny_sweep = {
         "name": "golden",

@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 from conftest import make_batch
 
-from jaxrl_rewards.streams import env_streams
+from jaxrl_rewards.core.streams import env_streams
+from jaxrl_rewards.core.types import Stream, TransformSpec
+from jaxrl_rewards.core.validation import ConfigError
 from jaxrl_rewards.transforms import clip, normalize_rewards, scale
-from jaxrl_rewards.types import Stream, TransformSpec
-from jaxrl_rewards.validation import ConfigError
 
 
 def spec_for(batch, names=("task",)):

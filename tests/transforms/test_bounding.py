@@ -10,11 +10,11 @@ from conftest import assert_vmap_equals_alone, make_batch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jaxrl_rewards.streams import env_streams, scalarize
+from jaxrl_rewards.core.streams import env_streams, scalarize
+from jaxrl_rewards.core.types import Stream, TransformSpec
+from jaxrl_rewards.core.validation import ConfigError
 from jaxrl_rewards.transforms import chain, identity, scale
 from jaxrl_rewards.transforms.bounding import centered_sigmoid, clip_to_range, decoupled_normalize, delta_reward
-from jaxrl_rewards.types import Stream, TransformSpec
-from jaxrl_rewards.validation import ConfigError
 
 
 def two_streams(batch):

@@ -6,7 +6,8 @@ from conftest import make_batch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jaxrl_rewards.streams import env_streams
+from jaxrl_rewards.core.streams import env_streams
+from jaxrl_rewards.core.types import TransformSpec
 from jaxrl_rewards.transforms import (
     Chain,
     Identity,
@@ -20,7 +21,6 @@ from jaxrl_rewards.transforms import (
     scale,
     transform_from_functions,
 )
-from jaxrl_rewards.types import TransformSpec
 
 
 def spec_for(batch, names=("task",)):
@@ -154,9 +154,9 @@ def test_base_class_is_identity(batch):
 
 
 def test_chain_init_sees_streams_added_by_earlier_transforms():
+    from jaxrl_rewards.core.types import TransformSpec
     from jaxrl_rewards.transforms import normalize_rewards
     from jaxrl_rewards.transforms.core import streams_after
-    from jaxrl_rewards.types import TransformSpec
 
     batch = make_batch(T=4, N=3)
     bonus = lift(lambda obs, action, next_obs, info: jnp.ones(()), name="bonus")

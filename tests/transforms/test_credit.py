@@ -10,11 +10,11 @@ from conftest import assert_vmap_equals_alone, make_batch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jaxrl_rewards.streams import env_streams
+from jaxrl_rewards.core.streams import env_streams
+from jaxrl_rewards.core.types import Stream, TransformSpec, Transition
+from jaxrl_rewards.core.validation import ConfigError
 from jaxrl_rewards.transforms import chain, identity
 from jaxrl_rewards.transforms.credit import auxiliary_trust, onehot_state_action_features, redistribute_outcome
-from jaxrl_rewards.types import Stream, TransformSpec, Transition
-from jaxrl_rewards.validation import ConfigError
 
 T, N, A = 12, 16, 3
 CONTRIB = np.asarray([0.0, 1.0, -0.5], np.float32)  # true per-action contributions

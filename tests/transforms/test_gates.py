@@ -10,11 +10,11 @@ from conftest import assert_vmap_equals_alone, make_batch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jaxrl_rewards.streams import env_streams
+from jaxrl_rewards.core.streams import env_streams
+from jaxrl_rewards.core.types import Stream, TransformSpec
+from jaxrl_rewards.core.validation import ConfigError
 from jaxrl_rewards.transforms import chain, identity
 from jaxrl_rewards.transforms.gates import capped_count, coverage, gate, multiplicative
-from jaxrl_rewards.types import Stream, TransformSpec
-from jaxrl_rewards.validation import ConfigError
 
 
 def with_streams(batch, **extra):

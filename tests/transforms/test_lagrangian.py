@@ -8,11 +8,11 @@ import pytest
 from conftest import make_batch
 
 from jaxrl_rewards.agents import ppo
-from jaxrl_rewards.streams import env_streams
-from jaxrl_rewards.transforms.lagrangian import lagrangian, multiplier_step
-from jaxrl_rewards.transforms.thresholds import threshold_weights
-from jaxrl_rewards.types import TransformSpec, Transition
-from jaxrl_rewards.validation import ConfigError
+from jaxrl_rewards.core.streams import env_streams
+from jaxrl_rewards.core.types import TransformSpec, Transition
+from jaxrl_rewards.core.validation import ConfigError
+from jaxrl_rewards.transforms.constraints.lagrangian import lagrangian, multiplier_step
+from jaxrl_rewards.transforms.constraints.thresholds import threshold_weights
 
 
 def spec_for(batch, streams):

@@ -10,7 +10,9 @@ from conftest import make_batch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jaxrl_rewards.streams import env_streams
+from jaxrl_rewards.core.streams import env_streams
+from jaxrl_rewards.core.types import TransformSpec
+from jaxrl_rewards.core.validation import ConfigError
 from jaxrl_rewards.transforms import chain, identity
 from jaxrl_rewards.transforms.noise import (
     binary_noise,
@@ -20,8 +22,6 @@ from jaxrl_rewards.transforms.noise import (
     sign_flip,
     unbias_binary,
 )
-from jaxrl_rewards.types import TransformSpec
-from jaxrl_rewards.validation import ConfigError
 
 T, N = 5, 3
 BATCH = make_batch(T, N)

@@ -10,7 +10,9 @@ from conftest import assert_vmap_equals_alone, make_batch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jaxrl_rewards.streams import env_streams
+from jaxrl_rewards.core.streams import env_streams
+from jaxrl_rewards.core.types import TransformSpec
+from jaxrl_rewards.core.validation import ConfigError
 from jaxrl_rewards.transforms import chain, identity
 from jaxrl_rewards.transforms.objectives import (
     chebyshev_utility,
@@ -18,8 +20,6 @@ from jaxrl_rewards.transforms.objectives import (
     dynamic_weights,
     static_weights,
 )
-from jaxrl_rewards.types import TransformSpec
-from jaxrl_rewards.validation import ConfigError
 
 T, N = 5, 3
 RNG = np.random.default_rng(0)

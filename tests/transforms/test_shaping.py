@@ -10,9 +10,11 @@ from conftest import assert_vmap_equals_alone, make_batch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from jaxrl_rewards.core.streams import env_streams
+from jaxrl_rewards.core.types import TransformSpec, Transition
+from jaxrl_rewards.core.validation import ConfigError
 from jaxrl_rewards.envs import SparseGridWorld
 from jaxrl_rewards.envs.gridworld import GridWorldParams
-from jaxrl_rewards.streams import env_streams
 from jaxrl_rewards.transforms import chain, identity, scale
 from jaxrl_rewards.transforms.shaping import (
     bilevel_shaping,
@@ -21,8 +23,6 @@ from jaxrl_rewards.transforms.shaping import (
     potential_shaping,
     returns_to_go,
 )
-from jaxrl_rewards.types import TransformSpec, Transition
-from jaxrl_rewards.validation import ConfigError
 
 GAMMA = 0.9
 

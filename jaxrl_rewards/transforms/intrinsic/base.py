@@ -27,10 +27,10 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
+from jaxrl_rewards.core.types import Array, Metrics, PRNGKey, Stream, Streams, TransformSpec, Transition
+from jaxrl_rewards.core.validation import ConfigError, check_in_range, check_nonnegative
 from jaxrl_rewards.transforms.basic import NormalizeRewards
 from jaxrl_rewards.transforms.core import RewardTransform
-from jaxrl_rewards.types import Array, Metrics, PRNGKey, Stream, Streams, TransformSpec, Transition
-from jaxrl_rewards.validation import ConfigError, check_in_range, check_nonnegative
 
 
 class BonusState(struct.PyTreeNode):

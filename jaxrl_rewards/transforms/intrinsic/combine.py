@@ -19,9 +19,9 @@ from typing import Any
 import jax
 from flax import struct
 
+from jaxrl_rewards.core.types import Array, Metrics, PRNGKey, TransformSpec, Transition
+from jaxrl_rewards.core.validation import ConfigError, check_nonnegative
 from jaxrl_rewards.transforms.intrinsic.base import IntrinsicBonus, check_bonus_common, check_choice
-from jaxrl_rewards.types import Array, Metrics, PRNGKey, TransformSpec, Transition
-from jaxrl_rewards.validation import ConfigError, check_nonnegative
 
 MODES = ("product", "sum")
 

@@ -32,9 +32,9 @@ import numpy as np
 from flax import struct
 from gymnax.environments import spaces
 
+from jaxrl_rewards.core.types import Array, PRNGKey, TransformSpec, Transition
+from jaxrl_rewards.core.validation import ConfigError, check_positive
 from jaxrl_rewards.transforms.intrinsic.base import IntrinsicBonus, check_bonus_common, check_choice, flat_obs
-from jaxrl_rewards.types import Array, PRNGKey, TransformSpec, Transition
-from jaxrl_rewards.validation import ConfigError, check_positive
 
 INDEX_MODES = ("onehot", "integer", "simhash")
 

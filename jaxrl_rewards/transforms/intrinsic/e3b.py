@@ -25,10 +25,10 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
+from jaxrl_rewards.core.types import Array, Metrics, PRNGKey, TransformSpec, Transition
+from jaxrl_rewards.core.validation import check_positive
 from jaxrl_rewards.transforms.intrinsic.base import IntrinsicBonus, check_bonus_common, flat_obs, obs_dim
 from jaxrl_rewards.transforms.intrinsic.icm import ActionInfo, InverseDynamics, check_model_sizes
-from jaxrl_rewards.types import Array, Metrics, PRNGKey, TransformSpec, Transition
-from jaxrl_rewards.validation import check_positive
 
 
 class E3BState(struct.PyTreeNode):

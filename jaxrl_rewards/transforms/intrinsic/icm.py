@@ -27,10 +27,10 @@ import optax
 from flax import struct
 from gymnax.environments import spaces
 
-from jaxrl_rewards.networks import MLP, orthogonal
+from jaxrl_rewards.core.networks import MLP, orthogonal
+from jaxrl_rewards.core.types import Array, Metrics, PRNGKey, TransformSpec, Transition
+from jaxrl_rewards.core.validation import ConfigError, check_in_range, check_positive
 from jaxrl_rewards.transforms.intrinsic.base import IntrinsicBonus, check_bonus_common, flat_obs, obs_dim
-from jaxrl_rewards.types import Array, Metrics, PRNGKey, TransformSpec, Transition
-from jaxrl_rewards.validation import ConfigError, check_in_range, check_positive
 
 
 class InverseDynamics(nn.Module):

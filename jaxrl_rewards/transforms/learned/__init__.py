@@ -10,17 +10,11 @@ from jaxrl_rewards.transforms.learned.adversarial import (
     airl_reward,
     collect_expert_data,
     expert_data_from_batch,
-    expert_data_from_ppo,
     gail_reward,
 )
+from jaxrl_rewards.transforms.learned.aggregation import AGGREGATES, aggregate, bootstrap_weights, feature_masks
 from jaxrl_rewards.transforms.learned.annotator import AnnotatorBonus, annotator_bonus
-from jaxrl_rewards.transforms.learned.ensemble import (
-    AGGREGATES,
-    aggregate,
-    bootstrap_weights,
-    ensemble_reward_model,
-    feature_masks,
-)
+from jaxrl_rewards.transforms.learned.ensemble import ensemble_reward_model
 from jaxrl_rewards.transforms.learned.lexicographic import (
     component_oracle,
     lexicographic_labels,
@@ -46,24 +40,23 @@ from jaxrl_rewards.transforms.learned.preferences import (
     true_reward_oracle,
 )
 from jaxrl_rewards.transforms.learned.regularization import (
+    ActorReference,
     KLPenalty,
     OccupancyPenalty,
-    PPOReference,
     ReferenceSamples,
     collect_reference_samples,
     kl_penalty,
     occupancy_penalty,
-    reference_from_ppo,
 )
 
 __all__ = [
     "AGGREGATES",
+    "ActorReference",
     "AdversarialReward",
     "AnnotatorBonus",
     "ExpertData",
     "KLPenalty",
     "OccupancyPenalty",
-    "PPOReference",
     "PluralisticRewardModel",
     "PreferenceDataset",
     "PreferenceRewardModel",
@@ -83,7 +76,6 @@ __all__ = [
     "component_oracle",
     "ensemble_reward_model",
     "expert_data_from_batch",
-    "expert_data_from_ppo",
     "feature_masks",
     "gail_reward",
     "kl_penalty",
@@ -93,7 +85,6 @@ __all__ = [
     "pluralistic_reward_model",
     "preference_dataset",
     "preference_reward_model",
-    "reference_from_ppo",
     "reward_oracle",
     "synthetic_preferences",
     "true_reward_oracle",

@@ -22,7 +22,7 @@ with a reward derived from ``l``:
   Lipschitz-smooth.
 
 Expert data come from a trained agent: :func:`collect_expert_data` rolls out a trained PPO
-policy (:func:`expert_data_from_ppo`) or any policy function.
+policy (:func:`jaxrl_rewards.agents.policies.expert_data_from_ppo`) or any policy function.
 """
 
 from __future__ import annotations
@@ -35,8 +35,10 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
-from jaxrl_rewards.rollout import reset_envs, rollout
-from jaxrl_rewards.streams import TASK
+from jaxrl_rewards.core.rollout import reset_envs, rollout
+from jaxrl_rewards.core.streams import TASK
+from jaxrl_rewards.core.types import Array, Metrics, PRNGKey, Stream, Streams, TransformSpec, Transition
+from jaxrl_rewards.core.validation import ConfigError, check_nonnegative, check_positive, check_positive_int
 from jaxrl_rewards.transforms.core import RewardTransform
 from jaxrl_rewards.transforms.learned.preferences import (
     RewardNet,
@@ -44,8 +46,6 @@ from jaxrl_rewards.transforms.learned.preferences import (
     num_discrete_actions,
     transition_features,
 )
-from jaxrl_rewards.types import Array, Metrics, PRNGKey, Stream, Streams, TransformSpec, Transition
-from jaxrl_rewards.validation import ConfigError, check_nonnegative, check_positive, check_positive_int
 
 KINDS = ("gail", "airl")
 
@@ -79,23 +79,6 @@ def collect_expert_data(
     carry = reset_envs(env, env_params, reset_key, num_envs)
     _, batch, _ = rollout(env, env_params, policy, carry, run_key, num_steps)
     return expert_data_from_batch(batch), batch
-
-
-def expert_data_from_ppo(
-    config: Any, state: Any, key: PRNGKey, num_envs: int = 8, num_steps: int = 512, greedy: bool = True
-) -> tuple[ExpertData, Transition]:
-    """Expert data from a trained single-seed PPO ``state`` on ``config``'s environment
-    (greedy: the mode of the action distribution). Actions are stored as PPO's raw policy
-    actions, as in PPO's own batches."""
-    from jaxrl_rewards.agents import ppo
-
-    dist_of = ppo.policy_fn(config, state)
-
-    def policy(k, obs):
-        dist = dist_of(obs)
-        return (dist.mode() if greedy else dist.sample(seed=k)), None
-
-    return collect_expert_data(ppo.env_with_action_map(config), config.env_params, policy, key, num_envs, num_steps)
 
 
 class AdversarialState(struct.PyTreeNode):
@@ -328,6 +311,5 @@ __all__ = [
     "airl_reward",
     "collect_expert_data",
     "expert_data_from_batch",
-    "expert_data_from_ppo",
     "gail_reward",
 ]

@@ -26,12 +26,12 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
-from jaxrl_rewards.running_stats import RunningMeanStd
-from jaxrl_rewards.streams import TASK
+from jaxrl_rewards.core.running_stats import RunningMeanStd
+from jaxrl_rewards.core.streams import TASK
+from jaxrl_rewards.core.types import Array, Metrics, PRNGKey, Stream, Streams, TransformSpec, Transition
+from jaxrl_rewards.core.validation import ConfigError, check_nonnegative, check_positive, check_positive_int
 from jaxrl_rewards.transforms.core import RewardTransform
 from jaxrl_rewards.transforms.learned.preferences import RewardNet
-from jaxrl_rewards.types import Array, Metrics, PRNGKey, Stream, Streams, TransformSpec, Transition
-from jaxrl_rewards.validation import ConfigError, check_nonnegative, check_positive, check_positive_int
 
 MODES = ("classification", "ranking")
 

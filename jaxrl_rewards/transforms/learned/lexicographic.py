@@ -18,9 +18,9 @@ from typing import Any
 import jax.numpy as jnp
 from flax import struct
 
+from jaxrl_rewards.core.types import Array, PRNGKey, Transition
+from jaxrl_rewards.core.validation import ConfigError
 from jaxrl_rewards.transforms.learned.preferences import flip_labels, preference_reward_model
-from jaxrl_rewards.types import Array, PRNGKey, Transition
-from jaxrl_rewards.validation import ConfigError
 
 
 def lexicographic_labels(

@@ -27,7 +27,9 @@ import numpy as np
 import optax
 from flax import struct
 
-from jaxrl_rewards.streams import TASK
+from jaxrl_rewards.core.streams import TASK
+from jaxrl_rewards.core.types import Array, Metrics, PRNGKey, Streams, TransformSpec, Transition
+from jaxrl_rewards.core.validation import ConfigError, check_positive, check_positive_int
 from jaxrl_rewards.transforms.core import RewardTransform
 from jaxrl_rewards.transforms.learned.preferences import (
     RewardNet,
@@ -37,8 +39,6 @@ from jaxrl_rewards.transforms.learned.preferences import (
     num_discrete_actions,
     transition_features,
 )
-from jaxrl_rewards.types import Array, Metrics, PRNGKey, Streams, TransformSpec, Transition
-from jaxrl_rewards.validation import ConfigError, check_positive, check_positive_int
 
 
 class UserPreferences(struct.PyTreeNode):

@@ -28,7 +28,7 @@ Modes:
 
 ``apply`` replaces the ``target`` stream's reward with the learned reward (``replace=True``,
 the RLHF setting: the agent never sees the oracle) or adds it as a new stream ``name``. With
-``num_members = K > 1`` it is an ensemble aggregated as in ``ensemble.py``. With
+``num_members = K > 1`` it is an ensemble aggregated as in ``aggregation.py``. With
 ``standardize=True`` the output is ``(r - mean) / std`` under running statistics of the
 model's predictions on the training batches (Bradley-Terry rewards are identified only up to a
 constant).
@@ -47,19 +47,19 @@ from flax import linen as nn
 from flax import struct
 from gymnax.environments import spaces
 
-from jaxrl_rewards.networks import MLP, orthogonal
-from jaxrl_rewards.running_stats import RunningMeanStd
-from jaxrl_rewards.streams import TASK
-from jaxrl_rewards.transforms.core import RewardTransform
-from jaxrl_rewards.transforms.learned.ensemble import AGGREGATES, aggregate, bootstrap_weights, feature_masks
-from jaxrl_rewards.types import Array, Metrics, PRNGKey, Stream, Streams, TransformSpec, Transition
-from jaxrl_rewards.validation import (
+from jaxrl_rewards.core.networks import MLP, orthogonal
+from jaxrl_rewards.core.running_stats import RunningMeanStd
+from jaxrl_rewards.core.streams import TASK
+from jaxrl_rewards.core.types import Array, Metrics, PRNGKey, Stream, Streams, TransformSpec, Transition
+from jaxrl_rewards.core.validation import (
     ConfigError,
     check_in_range,
     check_nonnegative,
     check_positive,
     check_positive_int,
 )
+from jaxrl_rewards.transforms.core import RewardTransform
+from jaxrl_rewards.transforms.learned.aggregation import AGGREGATES, aggregate, bootstrap_weights, feature_masks
 
 INPUTS = ("obs", "action", "next_obs")
 
@@ -550,7 +550,7 @@ def preference_reward_model(
         inputs: which of ``"obs"``, ``"action"``, ``"next_obs"`` the reward sees.
         hidden_sizes, activation: the reward network.
         num_members, aggregate, lam, alpha, bootstrap, feature_fraction: ensemble options
-            (see ``ensemble.py``); ``num_members=1`` is a single model.
+            (see ``aggregation.py``); ``num_members=1`` is a single model.
         segment_length: L, steps per compared segment (must not exceed PPO's ``num_steps``).
         capacity: pairs kept in the buffer (offline datasets must fit).
         online: gather ``queries_per_update`` new labels per update from the batch, up to

@@ -6,7 +6,7 @@
   The behaviour log-probability comes from ``batch.info["policy_log_prob"]`` ``[T, N]`` (PPO
   and recurrent PPO put it there, in their example batches too); a batch without it is a
   ``ConfigError`` (DQN, PQN and SAC record no behaviour log-prob). The reference is a function,
-  saved PPO actor parameters (:func:`reference_from_ppo`) or ``None``: then ``log pi_ref = 0``
+  saved actor parameters (``agents.policies.reference_from_ppo``) or ``None``: then ``log pi_ref = 0``
   and the stream is an entropy bonus ``-log pi(a|s)`` (KL to the uniform policy up to a constant).
 * :func:`occupancy_penalty` — occupancy-measure regularisation (Laidlaw et al., 2024,
   "Preventing reward hacking with occupancy measure regularization", ORPO): a discriminator
@@ -27,8 +27,10 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
-from jaxrl_rewards.rollout import reset_envs, rollout
-from jaxrl_rewards.streams import TASK
+from jaxrl_rewards.core.rollout import reset_envs, rollout
+from jaxrl_rewards.core.streams import TASK
+from jaxrl_rewards.core.types import Array, Metrics, PRNGKey, Stream, Streams, TransformSpec, Transition
+from jaxrl_rewards.core.validation import ConfigError, check_nonnegative, check_positive, check_positive_int
 from jaxrl_rewards.transforms.core import RewardTransform
 from jaxrl_rewards.transforms.learned.preferences import (
     RewardNet,
@@ -36,8 +38,6 @@ from jaxrl_rewards.transforms.learned.preferences import (
     num_discrete_actions,
     transition_features,
 )
-from jaxrl_rewards.types import Array, Metrics, PRNGKey, Stream, Streams, TransformSpec, Transition
-from jaxrl_rewards.validation import ConfigError, check_nonnegative, check_positive, check_positive_int
 
 POLICY_LOG_PROB = "policy_log_prob"
 
@@ -54,8 +54,9 @@ class FunctionReference(struct.PyTreeNode):
         return self.fn(obs, action)
 
 
-class PPOReference(struct.PyTreeNode):
-    """A saved PPO actor as a reference policy (see :func:`reference_from_ppo`).
+class ActorReference(struct.PyTreeNode):
+    """A saved actor network as a reference policy (``agents.policies.reference_from_ppo``
+    builds one from a trained PPO state).
 
     ``params`` and ``obs_stats`` are leaves (swap in other checkpoints without recompiling);
     the actor module and normalisation switch are static.
@@ -74,21 +75,6 @@ class PPOReference(struct.PyTreeNode):
         return self.actor.apply(self.params, x).log_prob(action)
 
 
-def reference_from_ppo(config: Any, state: Any) -> PPOReference:
-    """A reference policy from a PPO config and a (single-seed) trained ``PPOState``: the same
-    actor network, its parameters and observation statistics. Actions are PPO's raw policy
-    actions (what ``batch.action`` holds)."""
-    from jaxrl_rewards.agents import ppo
-
-    return PPOReference(
-        params=state.params["actor"],
-        obs_stats=state.obs_stats,
-        obs_clip=config.obs_clip,
-        actor=ppo.actor_network(config),
-        normalize_obs=bool(config.normalize_obs),
-    )
-
-
 def _as_reference(reference: Any) -> Any:
     if reference is None or hasattr(reference, "log_prob"):
         return reference
@@ -96,7 +82,7 @@ def _as_reference(reference: Any) -> Any:
         return FunctionReference(fn=reference)
     raise ConfigError(
         "reference must be None (entropy bonus), a function (obs, action) -> log_prob, or a "
-        f"reference policy with .log_prob (reference_from_ppo); got {type(reference).__name__}"
+        f"reference policy with .log_prob (agents.policies.reference_from_ppo); got {type(reference).__name__}"
     )
 
 
@@ -140,7 +126,7 @@ def kl_penalty(reference: Any = None, coef: float = 0.1, name: str = "kl_penalty
     """KL penalty toward ``reference`` (``None``: entropy bonus).
 
     Args:
-        reference: ``fn(obs, action) -> log_prob [T, N]``, a :class:`PPOReference`, or ``None``.
+        reference: ``fn(obs, action) -> log_prob [T, N]``, a :class:`ActorReference`, or ``None``.
         coef: penalty weight (sweepable leaf), >= 0.
         name: the new stream's name (weight ``coef``), when ``to`` is ``None``.
         to: add ``coef * penalty`` to this existing stream instead of adding a stream.
@@ -309,14 +295,13 @@ def occupancy_penalty(
 
 
 __all__ = [
+    "ActorReference",
     "FunctionReference",
     "KLPenalty",
     "OccupancyPenalty",
     "OccupancyState",
-    "PPOReference",
     "ReferenceSamples",
     "collect_reference_samples",
     "kl_penalty",
     "occupancy_penalty",
-    "reference_from_ppo",
 ]

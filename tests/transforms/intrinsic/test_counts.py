@@ -5,12 +5,12 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from jaxrl_rewards.core.rollout import reset_envs, rollout
+from jaxrl_rewards.core.streams import env_streams
+from jaxrl_rewards.core.types import TransformSpec
+from jaxrl_rewards.core.validation import ConfigError
 from jaxrl_rewards.envs import SparseGridWorld
-from jaxrl_rewards.rollout import reset_envs, rollout
-from jaxrl_rewards.streams import env_streams
 from jaxrl_rewards.transforms.intrinsic import count_bonus
-from jaxrl_rewards.types import TransformSpec
-from jaxrl_rewards.validation import ConfigError
 
 T, N = 12, 3
 

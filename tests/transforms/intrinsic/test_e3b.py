@@ -7,10 +7,10 @@ import pytest
 from conftest import make_batch
 from gymnax.environments import spaces
 
-from jaxrl_rewards.streams import env_streams
+from jaxrl_rewards.core.streams import env_streams
+from jaxrl_rewards.core.types import TransformSpec
+from jaxrl_rewards.core.validation import ConfigError
 from jaxrl_rewards.transforms.intrinsic import e3b_bonus, sherman_morrison_bonus
-from jaxrl_rewards.types import TransformSpec
-from jaxrl_rewards.validation import ConfigError
 
 T, N = 6, 3
 B1, B2 = make_batch(T, N, seed=1, obs_dim=5), make_batch(T, N, seed=2, obs_dim=5)

@@ -8,12 +8,12 @@ from conftest import make_batch
 from gymnax.environments import spaces
 
 from jaxrl_rewards.agents import ppo
+from jaxrl_rewards.core.streams import env_streams
+from jaxrl_rewards.core.types import TransformSpec
+from jaxrl_rewards.core.validation import ConfigError
 from jaxrl_rewards.envs import make
-from jaxrl_rewards.streams import env_streams
 from jaxrl_rewards.transforms import add_term, chain, normalize_rewards, scale
 from jaxrl_rewards.transforms.intrinsic import combine_bonuses, count_bonus, e3b_bonus, rnd_bonus
-from jaxrl_rewards.types import TransformSpec
-from jaxrl_rewards.validation import ConfigError
 
 T, N = 6, 3
 

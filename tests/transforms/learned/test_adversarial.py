@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from gymnax.environments import spaces
 
-from jaxrl_rewards.streams import env_streams
+from jaxrl_rewards.core.streams import env_streams
+from jaxrl_rewards.core.types import TransformSpec, Transition
+from jaxrl_rewards.core.validation import ConfigError
 from jaxrl_rewards.transforms.learned import adversarial as adv
-from jaxrl_rewards.types import TransformSpec, Transition
-from jaxrl_rewards.validation import ConfigError
 
 UPDATE = jax.jit(lambda t, *args: t.update(*args))
 

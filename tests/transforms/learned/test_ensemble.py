@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 from gymnax.environments import spaces
 
-from jaxrl_rewards.streams import env_streams
+from jaxrl_rewards.core.streams import env_streams
+from jaxrl_rewards.core.types import TransformSpec, Transition
+from jaxrl_rewards.core.validation import ConfigError
 from jaxrl_rewards.transforms.core import Chain
-from jaxrl_rewards.transforms.learned import ensemble
+from jaxrl_rewards.transforms.learned import aggregation, ensemble
 from jaxrl_rewards.transforms.learned.regularization import KLPenalty
-from jaxrl_rewards.types import TransformSpec, Transition
-from jaxrl_rewards.validation import ConfigError
 
 REWARDS = jnp.array([[1.0, 4.0], [3.0, 0.0], [2.0, 2.0]])  # [K=3, 2]
 
@@ -26,26 +26,26 @@ REWARDS = jnp.array([[1.0, 4.0], [3.0, 0.0], [2.0, 2.0]])  # [K=3, 2]
     ],
 )
 def test_aggregates_exact(kind, expected):
-    np.testing.assert_allclose(ensemble.aggregate(REWARDS, kind, lam=0.5, alpha=0.25), expected, rtol=1e-6)
+    np.testing.assert_allclose(aggregation.aggregate(REWARDS, kind, lam=0.5, alpha=0.25), expected, rtol=1e-6)
 
 
 def test_unknown_aggregate_and_too_small_ensemble_raise():
     with pytest.raises(ConfigError, match="aggregate"):
-        ensemble.aggregate(REWARDS, "median")
+        aggregation.aggregate(REWARDS, "median")
     with pytest.raises(ConfigError, match="num_members >= 2"):
         ensemble.ensemble_reward_model(num_members=1)
 
 
 def test_feature_masks_and_bootstrap_weights():
-    masks = ensemble.feature_masks(jax.random.key(0), 4, 10, 0.5)
+    masks = aggregation.feature_masks(jax.random.key(0), 4, 10, 0.5)
     assert masks.shape == (4, 10)
     np.testing.assert_array_equal(masks.sum(1), 5.0)
     assert len({tuple(m) for m in np.asarray(masks)}) > 1  # members see different subsets
-    np.testing.assert_array_equal(ensemble.feature_masks(jax.random.key(0), 2, 3, 1.0), 1.0)
-    w = ensemble.bootstrap_weights(jax.random.key(1), 20_000, 2, True)
+    np.testing.assert_array_equal(aggregation.feature_masks(jax.random.key(0), 2, 3, 1.0), 1.0)
+    w = aggregation.bootstrap_weights(jax.random.key(1), 20_000, 2, True)
     assert abs(float(w.mean()) - 1.0) < 0.03 and abs(float(w.var()) - 1.0) < 0.05  # Poisson(1)
     assert float((w == 0).mean()) == pytest.approx(np.exp(-1), abs=0.02)
-    np.testing.assert_array_equal(ensemble.bootstrap_weights(jax.random.key(1), 3, 2, False), 1.0)
+    np.testing.assert_array_equal(aggregation.bootstrap_weights(jax.random.key(1), 3, 2, False), 1.0)
 
 
 def _batch(T=8, N=4, seed=0):

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 from gymnax.environments import spaces
 
-from jaxrl_rewards.streams import env_streams
+from jaxrl_rewards.core.streams import env_streams
+from jaxrl_rewards.core.types import TransformSpec, Transition
+from jaxrl_rewards.core.validation import ConfigError
 from jaxrl_rewards.transforms.learned import pluralistic as plu
 from jaxrl_rewards.transforms.learned.preferences import Segments
-from jaxrl_rewards.types import TransformSpec, Transition
-from jaxrl_rewards.validation import ConfigError
 
 
 def population(seed, users, queries):

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 from gymnax.environments import spaces
 
-from jaxrl_rewards.streams import env_streams
+from jaxrl_rewards.core.streams import env_streams
+from jaxrl_rewards.core.types import TransformSpec, Transition
+from jaxrl_rewards.core.validation import ConfigError
 from jaxrl_rewards.transforms.learned import preferences as prefs
-from jaxrl_rewards.types import TransformSpec, Transition
-from jaxrl_rewards.validation import ConfigError
 
 NUM_STATES, NUM_ACTIONS = 6, 2
 TRUE_STATE_REWARD = np.array([0.0, 1.0, -1.0, 2.0, 0.5, -2.0])

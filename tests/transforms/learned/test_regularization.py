@@ -7,10 +7,11 @@ import pytest
 from gymnax.environments import spaces
 
 from jaxrl_rewards.agents import dqn, ppo
-from jaxrl_rewards.streams import env_streams
+from jaxrl_rewards.agents.policies import reference_from_ppo
+from jaxrl_rewards.core.streams import env_streams
+from jaxrl_rewards.core.types import TransformSpec, Transition
+from jaxrl_rewards.core.validation import ConfigError
 from jaxrl_rewards.transforms.learned import regularization as reg
-from jaxrl_rewards.types import TransformSpec, Transition
-from jaxrl_rewards.validation import ConfigError
 
 
 def _batch(log_prob=None, T=4, N=3, seed=0, obs=None):
@@ -59,7 +60,7 @@ def test_kl_penalty_needs_an_agent_that_records_the_behaviour_log_prob():
 def test_ppo_reference_gives_zero_kl_against_itself():
     config = ppo.make_config("CartPole-v1", num_envs=2, num_steps=8, total_timesteps=160, num_evals=1)
     state = ppo.init(config, jax.random.key(0))
-    reference = reg.reference_from_ppo(config, state)
+    reference = reference_from_ppo(config, state)
     obs = jax.random.normal(jax.random.key(1), (5, 2, 4))
     action = jnp.zeros((5, 2), jnp.int32)
     own = ppo.actor_network(config).apply(state.params["actor"], obs).log_prob(action)

@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from jaxrl_rewards.results import atomic_write_bytes, atomic_write_text, long_frame
-from jaxrl_rewards.validation import ConfigError
+from jaxrl_rewards.core.validation import ConfigError
+from jaxrl_rewards.experiments.results import atomic_write_bytes, atomic_write_text, long_frame
 
 FORMAT_VERSION = 1
 

@@ -43,7 +43,7 @@ Update rules (``g = J_C - d``, per constraint):
 
 ``sense="lower"`` turns a constraint around (``J_i >= d_i``, ``g = d - J``, stream weight
 ``+lambda``): a reward component with a threshold whose multiplier is a dynamic weight that
-stops pushing once the threshold is met (``jaxrl_rewards.transforms.thresholds``).
+stops pushing once the threshold is met (``jaxrl_rewards.transforms.constraints.thresholds``).
 
 Metrics (PPO logs them under ``transform/``): ``lagrangian/lambda/<stream>`` (the multiplier
 the streams use), ``lagrangian/episode_cost/<stream>`` (the latest measured ``J_C``),
@@ -60,10 +60,9 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from jaxrl_rewards.types import Array, Metrics, PRNGKey, Streams, TransformSpec, Transition
-from jaxrl_rewards.validation import ConfigError, check_finite, check_in_range, check_nonnegative, check_positive
-
-from .core import RewardTransform
+from jaxrl_rewards.core.types import Array, Metrics, PRNGKey, Streams, TransformSpec, Transition
+from jaxrl_rewards.core.validation import ConfigError, check_finite, check_in_range, check_nonnegative, check_positive
+from jaxrl_rewards.transforms.core import RewardTransform
 
 RULES: tuple[str, ...] = ("gradient", "pid", "augmented", "switch")
 MEASURES: tuple[str, ...] = ("episodic", "discounted")
@@ -110,7 +109,7 @@ class LagrangianState(struct.PyTreeNode):
 class Lagrangian(RewardTransform):
     """Learned Lagrange multipliers for constraints on stream returns (see module docstring).
 
-    Build with :func:`lagrangian` (or :func:`jaxrl_rewards.transforms.thresholds.threshold_weights`),
+    Build with :func:`lagrangian` (or :func:`jaxrl_rewards.transforms.constraints.thresholds.threshold_weights`),
     which validates the inputs. Leaves (sweepable): ``limits``, ``lr``, ``kp``, ``ki``, ``kd``,
     ``alpha_p``, ``alpha_d``, ``rho``, ``lambda_init``, ``lambda_max``, ``switch_weight``.
     Static: the stream names, ``rule``, ``measure``, ``sense``, ``normalize``.

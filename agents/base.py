@@ -5,7 +5,7 @@ observation flattening, ε schedules, action scaling.
 
 Reward streams in value-based agents: every agent learns one value head per stream (the
 stream's own discount and episodic flag) and combines heads with the stream weights, as PPO
-combines advantages. ``jaxrl_rewards.streams.scalarize`` is the fallback for an agent that
+combines advantages. ``jaxrl_rewards.core.streams.scalarize`` is the fallback for an agent that
 wants one scalar reward (the minimal example agent uses it).
 """
 
@@ -19,13 +19,14 @@ import jax.numpy as jnp
 import optax
 from gymnax.environments import spaces
 
-from jaxrl_rewards.networks import activation_fn
-from jaxrl_rewards.optim import clip_by_global_norm, skip_nonfinite
-from jaxrl_rewards.rollout import EpisodeTracker, example_batch
-from jaxrl_rewards.streams import check_streams, env_streams, stack_streams, stream_names
+from jaxrl_rewards.core.networks import activation_fn
+from jaxrl_rewards.core.optim import clip_by_global_norm, skip_nonfinite
+from jaxrl_rewards.core.rollout import EpisodeTracker, example_batch
+from jaxrl_rewards.core.streams import check_streams, env_streams, stack_streams, stream_names
+from jaxrl_rewards.core.types import Array, Metrics, PRNGKey, Streams, TransformSpec, Transition
+from jaxrl_rewards.core.validation import ConfigError, check_in_range, check_positive_int
+from jaxrl_rewards.envs import make as make_env
 from jaxrl_rewards.transforms.core import RewardTransform
-from jaxrl_rewards.types import Array, Metrics, PRNGKey, Streams, TransformSpec, Transition
-from jaxrl_rewards.validation import ConfigError, check_in_range, check_positive_int
 
 # --------------------------------------------------------------------------- configs
 
@@ -118,7 +119,7 @@ def guarded_optimizer(
     anneal_steps: int | None = None,
 ) -> optax.GradientTransformation:
     """``optimizer(lr)`` after global-norm clipping, skipping non-finite updates
-    (``jaxrl_rewards.optim.skip_nonfinite``); ``lr`` decays linearly to 0 over
+    (``jaxrl_rewards.core.optim.skip_nonfinite``); ``lr`` decays linearly to 0 over
     ``anneal_steps`` updates when given, else stays ``learning_rate``."""
     lr = learning_rate if anneal_steps is None else optax.linear_schedule(learning_rate, 0.0, anneal_steps)
     return skip_nonfinite(optax.chain(clip_by_global_norm(max_grad_norm), optimizer(lr)))
@@ -375,8 +376,6 @@ def resolve_env(env: str | Any, env_params: Any, presets: dict[str, dict[str, An
     take an env object. Returns ``(env, params, options)`` with ``env_name`` and
     ``eval_max_steps`` (from ``max_steps_in_episode``) filled in when not given."""
     if isinstance(env, str):
-        from jaxrl_rewards.envs import make as make_env
-
         name = env
         env, default_params = make_env(name)
         options = {**presets.get(name, {}), **overrides}

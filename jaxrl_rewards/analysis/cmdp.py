@@ -15,7 +15,7 @@ and the optimal (generally stochastic) policy is ``pi(a|s) = rho(s,a) / sum_a rh
 test extra). ``exact_primal_dual`` runs Lagrangian learning on the same CMDP with exact
 returns: natural policy gradient steps on the softmax policy (Agarwal et al. 2021; NPG-PD,
 Ding et al. 2020) on the normalised Lagrangian advantage ``(A_R - sum_k lambda_k A_{C_k}) /
-(1 + sum_k lambda_k)`` and the multiplier rules of :class:`~jaxrl_rewards.transforms.lagrangian.Lagrangian`
+(1 + sum_k lambda_k)`` and the multiplier rules of :class:`~jaxrl_rewards.transforms.constraints.lagrangian.Lagrangian`
 (``measure`` discounted: ``J_C`` is the discounted cost return from ``mu``).
 """
 
@@ -26,9 +26,11 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+from scipy.optimize import linprog  # test-extra dependency
 
-from jaxrl_rewards.types import Array
-from jaxrl_rewards.validation import ConfigError
+from jaxrl_rewards.core.types import Array, TransformSpec
+from jaxrl_rewards.core.validation import ConfigError
+from jaxrl_rewards.transforms.constraints.lagrangian import multiplier_step
 
 
 class CMDPSolution(NamedTuple):
@@ -93,7 +95,6 @@ def solve_cmdp(
     Raises:
         ConfigError: bad shapes or gamma; ``RuntimeError`` if the LP is infeasible.
     """
-    from scipy.optimize import linprog  # test-extra dependency
 
     if not 0.0 <= gamma < 1.0:
         raise ConfigError(f"gamma must lie in [0, 1) for the discounted LP, got {gamma}")
@@ -153,19 +154,17 @@ def exact_primal_dual(
 
     Each iteration: evaluate the softmax policy exactly; measure ``J_C`` (discounted, from
     ``initial``); update the multipliers with ``transform``'s rule
-    (:func:`~jaxrl_rewards.transforms.lagrangian.multiplier_step`; its ``limits`` are the
+    (:func:`~jaxrl_rewards.transforms.constraints.lagrangian.multiplier_step`; its ``limits`` are the
     budgets); take an NPG step ``theta += policy_lr / (1 - gamma) * (A_R - sum lambda A_C) /
     (1 + sum lambda)`` with the updated multipliers (the normaliser only when
     ``transform.normalize``).
 
     Args:
-        transform: a :class:`~jaxrl_rewards.transforms.lagrangian.Lagrangian` (upper sense).
+        transform: a :class:`~jaxrl_rewards.transforms.constraints.lagrangian.Lagrangian` (upper sense).
         transitions, rewards, costs, initial, gamma: the CMDP (as for :func:`solve_cmdp`).
         iterations: number of primal-dual iterations (static).
         policy_lr: NPG step size.
     """
-    from jaxrl_rewards.transforms.lagrangian import multiplier_step
-    from jaxrl_rewards.types import TransformSpec
 
     P, R, C, mu, _ = _as_arrays(transitions, rewards, costs, initial)
     num_costs = C.shape[0]

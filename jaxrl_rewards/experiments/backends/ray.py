@@ -15,13 +15,13 @@ from typing import Any
 
 import pandas as pd
 
-from jaxrl_rewards.validation import ConfigError
+from jaxrl_rewards.agents import get_agent
+from jaxrl_rewards.core.validation import ConfigError
+from jaxrl_rewards.experiments.backends.local import execute_chunk
+from jaxrl_rewards.experiments.spec import check_params, spec_from_dict, variant_config
 
 
 def _execute(spec_dict: dict[str, Any], task: Any, shard: bool) -> pd.DataFrame:
-    from jaxrl_rewards.agents import get_agent
-    from jaxrl_rewards.sweep_runner import execute_chunk
-    from jaxrl_rewards.sweep_spec import check_params, spec_from_dict, variant_config
 
     spec = spec_from_dict(spec_dict)
     variant = next(v for v in spec.variants if v.label == task.variant)

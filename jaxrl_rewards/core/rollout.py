@@ -10,8 +10,8 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from jaxrl_rewards.streams import env_streams, stack_streams, stream_names
-from jaxrl_rewards.types import Array, PRNGKey, Transition
+from jaxrl_rewards.core.streams import env_streams, stack_streams, stream_names
+from jaxrl_rewards.core.types import Array, PRNGKey, Transition
 
 #: info keys the env API adds on every step; they are lifted into Transition fields instead.
 _RESERVED_INFO = ("final_observation", "terminated", "truncated")

@@ -23,7 +23,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxrl_rewards.runner import (
+from jaxrl_rewards.core.validation import ConfigError
+from jaxrl_rewards.experiments.runner import (
     RunResult,
     TrainingDivergedError,
     _concat,
@@ -32,7 +33,6 @@ from jaxrl_rewards.runner import (
     shard_over_devices,
     vmapped,
 )
-from jaxrl_rewards.validation import ConfigError
 
 
 class Interrupted(RuntimeError):

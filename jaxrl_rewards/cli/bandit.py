@@ -16,6 +16,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from jaxrl_rewards.bandits import ALGORITHMS, ENVIRONMENTS, make_algorithm, make_bandit, run_seeds, summarize
+from jaxrl_rewards.bandits.metrics import cumulative_regret
+from jaxrl_rewards.bandits.plots import plot_curves
+from jaxrl_rewards.core.validation import ConfigError, check_positive_int
+from jaxrl_rewards.experiments.results import atomic_write_text
+from jaxrl_rewards.transforms.registry import build_transforms
+
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
@@ -33,7 +40,6 @@ def _fail(message: str, code: int = 2) -> None:
 @app.command("list")
 def list_command() -> None:
     """List bandit environments and algorithms."""
-    from jaxrl_rewards.bandits import ALGORITHMS, ENVIRONMENTS
 
     for title, registry in (("bandit environments", ENVIRONMENTS), ("bandit algorithms", ALGORITHMS)):
         table = Table(title=title)
@@ -64,12 +70,6 @@ def run(
     out_dir: Annotated[Path, typer.Option(help="where results.json and regret.png go")] = Path("bandit_runs"),
 ) -> None:
     """Run bandit algorithms on an environment; print a table, write a regret plot and results."""
-    from jaxrl_rewards.bandits import make_algorithm, make_bandit, run_seeds, summarize
-    from jaxrl_rewards.bandits.metrics import cumulative_regret
-    from jaxrl_rewards.bandits.plots import plot_curves
-    from jaxrl_rewards.results import atomic_write_text
-    from jaxrl_rewards.transforms import chain
-    from jaxrl_rewards.validation import ConfigError, check_positive_int
 
     algorithm = algorithm or ["ucb1", "thompson_beta", "greedy"]
     try:
@@ -78,9 +78,7 @@ def run(
         environment = make_bandit(env, arms, horizon, env_seed)
         algorithms = {name: make_algorithm(name, environment) for name in algorithm}
         if transform:
-            from jaxrl_rewards.cli import parse_transform  # lazy: the main CLI imports this module
-
-            reward_transform = chain(*[parse_transform(t) for t in transform])
+            reward_transform = build_transforms(transform)
         else:
             reward_transform = None
     except (ConfigError, ValueError, TypeError) as err:

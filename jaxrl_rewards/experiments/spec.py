@@ -3,7 +3,7 @@
 A spec names an agent, an environment, base agent options, a reward transform, seeds, a search
 method and the swept parameters, addressed by dotted paths into the agent's config pytree
 (``learning_rate``, ``transform.transforms.0.factor``, ``env_params.gravity``; see
-``jaxrl_rewards.sweep.leaf_paths``). Example::
+``jaxrl_rewards.experiments.paths.leaf_paths``). Example::
 
     name = "lr"
     agent = "ppo"
@@ -43,8 +43,11 @@ from typing import Any
 import jax
 import numpy as np
 
-from jaxrl_rewards.sweep import leaf_paths
-from jaxrl_rewards.validation import ConfigError
+from jaxrl_rewards.agents import AGENTS, get_agent
+from jaxrl_rewards.core.validation import ConfigError
+from jaxrl_rewards.envs import make
+from jaxrl_rewards.experiments.paths import batch_config, leaf_paths
+from jaxrl_rewards.transforms.registry import build_transforms
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -218,7 +221,6 @@ def spec_from_dict(raw: Mapping[str, Any]) -> SweepSpec:
     if not isinstance(name, str) or not name:
         raise _type_error("name", "a non-empty string", name)
     agent = raw.get("agent", "ppo")
-    from jaxrl_rewards.agents import AGENTS
 
     if agent not in AGENTS:
         raise ConfigError(f"agent: unknown agent {agent!r}; available: {sorted(AGENTS)}")
@@ -315,32 +317,6 @@ def load_spec(path: str | Path) -> SweepSpec:
 # --------------------------------------------------------------------------- building configs
 
 
-def build_transform(text: str):
-    """A transform from ``"name"`` or ``"name:key=value,key=value"`` via
-    ``jaxrl_rewards.transforms.REGISTRY`` (``ConfigError`` for unknown names / options)."""
-    import ast
-
-    from jaxrl_rewards.transforms import REGISTRY
-
-    name, _, args = text.partition(":")
-    name = name.strip()
-    if name not in REGISTRY:
-        raise ConfigError(f"unknown transform {name!r}; available: {sorted(REGISTRY)}")
-    kwargs = {}
-    for item in (a for a in args.split(",") if a.strip()):
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"transform {name} option must look like key=value, got {item!r}")
-        try:
-            kwargs[key.strip()] = ast.literal_eval(value.strip())
-        except (ValueError, SyntaxError):
-            kwargs[key.strip()] = value.strip()
-    try:
-        return REGISTRY[name][0](**kwargs)
-    except TypeError as err:
-        raise ConfigError(f"transform {name}: {err}") from None
-
-
 def _freeze(value: Any) -> Any:
     if isinstance(value, Mapping):
         return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
@@ -351,7 +327,6 @@ def _freeze(value: Any) -> Any:
 
 @functools.lru_cache(maxsize=64)
 def _cached_env(name: str, frozen_options: tuple) -> tuple[Any, Any]:
-    from jaxrl_rewards.envs import make
 
     return make(name, **dict(frozen_options))
 
@@ -362,15 +337,11 @@ def make_env(name: str, options: Mapping[str, Any]) -> tuple[Any, Any]:
     try:
         return _cached_env(name, _freeze(options))
     except TypeError:  # unhashable options
-        from jaxrl_rewards.envs import make
-
         return make(name, **options)
 
 
 def variant_config(spec: SweepSpec, variant: Variant) -> Any:
     """The agent config of one variant (base options + variant overrides), validated."""
-    from jaxrl_rewards.agents import get_agent
-    from jaxrl_rewards.transforms import chain
 
     agent = get_agent(spec.agent)
     try:
@@ -379,8 +350,7 @@ def variant_config(spec: SweepSpec, variant: Variant) -> Any:
         raise ConfigError(f"env: {err}") from None
     options = dict(variant.config)
     if variant.transform:
-        transforms = [build_transform(t) for t in variant.transform]
-        options["transform"] = transforms[0] if len(transforms) == 1 else chain(*transforms)
+        options["transform"] = build_transforms(variant.transform)
     preset = getattr(agent, "PRESETS", {}).get(spec.env, {})
     try:
         return agent.make_config(env, params, env_name=spec.env, **{**preset, **options})
@@ -418,8 +388,6 @@ def check_spec(spec: SweepSpec) -> dict[str, tuple[Any, dict[str, np.dtype]]]:
     """Build every variant's config and check the swept parameters and their values (the
     agent's ``validate`` on the config batched with all grid values / range ends), before any
     compilation. Returns label -> (config, path dtypes)."""
-    from jaxrl_rewards.agents import get_agent
-    from jaxrl_rewards.sweep import batch_config
 
     agent = get_agent(spec.agent)
     out = {}
@@ -441,7 +409,6 @@ __all__ = [
     "METHODS",
     "SweepSpec",
     "Variant",
-    "build_transform",
     "check_params",
     "check_spec",
     "load_spec",

@@ -8,7 +8,7 @@ falls back to 0 once the threshold is met, so a satisfied component stops being 
 cannot be over-optimised. This is the Lagrangian of ``max J_task s.t. J_i >= tau_i`` (Moskovitz
 et al. 2023, "Confronting Reward Model Overoptimization with Constrained RLHF", where the
 thresholds are the components' "proxy points"); the multipliers follow the same rules as
-:mod:`jaxrl_rewards.transforms.lagrangian` with ``g_i = tau_i - J_i``:
+:mod:`jaxrl_rewards.transforms.constraints.lagrangian` with ``g_i = tau_i - J_i``:
 
 * ``"gradient"``: ``mu <- clip(mu + lr (tau - J), 0, mu_max)``;
 * ``"pid"``: PID on ``tau - J`` (Stooke et al. 2020);
@@ -20,9 +20,9 @@ Cost-style thresholds (``J_i <= tau_i``) are the Lagrangian itself: ``lagrangian
 
 from __future__ import annotations
 
-from jaxrl_rewards.types import Array
-
-from .lagrangian import Lagrangian, make_lagrangian
+from jaxrl_rewards.core.types import Array
+from jaxrl_rewards.core.validation import ConfigError
+from jaxrl_rewards.transforms.constraints.lagrangian import Lagrangian, make_lagrangian
 
 
 def threshold_weights(
@@ -48,7 +48,7 @@ def threshold_weights(
             ``measure`` (episodic or discounted return of the component stream).
         streams: the component streams (e.g. ``("reward_speed", "reward_comfort")``).
         rule, measure, normalize, lr, kp, ki, kd, rho, lambda_init, lambda_max: as for
-            :func:`jaxrl_rewards.transforms.lagrangian.lagrangian`.
+            :func:`jaxrl_rewards.transforms.constraints.lagrangian.lagrangian`.
         switch_weight: the weight of an unmet component under ``rule="switch"``.
 
     Metrics are logged under ``lagrangian/`` (``lambda/<stream>`` is the dynamic weight,
@@ -59,8 +59,6 @@ def threshold_weights(
         ConfigError: no streams, a threshold count that does not match, an unknown rule.
     """
     if streams is None:
-        from jaxrl_rewards.validation import ConfigError
-
         raise ConfigError("threshold_weights: name the component streams to threshold (e.g. ('reward_a',))")
     return make_lagrangian(
         thresholds,

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 
 import jax.numpy as jnp
 
-from jaxrl_rewards.types import Array, Stream, Streams, Transition
+from jaxrl_rewards.core.types import Array, Stream, Streams, Transition
 
 TASK = "task"
 

@@ -17,7 +17,6 @@ atomically:
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,15 +24,17 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
+from scipy.stats import bootstrap, trim_mean
 
-from jaxrl_rewards.results import atomic_write_bytes, atomic_write_text
+from jaxrl_rewards.core.files import atomic_write_text, write_figure
+from jaxrl_rewards.experiments.store import ResultStore
 
 _ID_COLUMNS = ("variant", "chunk", "run", "point", "seed", "iteration")
 
 
 def iqm(values: np.ndarray, axis: int = 0) -> np.ndarray:
     """Interquartile mean along ``axis`` (25% trimmed on each side)."""
-    from scipy.stats import trim_mean
 
     return trim_mean(np.asarray(values, np.float64), 0.25, axis=axis)
 
@@ -41,7 +42,6 @@ def iqm(values: np.ndarray, axis: int = 0) -> np.ndarray:
 def iqm_ci(values: np.ndarray, confidence: float = 0.95, reps: int = 2000, seed: int = 0) -> tuple[float, float]:
     """Percentile-bootstrap confidence interval of the IQM of ``values`` ``[n]`` (resampling
     runs). One value gives a zero-width interval."""
-    from scipy.stats import bootstrap
 
     values = np.asarray(values, np.float64)
     if values.size < 2 or np.all(values == values[0]):
@@ -56,7 +56,6 @@ def iqm_ci(values: np.ndarray, confidence: float = 0.95, reps: int = 2000, seed:
 def load_results(directory: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
     """A results store's rows and manifest (``store.ResultStore``), or a single parquet/csv
     file of ``results.save_result`` (manifest empty)."""
-    from jaxrl_rewards.store import ResultStore
 
     path = Path(directory)
     if path.is_file():
@@ -123,23 +122,8 @@ def final_score_table(frame: pd.DataFrame, params: Sequence[str], metric: str = 
 
 
 def _save(fig: Any, path: Path) -> Path:
-    import matplotlib.pyplot as plt
-
-    buffer = io.BytesIO()
     fig.tight_layout()
-    fig.savefig(buffer, format="png", dpi=110)
-    plt.close(fig)
-    atomic_write_bytes(path, buffer.getvalue())
-    return path
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    return write_figure(fig, path, dpi=110)
 
 
 def plot_learning_curves(
@@ -147,12 +131,12 @@ def plot_learning_curves(
 ) -> Path:
     """IQM of ``metric`` over seeds vs environment steps, one line per configuration (the
     ``max_groups`` best by final IQM), with 95% bootstrap CIs."""
-    plt = _pyplot()
     keys = group_columns(frame, params)
     rows = frame.dropna(subset=[metric])
     x_col = "eval/timesteps" if "eval/timesteps" in rows else "iteration"
     best = final_score_table(frame, params, metric)["config"].head(max_groups).tolist()
-    fig, ax = plt.subplots(figsize=(7.0, 4.2))
+    fig = Figure(figsize=(7.0, 4.2))
+    ax = fig.subplots()
     for group, part in rows.groupby(keys, sort=False) if keys else [((), rows)]:
         label = _label(keys, group)
         if label not in best:
@@ -179,9 +163,9 @@ def plot_sensitivity(
     params = [p for p in params if p in frame and frame[p].nunique() > 1]
     if not params:
         return None
-    plt = _pyplot()
     finals = final_values(frame, metric)
-    fig, axes = plt.subplots(1, len(params), figsize=(4.2 * len(params), 3.6), squeeze=False)
+    fig = Figure(figsize=(4.2 * len(params), 3.6))
+    axes = fig.subplots(1, len(params), squeeze=False)
     for ax, param in zip(axes[0], params, strict=True):
         for variant, part in finals.groupby("variant", sort=False) if "variant" in finals else [("", finals)]:
             stats = []
@@ -217,13 +201,13 @@ def plot_return_vs_cost(
     cost = _cost_metric(frame)
     if cost is None:
         return None
-    plt = _pyplot()
     keys = group_columns(frame, params)
     index = [c for c in ("variant", "run") if c in frame]
     returns = final_values(frame, metric).set_index(index)
     costs = final_values(frame, cost).set_index(index)[cost].rename("__cost__")
     both = returns.drop(columns=[cost], errors="ignore").join(costs, how="inner").reset_index()
-    fig, ax = plt.subplots(figsize=(5.5, 4.2))
+    fig = Figure(figsize=(5.5, 4.2))
+    ax = fig.subplots()
     for group, part in both.groupby(keys, sort=False) if keys else [((), both)]:
         ax.scatter(part["__cost__"], part[metric], label=_label(keys, group), s=18)
     ax.set_xlabel(f"final {cost}")
@@ -250,12 +234,12 @@ def plot_pareto(frame: pd.DataFrame, params: Sequence[str], path: str | Path) ->
     objectives = sorted(c for c in frame.columns if c.startswith("eval/return/reward_"))[:2]
     if len(objectives) < 2:
         return None
-    plt = _pyplot()
     keys = group_columns(frame, params)
     finals = final_values(frame, objectives[0])
     means = finals.groupby(keys, sort=False)[objectives].mean() if keys else finals[objectives].mean().to_frame().T
     mask = pareto_front(means.to_numpy())
-    fig, ax = plt.subplots(figsize=(5.5, 4.2))
+    fig = Figure(figsize=(5.5, 4.2))
+    ax = fig.subplots()
     ax.scatter(means[objectives[0]], means[objectives[1]], c="lightgray", label="configurations")
     front = means[mask].sort_values(objectives[0])
     ax.plot(front[objectives[0]], front[objectives[1]], "o-", color="C3", label="Pareto front")

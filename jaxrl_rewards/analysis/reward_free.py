@@ -24,9 +24,9 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
+from jaxrl_rewards.core.types import Array, Metrics, PRNGKey, Streams, TransformSpec, Transition
+from jaxrl_rewards.core.validation import ConfigError, check_in_range
 from jaxrl_rewards.transforms.core import RewardTransform
-from jaxrl_rewards.types import Array, Metrics, PRNGKey, Streams, TransformSpec, Transition
-from jaxrl_rewards.validation import ConfigError, check_in_range
 
 
 class ModelCounts(struct.PyTreeNode):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 from flax import struct
 
-from jaxrl_rewards.types import Array
+from jaxrl_rewards.core.types import Array
 
 
 class RunningMeanStd(struct.PyTreeNode):

@@ -3,42 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
-from jaxrl_rewards.runner import RunResult
-
-
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically: a temp file in the same folder, then rename.
-    A killed process leaves either the old file or the new one, never half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600 files; give the usual permissions
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def atomic_write_text(path: str | Path, text: str) -> None:
-    """``atomic_write_bytes`` for UTF-8 text."""
-    atomic_write_bytes(path, text.encode("utf-8"))
+from jaxrl_rewards.core.files import atomic_write_bytes, atomic_write_text, write_figure
+from jaxrl_rewards.experiments.runner import RunResult
 
 
 def long_frame(metrics: Mapping[str, np.ndarray], run_columns: Mapping[str, Any]) -> pd.DataFrame:
@@ -118,14 +92,9 @@ def _json_default(value: Any) -> Any:
 def plot_eval_curves(curves: Mapping[str, RunResult], path: str | Path, title: str = "", stream: str = "task") -> Path:
     """Plot mean evaluation return vs timesteps per variant, with a band of +-1 standard error
     over seeds, to a PNG (matplotlib, Agg backend). Written atomically."""
-    import io
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    fig = Figure(figsize=(6.4, 4.0))
+    ax = fig.subplots()
     for label, result in curves.items():
         returns = result.metrics[f"eval/return/{stream}"]
         steps = result.metrics["eval/timesteps"][0]
@@ -139,8 +108,5 @@ def plot_eval_curves(curves: Mapping[str, RunResult], path: str | Path, title: s
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=120)
-    plt.close(fig)
-    atomic_write_bytes(path, buffer.getvalue())
+    write_figure(fig, path, dpi=120)
     return Path(path)

@@ -31,8 +31,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxrl_rewards.types import Array
-from jaxrl_rewards.validation import ConfigError, check_in_range
+from jaxrl_rewards.core.types import Array
+from jaxrl_rewards.core.validation import ConfigError, check_in_range
 
 RewardFn = Callable[[Any, Any, Any], Array]
 """``reward_fn(obs [B, ...], action [B, ...], next_obs [B, ...]) -> [B]`` (batched, jittable)."""

@@ -8,7 +8,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from jaxrl_rewards.types import Array
+from jaxrl_rewards.core.types import Array
 
 
 def clip_by_global_norm(max_norm: Array | float) -> optax.GradientTransformation:

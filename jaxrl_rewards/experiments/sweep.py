@@ -11,7 +11,6 @@ the same run trained alone (to float32 rounding) whatever chunk it lands in.
 
 from __future__ import annotations
 
-import functools
 import itertools
 import math
 import os
@@ -23,28 +22,17 @@ from types import ModuleType
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
-from jaxrl_rewards import live_logging
-from jaxrl_rewards.runner import _progress, shard_over_devices
-from jaxrl_rewards.store import ResultStore, chunk_frame
-from jaxrl_rewards.sweep_spec import SweepSpec, check_spec, load_spec, spec_from_dict
-from jaxrl_rewards.validation import ConfigError
-
-
-@dataclass(frozen=True)
-class ChunkTask:
-    """One chunk: its runs (point x seed) and the fixed compiled batch size it runs at."""
-
-    variant: str
-    chunk: int
-    runs: tuple[int, ...]
-    point_ids: tuple[int, ...]
-    points: tuple[Mapping[str, Any], ...]
-    seeds: tuple[int, ...]
-    chunk_size: int
+from jaxrl_rewards.agents import get_agent
+from jaxrl_rewards.core.validation import ConfigError
+from jaxrl_rewards.experiments import live_logging
+from jaxrl_rewards.experiments.backends import ray as ray_backend
+from jaxrl_rewards.experiments.backends.local import ChunkTask, compile_count, execute_chunk
+from jaxrl_rewards.experiments.runner import _progress
+from jaxrl_rewards.experiments.spec import SweepSpec, check_spec, load_spec, spec_from_dict
+from jaxrl_rewards.experiments.store import ResultStore
 
 
 @dataclass
@@ -184,97 +172,6 @@ def choose_chunk_size(
     return max(step, size // step * step) if size >= step else step
 
 
-# --------------------------------------------------------------------------- running a chunk
-
-
-@functools.cache
-def chunk_function(agent: ModuleType, live: bool) -> Callable:
-    """``jit`` of ``chunk(configs, keys, run_ids) -> metrics`` for a chunk of R runs: the
-    agent's ``init`` vmapped over runs, then ``num_evals`` vmapped ``train_segment`` calls in a
-    ``lax.scan`` (per run exactly the agent's ``train``), and, when ``live``, one host callback
-    per segment carrying every run's metrics ``[R, ...]`` (``live_logging.emit``). Every config
-    leaf carries the run axis, so all chunks of the same config structure and size share one
-    compiled program."""
-
-    def chunk(configs, keys, run_ids):
-        state = jax.vmap(agent.init)(configs, keys)
-
-        def segment(state, index):
-            state, metrics = jax.vmap(agent.train_segment)(configs, state)
-            if live:
-                live_logging.emit(run_ids, index, metrics)
-            return state, metrics
-
-        _, metrics = jax.lax.scan(segment, state, jnp.arange(configs.num_evals))  # num_evals is static
-        metrics = jax.tree.map(lambda x: jnp.swapaxes(x, 0, 1), metrics)  # [R, num_evals, ...]
-        return jax.vmap(agent.merge_segments)(metrics)
-
-    return jax.jit(chunk)
-
-
-def batch_runs(config: Any, points: Sequence[Mapping[str, Any]], dtypes: Mapping[str, Any]) -> Any:
-    """The config with a leading run axis on every leaf: swept leaves take each run's value,
-    the others are broadcast. ``points`` has one entry per run."""
-    from jaxrl_rewards.sweep import leaf_paths
-
-    size = len(points)
-    leaves, treedef = jax.tree.flatten(config)
-    out = []
-    for path, leaf in zip(leaf_paths(config), leaves, strict=True):
-        if points and path in points[0]:
-            out.append(np.asarray([p[path] for p in points], dtype=dtypes[path]))
-        elif isinstance(leaf, jax.Array) and jnp.issubdtype(leaf.dtype, jax.dtypes.prng_key):
-            out.append(jnp.broadcast_to(leaf, (size, *leaf.shape)))
-        else:  # strongly typed numpy arrays: a Python float leaf and a swept one compile alike
-            value = np.asarray(leaf)
-            out.append(np.broadcast_to(value, (size, *value.shape)))
-    return jax.tree.unflatten(treedef, out)
-
-
-def execute_chunk(
-    agent: ModuleType,
-    config: Any,
-    dtypes: Mapping[str, Any],
-    task: ChunkTask,
-    *,
-    shard: bool = True,
-    live: bool = False,
-) -> pd.DataFrame:
-    """Run one chunk as one compiled call and return its long table (padding dropped)."""
-    real = len(task.runs)
-    pad = task.chunk_size - real
-    points = list(task.points) + [task.points[-1]] * pad
-    seeds = list(task.seeds) + [task.seeds[-1]] * pad
-    runs = list(task.runs) + [-1] * pad  # padding runs: id -1, ignored by monitors
-    batch = (
-        batch_runs(config, points, dtypes),
-        jax.vmap(jax.random.key)(jnp.asarray(seeds, dtype=jnp.uint32)),
-        jnp.asarray(runs, dtype=jnp.int32),
-    )
-    if shard:
-        batch = shard_over_devices(batch)
-    metrics = jax.device_get(chunk_function(agent, live)(*batch))
-    metrics = {k: np.asarray(v)[:real] for k, v in metrics.items()}
-    return chunk_frame(
-        metrics,
-        variant=task.variant,
-        chunk=task.chunk,
-        runs=task.runs,
-        seeds=task.seeds,
-        points=task.points,
-        point_ids=task.point_ids,
-    )
-
-
-def compile_count(agent: ModuleType) -> int:
-    """Compiled programs held by the chunk functions of ``agent`` (both live modes)."""
-    total = 0
-    for live in (False, True):
-        fn = chunk_function(agent, live)
-        total += fn._cache_size() if hasattr(fn, "_cache_size") else 0
-    return total
-
-
 # --------------------------------------------------------------------------- the sweep
 
 
@@ -344,7 +241,6 @@ def run_sweep(
         spec = spec_from_dict(spec)
     if backend not in ("local", "ray"):
         raise ConfigError(f"backend must be 'local' or 'ray', got {backend!r}")
-    from jaxrl_rewards.agents import get_agent
 
     agent = get_agent(spec.agent)
     checked = check_spec(spec)
@@ -427,9 +323,7 @@ def run_sweep(
                 bar_total += len(todo)
                 bar.update(chunk_bar, total=bar_total, description=f"chunks of {spec.name}")
                 if backend == "ray":
-                    from jaxrl_rewards.ray_backend import run_tasks
-
-                    run_tasks(
+                    ray_backend.run_tasks(
                         spec, todo, lambda t, f, cfg=config: finish(t, f, cfg), address=ray_address, shard=shard,
                         init_kwargs=ray_init_kwargs,
                     )  # fmt: skip
@@ -455,9 +349,7 @@ def run_sweep(
                 (task,) = _tasks_for(label, proposed, c * per_chunk, seeds, size, c)
                 bar.update(chunk_bar, total=num_chunks, description=f"chunks of {spec.name} ({label})")
                 if backend == "ray":
-                    from jaxrl_rewards.ray_backend import run_tasks
-
-                    run_tasks(
+                    ray_backend.run_tasks(
                         spec, [task], lambda t, f, cfg=config: finish(t, f, cfg), address=ray_address, shard=shard,
                         init_kwargs=ray_init_kwargs,
                     )  # fmt: skip
@@ -471,14 +363,9 @@ def run_sweep(
 
 
 __all__ = [
-    "ChunkTask",
     "SweepResult",
-    "batch_runs",
     "choose_chunk_size",
-    "chunk_function",
-    "compile_count",
     "estimate_run_bytes",
-    "execute_chunk",
     "grid_points",
     "optuna_points",
     "random_points",

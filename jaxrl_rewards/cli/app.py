@@ -1,5 +1,5 @@
 """The ``jaxrl-rewards`` command line: ``list``, ``train``, ``sweep``, ``plot``, ``quickstart``,
-and the ``bandit`` section (``jaxrl_rewards.bandits.cli``)."""
+and the ``bandit`` section (``jaxrl_rewards.cli.bandit``)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,26 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from jaxrl_rewards.bandits.cli import app as bandit_app
+from jaxrl_rewards.agents import AGENTS, get_agent
+from jaxrl_rewards.cli.bandit import app as bandit_app
+from jaxrl_rewards.core.validation import ConfigError
+from jaxrl_rewards.envs import env_info, make, registered_envs
+from jaxrl_rewards.experiments.checkpoint import train_checkpointed
+from jaxrl_rewards.experiments.live_logging import TensorBoardLogger, WandbLogger
+from jaxrl_rewards.experiments.plots import (
+    final_score_table,
+    load_results,
+    make_report,
+    param_columns,
+    plot_learning_curves,
+)
+from jaxrl_rewards.experiments.quickstart import quickstart_spec
+from jaxrl_rewards.experiments.results import atomic_write_text, save_result
+from jaxrl_rewards.experiments.runner import TrainingDivergedError, train_seeds
+from jaxrl_rewards.experiments.spec import load_spec
+from jaxrl_rewards.experiments.sweep import run_sweep
+from jaxrl_rewards.transforms import REGISTRY
+from jaxrl_rewards.transforms.registry import build_transforms
 
 app = typer.Typer(
     add_completion=False,
@@ -43,14 +62,12 @@ def parse_assignments(items: list[str], what: str) -> dict[str, Any]:
     return out
 
 
-def parse_transform(text: str):
-    """Build a transform from ``"name"`` or ``"name:key=value,key=value"`` using
-    ``jaxrl_rewards.transforms.REGISTRY``."""
-    from jaxrl_rewards.sweep_spec import build_transform
-    from jaxrl_rewards.validation import ConfigError
+def parse_transforms(texts: list[str]):
+    """The CLI's ``-t`` values (``"name"`` or ``"name:key=value,..."``, see
+    ``transforms.registry``) as one transform, exactly as a spec builds them."""
 
     try:
-        return build_transform(text)
+        return build_transforms(texts)
     except ConfigError as err:
         raise typer.BadParameter(str(err)) from None
 
@@ -65,9 +82,6 @@ def list_command(
     what: Annotated[str, typer.Argument(help="envs, agents, transforms or all")] = "all",
 ) -> None:
     """List registered environments, agents and reward transforms."""
-    from jaxrl_rewards.agents import AGENTS
-    from jaxrl_rewards.envs import env_info, registered_envs
-    from jaxrl_rewards.transforms import REGISTRY
 
     if what not in ("all", "envs", "agents", "transforms"):
         _fail(f"unknown list target {what!r}; choose envs, agents, transforms or all")
@@ -149,19 +163,13 @@ def train(
 ) -> None:
     """Train an agent on several seeds at once, print a result table and save the metrics.
     With --checkpoint-dir the run saves its state between segments and a restarted run resumes."""
-    from jaxrl_rewards.agents import get_agent
-    from jaxrl_rewards.envs import make
-    from jaxrl_rewards.results import save_result
-    from jaxrl_rewards.runner import TrainingDivergedError, train_seeds
-    from jaxrl_rewards.transforms import chain
 
     try:
         module = get_agent(agent)
         overrides = parse_assignments(set_, "--set")
-        transforms = [parse_transform(t) for t in transform]
         env_obj, params = make(env, **parse_assignments(env_param, "--env-param"))
-        if transforms:
-            overrides["transform"] = chain(*transforms)
+        if transform:
+            overrides["transform"] = parse_transforms(transform)
         preset = module.PRESETS.get(env, {})
         config = module.make_config(env_obj, params, total_timesteps=steps, env_name=env, **{**preset, **overrides})
     except (ValueError, TypeError) as err:
@@ -171,8 +179,6 @@ def train(
     info = {"env": env, "agent": agent, "transform": transform, "overrides": set_, "steps": steps}
     try:
         if checkpoint_dir is not None:
-            from jaxrl_rewards.checkpoint import train_checkpointed
-
             result = train_checkpointed(
                 module, config, seed_list, checkpoint_dir, save_every=save_every, progress=progress,
                 description=f"{agent} on {env}",
@@ -213,7 +219,6 @@ def _score_table(title: str, table: Any, metric: str, limit: int = 20) -> Table:
 
 
 def _loggers(tensorboard: Path | None, wandb_dir: Path | None, project: str) -> list[Any]:
-    from jaxrl_rewards.live_logging import TensorBoardLogger, WandbLogger
 
     loggers: list[Any] = []
     if tensorboard is not None:
@@ -238,10 +243,6 @@ def sweep(
 ) -> None:
     """Run (or resume) a sweep: grid / random / optuna points x seeds, each chunk of runs one
     compiled vmapped call, results in a resumable parquet store."""
-    from jaxrl_rewards.plots import final_score_table, make_report, param_columns
-    from jaxrl_rewards.sweep_runner import run_sweep
-    from jaxrl_rewards.sweep_spec import load_spec
-    from jaxrl_rewards.validation import ConfigError
 
     try:
         parsed = load_spec(spec)
@@ -278,7 +279,6 @@ def plot_command(
 ) -> None:
     """Learning curves (IQM + bootstrap CIs over seeds), final-score table, hyperparameter
     sensitivity, return-vs-cost and Pareto plots; PNGs and a markdown summary."""
-    from jaxrl_rewards.plots import final_score_table, load_results, make_report, param_columns
 
     try:
         frame, manifest = load_results(results)
@@ -302,11 +302,6 @@ def quickstart(
 ) -> None:
     """Built-in demo sweep (jaxrl_rewards/quickstart.py): PPO with and without reward
     transforms, N seeds each, one compiled call per variant; prints a table and writes a plot."""
-    from jaxrl_rewards.plots import final_score_table, make_report, plot_learning_curves
-    from jaxrl_rewards.quickstart import quickstart_spec
-    from jaxrl_rewards.results import atomic_write_text
-    from jaxrl_rewards.sweep_runner import run_sweep
-    from jaxrl_rewards.validation import ConfigError
 
     try:
         spec = quickstart_spec(env, seeds, steps)
@@ -341,4 +336,4 @@ if __name__ == "__main__":  # pragma: no cover
     main()
 
 
-__all__ = ["app", "parse_assignments", "parse_transform", "parse_value"]
+__all__ = ["app", "parse_assignments", "parse_transforms", "parse_value"]

@@ -57,12 +57,3 @@ def batch_config(config: Any, values: Mapping[str, Any]) -> tuple[Any, Any]:
     new_leaves = [arrays.get(p, leaf) for p, (_, leaf) in zip(paths, leaves_with_paths, strict=True)]
     axes = [0 if p in arrays else None for p in paths]
     return jax.tree_util.tree_unflatten(treedef, new_leaves), jax.tree_util.tree_unflatten(treedef, axes)
-
-
-def __getattr__(name: str) -> Any:
-    """``run_sweep`` and friends live in ``jaxrl_rewards.sweep_runner`` (imported lazily)."""
-    if name in ("run_sweep", "SweepResult", "ChunkTask"):
-        from jaxrl_rewards import sweep_runner
-
-        return getattr(sweep_runner, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from jaxrl_rewards.sweep_spec import SweepSpec, spec_from_dict
+from jaxrl_rewards.experiments.spec import SweepSpec, spec_from_dict
 
 #: The quickstart's environment, its ``envs.make`` options and the PPO options.
 ENV = "SparseGridWorld-v0"

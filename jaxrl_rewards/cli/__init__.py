@@ -1,0 +1,1 @@
+"""The ``jaxrl-rewards`` command line: one module per command, mounted on one typer ``app``."""

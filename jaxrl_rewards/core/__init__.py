@@ -1,0 +1,7 @@
+"""The data that flows through the library and the plumbing every other layer uses.
+
+``types`` (``Transition``, ``Stream``, ``TransformSpec``), ``streams`` (environment streams,
+``scalarize``), ``rollout`` (vectorised env stepping with episode bookkeeping), ``validation``
+(``ConfigError`` and checks), ``running_stats``, ``networks`` and ``optim``. Nothing here
+imports transforms, agents or experiments.
+"""
