@@ -35,5 +35,13 @@ def test_wheel_contains_mapped_subpackages(tmp_path):
     ):
         assert required in names, required
     assert not [n for n in names if n.startswith(("envs/", "agents/", "tests/", "benchmarks/"))]
+    # every source module ships (a subpackage missing from pyproject's list would be dropped silently)
+    sources = {"jaxrl_rewards": "jaxrl_rewards", "envs": "jaxrl_rewards/envs", "agents": "jaxrl_rewards/agents"}
+    expected = {
+        f"{target}/{path.relative_to(ROOT / folder).as_posix()}"
+        for folder, target in sources.items()
+        for path in (ROOT / folder).rglob("*.py")
+    }
+    assert sorted(expected - set(names)) == []
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "jaxrl-rewards = jaxrl_rewards.cli.app:app" in zipfile.ZipFile(wheel).read(entry_points).decode()
