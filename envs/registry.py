@@ -16,7 +16,6 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import functools
-import importlib
 import inspect
 from collections.abc import Callable
 from typing import Any
@@ -24,6 +23,7 @@ from typing import Any
 import gymnax
 import jax.numpy as jnp
 
+from . import constrained, exploration, multi_objective, proxy
 from .base import Environment, EnvParams, spaces
 from .gridworld import SparseGridWorld
 
@@ -190,10 +190,10 @@ def _gridworld_factory(**env_kwargs: Any) -> tuple[Environment, EnvParams]:
     return env, env.default_params
 
 
-#: Modules of our own environments. Each defines ``ENVIRONMENTS: dict[str, tuple[factory,
+#: Family packages of our own environments. Each defines ``ENVIRONMENTS: dict[str, tuple[factory,
 #: description]]`` where ``factory(**options) -> (env, default_params)``; its keyword
 #: parameters become ``make`` constructor options. They must not import this module.
-OWN_ENV_MODULES = ("multi_objective", "constrained", "exploration", "proxy_rewards")
+OWN_ENV_MODULES = (multi_objective, constrained, exploration, proxy)
 
 
 def _add(name: str, entry: _Entry) -> None:
@@ -222,8 +222,7 @@ def _register_builtins() -> None:
             lambda: ("size", "obs_mode"),
         ),
     )
-    for module_name in OWN_ENV_MODULES:
-        module = importlib.import_module(f"{__package__}.{module_name}")
+    for module in OWN_ENV_MODULES:
         for name, (factory, description) in module.ENVIRONMENTS.items():
             _add(name, _Entry(factory, "jaxrl_rewards", description, functools.partial(_keyword_options, factory)))
     _BUILTIN_NAMES.update(_REGISTRY)

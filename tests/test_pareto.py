@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from jaxrl_rewards.analysis.pareto import convex_hull_points, hypervolume, pareto_front, pareto_mask
-from jaxrl_rewards.envs.deep_sea_treasure import DeepSeaTreasure
+from jaxrl_rewards.envs.multi_objective.deep_sea_treasure import DeepSeaTreasure
 
 
 def test_pareto_mask_exact():

@@ -10,8 +10,8 @@ from jaxrl_rewards.core.rollout import example_batch
 from jaxrl_rewards.core.streams import env_streams, stream_names
 from jaxrl_rewards.envs import make
 from jaxrl_rewards.envs.constrained import ENVIRONMENTS
-from jaxrl_rewards.envs.lava_grid import LavaGrid, LavaGridState
-from jaxrl_rewards.envs.point_hazard import PointHazard
+from jaxrl_rewards.envs.constrained.lava_grid import LavaGrid, LavaGridState
+from jaxrl_rewards.envs.constrained.point_hazard import PointHazard
 
 COST_NAMES = {
     "PointHazard-v0": ("cost",),

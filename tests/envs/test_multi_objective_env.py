@@ -8,8 +8,8 @@ import pytest
 from jaxrl_rewards.core.rollout import reset_envs, rollout
 from jaxrl_rewards.core.streams import env_streams
 from jaxrl_rewards.envs import make
-from jaxrl_rewards.envs.deep_sea_treasure import COLS, DEPTHS, TREASURES, DeepSeaTreasure
-from jaxrl_rewards.envs.weight_conditioned import WeightConditioned, with_fixed_weights
+from jaxrl_rewards.envs.multi_objective.deep_sea_treasure import COLS, DEPTHS, TREASURES, DeepSeaTreasure
+from jaxrl_rewards.envs.multi_objective.weight_conditioned import WeightConditioned, with_fixed_weights
 
 UP, RIGHT, DOWN, LEFT = range(4)
 

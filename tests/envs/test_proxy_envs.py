@@ -9,7 +9,7 @@ from jaxrl_rewards.analysis import distances
 from jaxrl_rewards.core.rollout import reset_envs, rollout
 from jaxrl_rewards.core.streams import env_streams
 from jaxrl_rewards.envs import make, registered_envs
-from jaxrl_rewards.envs.proxy_grid import ProxyGridWorld
+from jaxrl_rewards.envs.proxy.proxy_grid import ProxyGridWorld
 
 UP, RIGHT, DOWN, LEFT = 0, 1, 2, 3
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import inspect
 
 import gymnax
@@ -45,9 +44,8 @@ def test_registered_names_are_gymnax_brax_and_ours():
     assert len(names) == len(set(names))
     brax_names = BRAX_NAMES | (set() if SWIMMER_BROKEN else {"Swimmer-brax"})
     own_names = {"SparseGridWorld-v0"}
-    for module_name in OWN_ENV_MODULES:
-        module = importlib.import_module(f"jaxrl_rewards.envs.{module_name}")
-        assert module.ENVIRONMENTS, f"envs/{module_name}.py registers nothing"
+    for module in OWN_ENV_MODULES:
+        assert module.ENVIRONMENTS, f"{module.__name__} registers nothing"
         own_names |= set(module.ENVIRONMENTS)
     assert set(names) == GYMNAX_NAMES | brax_names | own_names
     for name in own_names:

@@ -20,8 +20,8 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from .base import Environment, EnvParams, EnvState, spaces
-from .gridworld import MOVES
+from ..base import Environment, EnvParams, EnvState, spaces
+from ..gridworld import MOVES
 
 TV_ACTION = 4
 

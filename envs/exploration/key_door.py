@@ -21,8 +21,8 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from .base import Environment, EnvParams, EnvState, spaces
-from .gridworld import MOVES
+from ..base import Environment, EnvParams, EnvState, spaces
+from ..gridworld import MOVES
 
 
 @struct.dataclass

@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from .base import Environment, EnvParams, EnvState, spaces
+from ..base import Environment, EnvParams, EnvState, spaces
 
 
 @struct.dataclass

@@ -24,7 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from .base import Environment, EnvParams, EnvState, spaces
+from ..base import Environment, EnvParams, EnvState, spaces
 
 #: Row/column offset of each action: up, right, down, left, stay.
 MOVES: np.ndarray = np.array([[-1, 0], [0, 1], [1, 0], [0, -1], [0, 0]], dtype=np.int32)

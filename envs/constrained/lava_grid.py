@@ -29,7 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from .base import Environment, EnvParams, EnvState, spaces
+from ..base import Environment, EnvParams, EnvState, spaces
 
 MOVES: np.ndarray = np.array([[-1, 0], [0, 1], [1, 0], [0, -1]], dtype=np.int32)
 DEFAULT_LAYOUT: tuple[str, ...] = ("S..L..G", "...L...", "...L...", ".......")

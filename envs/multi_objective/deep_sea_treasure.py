@@ -23,7 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from .base import Environment, EnvParams, EnvState, spaces
+from ..base import Environment, EnvParams, EnvState, spaces
 
 ROWS, COLS = 11, 10
 DEPTHS: tuple[int, ...] = (1, 2, 3, 4, 4, 4, 7, 7, 9, 10)

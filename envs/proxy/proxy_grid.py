@@ -30,8 +30,8 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from .base import Environment, EnvParams, EnvState, spaces
-from .gridworld import MOVES, SparseGridWorld
+from ..base import Environment, EnvParams, EnvState, spaces
+from ..gridworld import MOVES, SparseGridWorld
 
 VARIANTS = ("bonus", "tamper")
 

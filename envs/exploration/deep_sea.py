@@ -22,7 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from .base import Environment, EnvParams, EnvState, spaces
+from ..base import Environment, EnvParams, EnvState, spaces
 
 
 @struct.dataclass

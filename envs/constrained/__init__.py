@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .constrained_cartpole import ConstrainedCartPole
+from .cartpole import ConstrainedCartPole
 from .lava_grid import DEFAULT_LAYOUT, LavaGrid
 from .point_hazard import PointHazard, two_hazard_params
 
