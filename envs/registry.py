@@ -9,6 +9,13 @@ list of close matches.
 of that environment's constructor options (``backend`` for brax, ``size``/``obs_mode`` for
 the grid world, gymnax constructor arguments such as ``DeepSea-bsuite``'s ``size``) and
 otherwise treats it as a field of the default params to replace.
+
+>>> env, params = make("CartPole-v1", max_steps_in_episode=200)  # a params field
+>>> type(env).__name__, int(params.max_steps_in_episode)
+('CartPole', 200)
+>>> env, params = make("SparseGridWorld-v0", size=5)  # a constructor option
+>>> env.size
+5
 """
 
 from __future__ import annotations

@@ -2,6 +2,12 @@
 
 A write goes to a temp file in the target's folder, is flushed to disk, then renamed over the
 target, so a killed process leaves either the old file or the new one.
+
+>>> import tempfile, pathlib
+>>> path = pathlib.Path(tempfile.mkdtemp()) / "runs" / "result.json"
+>>> atomic_write_text(path, '{"return": 500.0}')  # creates the folder too
+>>> path.read_text()
+'{"return": 500.0}'
 """
 
 from __future__ import annotations

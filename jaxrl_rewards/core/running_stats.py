@@ -1,4 +1,13 @@
-"""Running mean and variance as a pytree, merged batch by batch (Chan et al.'s parallel rule)."""
+"""Running mean and variance as a pytree, merged batch by batch (Chan et al.'s parallel rule).
+
+Merging a batch of ``n_b`` samples with mean ``m_b`` and variance ``v_b`` into ``(m, v, n)``:
+``d = m_b - m``, ``n' = n + n_b``, ``m' = m + d n_b / n'``, ``v' = (v n + v_b n_b + d^2 n n_b / n') / n'``.
+
+>>> import jax.numpy as jnp
+>>> stats = RunningMeanStd.create().update(jnp.array([1.0, 2.0, 3.0])).update(jnp.array([4.0, 5.0]))
+>>> round(float(stats.mean), 3), round(float(stats.var), 3)  # 1..5 (the prior count is 1e-4)
+(3.0, 2.0)
+"""
 
 from __future__ import annotations
 

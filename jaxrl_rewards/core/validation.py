@@ -3,6 +3,12 @@
 Each check accepts Python numbers and concrete arrays of any shape (a batch of swept values
 is checked element by element) and silently skips abstract values (tracers), so the same
 constructor works both eagerly and inside ``vmap``/``jit``.
+
+>>> check_positive([1e-3, 3e-4], "learning_rate")  # a batch of swept values, element by element
+>>> check_positive(0.0, "learning_rate")
+Traceback (most recent call last):
+    ...
+jaxrl_rewards.core.validation.ConfigError: learning_rate must be > 0, got 0.0
 """
 
 from __future__ import annotations
