@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from test_architecture import LAZY_WRAPPERS, modules  # noqa: E402
+from test_architecture import LAZY_WRAPPERS, modules
 
 WITH_EXAMPLES = sorted(
     name for name, path in modules().items() if ">>>" in path.read_text() and name not in LAZY_WRAPPERS
