@@ -37,7 +37,7 @@ class RunMetrics(Mapping):
 
     __slots__ = ("eval", "train")
 
-    def __init__(self, train: Mapping[str, Any], eval: Mapping[str, Any]) -> None:  # noqa: A002 - the natural name
+    def __init__(self, train: Mapping[str, Any], eval: Mapping[str, Any]) -> None:
         self.train = dict(train)
         self.eval = dict(eval)
 
