@@ -11,9 +11,10 @@ and *learn* from it:
 ``apply(state, streams, batch) -> (streams, state)``
     Rewrite or add streams on a time-major ``[T, N]`` batch (``T = 1`` for online agents).
     Cheap; may update running statistics or per-episode memories carried across batches.
-``update(state, batch, streams, key) -> (state, metrics)``
+``update(state, streams, batch, key) -> (state, metrics)``
     Learn once per training iteration (models, multipliers). ``streams`` are the final
-    streams of the whole chain.
+    streams of the whole chain. The arguments come in ``apply``'s order (state, streams,
+    batch), then the key.
 
 Why a dataclass rather than a ``NamedTuple`` of closures (as optax does): hyperparameters
 captured in closures are invisible to ``vmap``'s ``in_axes``; as dataclass fields they are
@@ -48,9 +49,9 @@ class RewardTransform(struct.PyTreeNode):
         del batch
         return streams, state
 
-    def update(self, state: Any, batch: Transition, streams: Streams, key: PRNGKey) -> tuple[Any, Metrics]:
+    def update(self, state: Any, streams: Streams, batch: Transition, key: PRNGKey) -> tuple[Any, Metrics]:
         """Learn from a batch once per iteration. Default: nothing to learn, no metrics."""
-        del batch, streams, key
+        del streams, batch, key
         return state, {}
 
 
@@ -117,7 +118,7 @@ class Chain(RewardTransform):
     ) -> tuple[tuple[Any, ...], Metrics]:
         new_states, reported = [], []
         for transform, sub_state, k in zip(self.transforms, state, self._keys(key), strict=False):
-            sub_state, sub_metrics = transform.update(sub_state, batch, streams, k)
+            sub_state, sub_metrics = transform.update(sub_state, streams, batch, k)
             new_states.append(sub_state)
             reported.append(sub_metrics)
         counts: dict[str, int] = {}
@@ -206,8 +207,8 @@ class FunctionTransform(RewardTransform):
     def apply(self, state, streams, batch):
         return (streams, state) if self.apply_fn is None else self.apply_fn(self.hparams, state, streams, batch)
 
-    def update(self, state, batch, streams, key):
-        return (state, {}) if self.update_fn is None else self.update_fn(self.hparams, state, batch, streams, key)
+    def update(self, state, streams, batch, key):
+        return (state, {}) if self.update_fn is None else self.update_fn(self.hparams, state, streams, batch, key)
 
 
 def transform_from_functions(
@@ -221,7 +222,7 @@ def transform_from_functions(
     Args:
         init: ``(hparams, key, spec) -> state``; default: no state.
         apply: ``(hparams, state, streams, batch) -> (streams, state)``; default: unchanged.
-        update: ``(hparams, state, batch, streams, key) -> (state, metrics)``; default: no-op.
+        update: ``(hparams, state, streams, batch, key) -> (state, metrics)``; default: no-op.
         hparams: pytree of hyperparameters handed to every function (sweepable leaves).
     """
     return FunctionTransform(init_fn=init, apply_fn=apply, update_fn=update, hparams=hparams)

@@ -219,7 +219,7 @@ class LearnedPotential(RewardTransform):
         term = shaping_term(phi, phi_next, batch.terminated, target.discount)
         return {**streams, self.to: target.replace(reward=target.reward + term)}, state
 
-    def update(self, state: LearnedPotentialState, batch: Transition, streams: Streams, key: PRNGKey):
+    def update(self, state: LearnedPotentialState, streams: Streams, batch: Transition, key: PRNGKey):
         gamma = streams[self.to].discount
         v_next = self.value(state, batch.next_obs)
         done = batch.done
@@ -329,7 +329,7 @@ class BilevelShaping(RewardTransform):
         term = state.weight * self._term(batch, target.discount)
         return {**streams, self.to: target.replace(reward=target.reward + term)}, state
 
-    def update(self, state: BilevelState, batch: Transition, streams: Streams, key: PRNGKey):
+    def update(self, state: BilevelState, streams: Streams, batch: Transition, key: PRNGKey):
         gamma = streams[self.to].discount
         shaping = self._term(batch, gamma).reshape(-1)
         task = returns_to_go(batch.reward, batch.done, gamma).reshape(-1)

@@ -32,7 +32,7 @@ def run(transform, batch, key=0, times=1):
     state = transform.init(jax.random.key(key), spec_for(batch))
     for _ in range(times):
         streams, state = transform.apply(state, env_streams(batch, 0.9), batch)
-        state, metrics = transform.update(state, batch, streams, jax.random.key(key + 1))
+        state, metrics = transform.update(state, streams, batch, jax.random.key(key + 1))
     return streams, state, metrics
 
 
@@ -117,7 +117,7 @@ def test_transform_from_functions_with_sweepable_hparams(batch):
         task = streams["task"]
         return {**streams, "task": task.replace(reward=task.reward + h["shift"])}, state + 1
 
-    def update(h, state, b, streams, key):
+    def update(h, state, streams, b, key):
         return state, {"calls": jnp.float32(state)}
 
     t = transform_from_functions(init=lambda h, k, s: jnp.int32(0), apply=apply, update=update, hparams={"shift": 1.5})

@@ -25,7 +25,7 @@ def run(transform, batches, gamma=0.9):
     metrics, out = [], None
     for b in batches:
         out, state = transform.apply(state, env_streams(b, gamma), b)
-        state, m = transform.update(state, b, out, jax.random.key(1))
+        state, m = transform.update(state, out, b, jax.random.key(1))
         metrics.append({k: np.asarray(v) for k, v in m.items()})
     return state, metrics, out
 
@@ -178,7 +178,7 @@ def test_threshold_weights_push_only_until_met():
     weights = []
     for _ in range(3):  # return 2 < 3: pushed, weight grows
         out, state = t.apply(state, env_streams(b, 0.9), b)
-        state, m = t.update(state, b, out, jax.random.key(0))
+        state, m = t.update(state, out, b, jax.random.key(0))
         weights.append(float(m["lagrangian/lambda/reward_speed"]))
     np.testing.assert_allclose(weights, [0.5, 1.0, 1.5])
     out, _ = t.apply(state, env_streams(b, 0.9), b)
@@ -186,7 +186,7 @@ def test_threshold_weights_push_only_until_met():
     met = b.replace(info={"rewards": {"speed": jnp.asarray(3 * comp)}})  # return 6 >= 3
     for _ in range(4):
         out, state = t.apply(state, env_streams(met, 0.9), met)
-        state, m = t.update(state, met, out, jax.random.key(0))
+        state, m = t.update(state, out, met, jax.random.key(0))
     assert float(m["lagrangian/lambda/reward_speed"]) == 0.0  # met: no longer pushed
 
 
@@ -233,7 +233,7 @@ def test_vmap_over_limits_equals_single_runs():
         state = t.init(jax.random.key(0), spec_for(b, env_streams(b, 0.9)))
         for _ in range(3):
             out, state = t.apply(state, env_streams(b, 0.9), b)
-            state, _ = t.update(state, b, out, jax.random.key(0))
+            state, _ = t.update(state, out, b, jax.random.key(0))
         return state.weight
 
     batched = jax.jit(jax.vmap(one))(limits)

@@ -258,7 +258,7 @@ class Lagrangian(RewardTransform):
         return out, state
 
     def update(
-        self, state: LagrangianState, batch: Transition, streams: Streams, key: PRNGKey
+        self, state: LagrangianState, streams: Streams, batch: Transition, key: PRNGKey
     ) -> tuple[LagrangianState, Metrics]:
         """Move the multipliers with the mean cost of the episodes finished since the last
         update (nothing moves when none finished); returns per-constraint metrics."""

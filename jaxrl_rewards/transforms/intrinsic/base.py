@@ -151,7 +151,7 @@ class IntrinsicBonus(RewardTransform):
         )
         return {**streams, self.name: stream}, state
 
-    def update(self, state: BonusState, batch: Transition, streams: Streams, key: PRNGKey) -> tuple[Any, Metrics]:
+    def update(self, state: BonusState, streams: Streams, batch: Transition, key: PRNGKey) -> tuple[Any, Metrics]:
         """Train the models (``learn``); metrics: the latest bonus components and learning losses."""
         del streams
         model, metrics = self.learn(state.model, batch, key)

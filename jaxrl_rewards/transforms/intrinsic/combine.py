@@ -46,8 +46,8 @@ class CombinedBonus(IntrinsicBonus):
 
     def learn(self, model: tuple[Any, Any], batch: Transition, key: PRNGKey) -> tuple[Any, Metrics]:
         k1, k2 = jax.random.split(key)
-        s_ep, m_ep = self.episodic_part.update(model[0], batch, {}, k1)
-        s_gl, m_gl = self.global_part.update(model[1], batch, {}, k2)
+        s_ep, m_ep = self.episodic_part.update(model[0], {}, batch, k1)
+        s_gl, m_gl = self.global_part.update(model[1], {}, batch, k2)
         metrics = {f"episodic_{k.split('/', 1)[-1]}": v for k, v in m_ep.items()}
         metrics.update({f"global_{k.split('/', 1)[-1]}": v for k, v in m_gl.items()})
         return (s_ep, s_gl), metrics

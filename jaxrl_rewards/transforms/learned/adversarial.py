@@ -166,7 +166,7 @@ class AdversarialReward(RewardTransform):
         return {**streams, self.name: new}, state
 
     def update(
-        self, state: AdversarialState, batch: Transition, streams: Streams, key: PRNGKey
+        self, state: AdversarialState, streams: Streams, batch: Transition, key: PRNGKey
     ) -> tuple[AdversarialState, Metrics]:
         del streams
         p_sa, p_s2 = self._inputs(state.params, batch.obs, batch.action, batch.next_obs, 2)

@@ -102,7 +102,7 @@ class AnnotatorBonus(RewardTransform):
         return {**streams, self.name: new}, state
 
     def update(
-        self, state: AnnotatorState, batch: Transition, streams: Streams, key: PRNGKey
+        self, state: AnnotatorState, streams: Streams, batch: Transition, key: PRNGKey
     ) -> tuple[AnnotatorState, Metrics]:
         del streams
         pick_key, train_key = jax.random.split(key)

@@ -148,7 +148,7 @@ class PluralisticRewardModel(RewardTransform):
         return {**streams, self.target: streams[self.target].replace(reward=reward)}, state
 
     def update(
-        self, state: PluralisticState, batch: Transition, streams: Streams, key: PRNGKey
+        self, state: PluralisticState, streams: Streams, batch: Transition, key: PRNGKey
     ) -> tuple[PluralisticState, Metrics]:
         del batch, streams, key
         tx = optax.adam(1.0)

@@ -435,7 +435,7 @@ class PreferenceRewardModel(RewardTransform):
         return action_width(self.inputs, int(state.masks.shape[-1]), batch.obs, batch.next_obs, batch.action, 2)
 
     def update(
-        self, state: RewardModelState, batch: Transition, streams: Streams, key: PRNGKey
+        self, state: RewardModelState, streams: Streams, batch: Transition, key: PRNGKey
     ) -> tuple[RewardModelState, Metrics]:
         del streams
         pair_key, label_key, boot_key, train_key = jax.random.split(key, 4)

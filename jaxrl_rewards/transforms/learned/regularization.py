@@ -118,7 +118,7 @@ class KLPenalty(RewardTransform):
         new = Stream(reward=reward, weight=jnp.asarray(self.coef, jnp.float32), discount=base.discount)
         return {**streams, self.name: new}, state
 
-    def update(self, state, batch, streams, key):
+    def update(self, state, streams, batch, key):
         return state, {"kl_penalty/mean_log_ratio": -self.penalty_reward(batch).mean()}
 
 
@@ -216,7 +216,7 @@ class OccupancyPenalty(RewardTransform):
         return {**streams, self.name: new}, state
 
     def update(
-        self, state: OccupancyState, batch: Transition, streams: Streams, key: PRNGKey
+        self, state: OccupancyState, streams: Streams, batch: Transition, key: PRNGKey
     ) -> tuple[OccupancyState, Metrics]:
         del streams
         width = self._width(state, batch.obs, batch.action, 2)
