@@ -44,8 +44,9 @@ def test_identity_leaves_streams_unchanged(batch):
 
 def test_chain_flattens_and_drops_identities():
     a, b, c = scale(2.0), clip(-1.0, 1.0), normalize_rewards()
-    assert chain(a, chain(b, c)) == chain(chain(a, b), c) == Chain((a, b, c))
-    assert chain(identity(), a, identity()) == Chain((a,))
+    names = ("scale", "clip", "normalize_rewards")
+    assert chain(a, chain(b, c)) == chain(chain(a, b), c) == Chain((a, b, c), names=names)
+    assert chain(identity(), a, identity()) == Chain((a,), names=("scale",))
     assert chain() == Chain(())
     with pytest.raises(TypeError, match="RewardTransform"):
         chain(a, lambda x: x)
@@ -141,7 +142,7 @@ def test_transform_from_functions_with_sweepable_hparams(batch):
 def test_chain_metric_collisions_are_disambiguated(batch):
     t = chain(normalize_rewards(), normalize_rewards())
     _, _, metrics = run(t, batch)
-    assert set(metrics) == {"normalize/task_return_std", "normalize/task_return_std#1"}
+    assert set(metrics) == {"normalize_rewards/normalize/task_return_std", "normalize_rewards_2/normalize/task_return_std"}
 
 
 def test_base_class_is_identity(batch):
