@@ -86,7 +86,7 @@ def _add_shaping(streams: Streams, to: str, as_stream: str | None, term: Array, 
         return {**streams, to: target.replace(reward=target.reward + term)}
     if as_stream in streams:
         raise ValueError(f"{who}: stream {as_stream!r} already exists")
-    new = Stream(reward=term, weight=jnp.float32(1.0), discount=target.discount, episodic=True)
+    new = Stream(reward=term, weight=jnp.float32(1.0), discount=target.discount, episodic=True, kind="shaping")
     return {**streams, as_stream: new}
 
 

@@ -123,7 +123,9 @@ class IntrinsicBonus(RewardTransform):
         logs = {**logs, "raw_mean": raw.mean(), "raw_max": raw.max()}
         bonus, norm = raw, state.norm
         if self.normalize:
-            stream = Stream(reward=raw, weight=jnp.float32(1.0), discount=self.discount, episodic=self.episodic)
+            stream = Stream(
+                reward=raw, weight=jnp.float32(1.0), discount=self.discount, episodic=self.episodic, kind="intrinsic"
+            )
             out, norm = self._normalizer().apply(state.norm, {self.name: stream}, batch)
             bonus = out[self.name].reward
             logs["return_std"] = norm.stats[self.name].std
@@ -148,6 +150,7 @@ class IntrinsicBonus(RewardTransform):
             weight=jnp.asarray(self.coef, jnp.float32),
             discount=jnp.asarray(self.discount, jnp.float32),
             episodic=self.episodic,
+            kind="intrinsic",
         )
         return {**streams, self.name: stream}, state
 

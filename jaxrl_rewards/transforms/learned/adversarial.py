@@ -162,7 +162,9 @@ class AdversarialReward(RewardTransform):
         base = streams[self.target]
         if self.replace_target:
             return {**streams, self.target: base.replace(reward=reward)}, state
-        new = Stream(reward=reward, weight=jnp.asarray(self.weight, jnp.float32), discount=base.discount)
+        new = Stream(
+            reward=reward, weight=jnp.asarray(self.weight, jnp.float32), discount=base.discount, kind="learned"
+        )
         return {**streams, self.name: new}, state
 
     def update(

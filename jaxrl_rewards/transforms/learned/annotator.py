@@ -98,6 +98,7 @@ class AnnotatorBonus(RewardTransform):
             reward=self.bonus(state, batch.next_obs),
             weight=jnp.asarray(self.coef, jnp.float32),
             discount=base.discount,
+            kind="intrinsic",
         )
         return {**streams, self.name: new}, state
 

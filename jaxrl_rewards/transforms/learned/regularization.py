@@ -115,7 +115,7 @@ class KLPenalty(RewardTransform):
             target = streams[self.to]
             return {**streams, self.to: target.replace(reward=target.reward + self.coef * reward)}, state
         base = streams[TASK] if TASK in streams else next(iter(streams.values()))
-        new = Stream(reward=reward, weight=jnp.asarray(self.coef, jnp.float32), discount=base.discount)
+        new = Stream(reward=reward, weight=jnp.asarray(self.coef, jnp.float32), discount=base.discount, kind="penalty")
         return {**streams, self.name: new}, state
 
     def update(self, state, streams, batch, key):
@@ -211,7 +211,10 @@ class OccupancyPenalty(RewardTransform):
     def apply(self, state: OccupancyState, streams: Streams, batch: Transition) -> tuple[Streams, OccupancyState]:
         base = streams[TASK] if TASK in streams else next(iter(streams.values()))
         new = Stream(
-            reward=self.penalty_reward(state, batch), weight=jnp.asarray(self.coef, jnp.float32), discount=base.discount
+            reward=self.penalty_reward(state, batch),
+            weight=jnp.asarray(self.coef, jnp.float32),
+            discount=base.discount,
+            kind="penalty",
         )
         return {**streams, self.name: new}, state
 
