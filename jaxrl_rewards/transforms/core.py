@@ -132,7 +132,7 @@ class Chain(RewardTransform):
         return streams, tuple(new_states)
 
     def update(
-        self, state: tuple[Any, ...], batch: Transition, streams: Streams, key: PRNGKey
+        self, state: tuple[Any, ...], streams: Streams, batch: Transition, key: PRNGKey
     ) -> tuple[tuple[Any, ...], Metrics]:
         new_states, reported = [], []
         for transform, sub_state, k in zip(self.transforms, state, self._keys(key), strict=False):

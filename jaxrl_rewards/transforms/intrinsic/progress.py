@@ -30,8 +30,16 @@ from flax import struct
 
 from jaxrl_rewards.core.types import Array, Metrics, PRNGKey, TransformSpec, Transition
 from jaxrl_rewards.core.validation import check_in_range, check_positive
-from jaxrl_rewards.transforms.intrinsic.base import IntrinsicBonus, check_bonus_common, flat_obs, obs_dim
-from jaxrl_rewards.transforms.intrinsic.icm import ActionInfo, ForwardModel, check_model_sizes
+from jaxrl_rewards.transforms.fields import build, factory_signature
+from jaxrl_rewards.transforms.intrinsic.base import (
+    IntrinsicBonus,
+    check_bonus_common,
+    check_model_sizes,
+    flat_obs,
+    obs_dim,
+    sizes_as_tuples,
+)
+from jaxrl_rewards.transforms.intrinsic.icm import ActionInfo, ForwardModel
 
 
 class ProgressState(struct.PyTreeNode):
@@ -52,6 +60,17 @@ class PredictionErrorBonus(IntrinsicBonus):
     progress: bool = struct.field(pytree_node=False, default=False)
     hidden_sizes: tuple[int, ...] = struct.field(pytree_node=False, default=(64, 64))
     num_updates: int = struct.field(pytree_node=False, default=4)
+
+    def validate(self) -> PredictionErrorBonus:
+        """Positive ``eta`` and ``learning_rate``, ``tau`` in [0, 1], a positive integer
+        ``num_updates`` (and the common bonus checks)."""
+        who = "learning_progress_bonus" if self.progress else "prediction_error_bonus"
+        check_bonus_common(self.coef, self.discount, who)
+        check_positive(self.eta, f"{who}: eta")
+        check_positive(self.learning_rate, f"{who}: learning_rate")
+        check_in_range(self.tau, f"{who}: tau", 0.0, 1.0)
+        check_model_sizes(who, num_updates=self.num_updates)
+        return self
 
     def _module(self, dim: int) -> ForwardModel:
         return ForwardModel(dim, self.hidden_sizes)
@@ -96,44 +115,18 @@ class PredictionErrorBonus(IntrinsicBonus):
         return model.replace(params=params, slow=slow, opt_state=opt_state), {"forward_loss": losses[-1]}
 
 
-def _factory(progress: bool, who: str, **kw: Any) -> PredictionErrorBonus:
-    check_bonus_common(kw["coef"], kw["discount"], who)
-    check_positive(kw["eta"], f"{who}: eta")
-    check_positive(kw["learning_rate"], f"{who}: learning_rate")
-    check_in_range(kw["tau"], f"{who}: tau", 0.0, 1.0)
-    check_model_sizes(who, num_updates=kw["num_updates"])
-    kw["hidden_sizes"] = tuple(kw["hidden_sizes"])
-    return PredictionErrorBonus(progress=progress, **kw)
+def prediction_error_bonus(**options: Any) -> PredictionErrorBonus:
+    """Plain forward-model prediction-error bonus in observation space (module docstring):
+    any field of :class:`PredictionErrorBonus` but ``tau`` and ``progress``."""
+    options = {**sizes_as_tuples(options), "progress": False}
+    return build(PredictionErrorBonus, "prediction_error_bonus", options, exclude=("tau",))
 
 
-def prediction_error_bonus(
-    *,
-    eta: float = 1.0,
-    coef: float = 1.0,
-    discount: float = 0.99,
-    episodic: bool = False,
-    normalize: bool = False,
-    learning_rate: float = 1e-3,
-    hidden_sizes: tuple[int, ...] = (64, 64),
-    num_updates: int = 4,
-    name: str = "intrinsic",
-) -> PredictionErrorBonus:
-    """Plain forward-model prediction-error bonus in observation space (module docstring)."""
-    return _factory(False, "prediction_error_bonus", **{**locals(), "tau": 0.1})
+def learning_progress_bonus(**options: Any) -> PredictionErrorBonus:
+    """Noise-robust learning-progress bonus ``max(0, err_slow - err)`` (module docstring): any
+    field of :class:`PredictionErrorBonus` but ``progress``."""
+    return build(PredictionErrorBonus, "learning_progress_bonus", {**sizes_as_tuples(options), "progress": True})
 
 
-def learning_progress_bonus(
-    *,
-    eta: float = 1.0,
-    tau: float = 0.1,
-    coef: float = 1.0,
-    discount: float = 0.99,
-    episodic: bool = False,
-    normalize: bool = False,
-    learning_rate: float = 1e-3,
-    hidden_sizes: tuple[int, ...] = (64, 64),
-    num_updates: int = 4,
-    name: str = "intrinsic",
-) -> PredictionErrorBonus:
-    """Noise-robust learning-progress bonus ``max(0, err_slow - err)`` (module docstring)."""
-    return _factory(True, "learning_progress_bonus", **locals())
+prediction_error_bonus.__signature__ = factory_signature(PredictionErrorBonus, exclude=("tau", "progress"))
+learning_progress_bonus.__signature__ = factory_signature(PredictionErrorBonus, exclude=("progress",))

@@ -16,7 +16,7 @@ As in the paper the bonus is divided by the running std of its own discounted re
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import flax.linen as nn
 import jax
@@ -28,8 +28,15 @@ from flax import struct
 from jaxrl_rewards.core.networks import MLP, orthogonal
 from jaxrl_rewards.core.running_stats import RunningMeanStd
 from jaxrl_rewards.core.types import Array, Metrics, PRNGKey, TransformSpec, Transition
-from jaxrl_rewards.core.validation import ConfigError, check_in_range, check_positive
-from jaxrl_rewards.transforms.intrinsic.base import IntrinsicBonus, check_bonus_common, flat_obs, obs_dim
+from jaxrl_rewards.core.validation import check_in_range, check_positive
+from jaxrl_rewards.transforms.fields import build, factory_signature
+from jaxrl_rewards.transforms.intrinsic.base import (
+    IntrinsicBonus,
+    check_model_sizes,
+    flat_obs,
+    obs_dim,
+    sizes_as_tuples,
+)
 
 
 class Embedding(nn.Module):
@@ -57,12 +64,25 @@ class RNDState(struct.PyTreeNode):
 class RNDBonus(IntrinsicBonus):
     """RND bonus (see module docstring). Leaves: ``learning_rate``, ``obs_clip``, ``update_proportion``."""
 
+    WHO: ClassVar[str] = "rnd_bonus"
+
     learning_rate: Array | float = 1e-3
     obs_clip: Array | float = 5.0
     update_proportion: Array | float = 1.0
     embed_dim: int = struct.field(pytree_node=False, default=64)
     hidden_sizes: tuple[int, ...] = struct.field(pytree_node=False, default=(64, 64))
     num_updates: int = struct.field(pytree_node=False, default=4)
+
+    def validate(self) -> RNDBonus:
+        """Positive ``learning_rate`` and ``obs_clip``, ``update_proportion`` in [0, 1],
+        positive integer ``embed_dim`` and ``num_updates`` (and the common bonus checks)."""
+        super().validate()
+        who = self.WHO
+        check_positive(self.learning_rate, f"{who}: learning_rate")
+        check_positive(self.obs_clip, f"{who}: obs_clip")
+        check_in_range(self.update_proportion, f"{who}: update_proportion", 0.0, 1.0)
+        check_model_sizes(who, embed_dim=self.embed_dim, num_updates=self.num_updates)
+        return self
 
     def _net(self) -> Embedding:
         return Embedding(self.embed_dim, self.hidden_sizes)
@@ -120,40 +140,11 @@ class RNDBonus(IntrinsicBonus):
         return model.replace(predictor=params, opt_state=opt_state), {"rnd_loss": losses[-1]}
 
 
-def rnd_bonus(
-    *,
-    coef: float = 1.0,
-    discount: float = 0.99,
-    episodic: bool = False,
-    normalize: bool = True,
-    learning_rate: float = 1e-3,
-    obs_clip: float = 5.0,
-    update_proportion: float = 1.0,
-    embed_dim: int = 64,
-    hidden_sizes: tuple[int, ...] = (64, 64),
-    num_updates: int = 4,
-    name: str = "intrinsic",
-) -> RNDBonus:
-    """RND bonus stream (see module docstring); defaults follow the paper's choices
-    (non-episodic, normalised by the std of intrinsic returns)."""
-    who = "rnd_bonus"
-    check_bonus_common(coef, discount, who)
-    check_positive(learning_rate, f"{who}: learning_rate")
-    check_positive(obs_clip, f"{who}: obs_clip")
-    check_in_range(update_proportion, f"{who}: update_proportion", 0.0, 1.0)
-    for value, label in ((embed_dim, "embed_dim"), (num_updates, "num_updates")):
-        if not isinstance(value, int) or value <= 0:
-            raise ConfigError(f"{who}: {label} must be a positive int, got {value!r}")
-    return RNDBonus(
-        coef=coef,
-        discount=discount,
-        episodic=episodic,
-        normalize=normalize,
-        learning_rate=learning_rate,
-        obs_clip=obs_clip,
-        update_proportion=update_proportion,
-        embed_dim=embed_dim,
-        hidden_sizes=tuple(hidden_sizes),
-        num_updates=num_updates,
-        name=name,
-    )
+def rnd_bonus(**options: Any) -> RNDBonus:
+    """RND bonus stream (see module docstring): any field of :class:`RNDBonus`, with the
+    paper's choices as defaults (non-episodic, ``normalize=True``: divided by the std of
+    intrinsic returns)."""
+    return build(RNDBonus, "rnd_bonus", {"normalize": True, **sizes_as_tuples(options)})
+
+
+rnd_bonus.__signature__ = factory_signature(RNDBonus, defaults={"normalize": True})
