@@ -26,7 +26,6 @@ from typing import Any
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
-import optax
 from flax import struct
 
 from jaxrl_rewards.core.networks import MLP, orthogonal
@@ -40,6 +39,7 @@ from jaxrl_rewards.core.validation import (
     check_positive_int,
 )
 from jaxrl_rewards.transforms.core import RewardTransform, add_term
+from jaxrl_rewards.transforms.models import adam, gradient_steps
 
 Potential = Callable[[Any], Array]
 
@@ -206,7 +206,7 @@ class LearnedPotential(RewardTransform):
     def init(self, key: PRNGKey, spec: TransformSpec) -> LearnedPotentialState:
         obs = self._flat(spec.example.obs, 2)[0]
         params = self._net().init(key, obs)
-        return LearnedPotentialState(params=params, opt_state=optax.adam(self.learning_rate).init(params))
+        return LearnedPotentialState(params=params, opt_state=adam(self.learning_rate).init(params))
 
     def value(self, state: LearnedPotentialState, obs: Array) -> Array:
         """``V_hat(obs)`` for ``[T, N, ...]`` observations -> ``[T, N]``."""
@@ -237,18 +237,12 @@ class LearnedPotential(RewardTransform):
         )
         targets = jax.lax.stop_gradient(targets)
         obs = self._flat(batch.obs, 2)
-        tx = optax.adam(self.learning_rate)
+        tx = adam(self.learning_rate)
 
         def loss_fn(params):
             return jnp.mean((self._net().apply(params, obs) - targets) ** 2)
 
-        def fit(carry, _):
-            params, opt_state = carry
-            loss, grads = jax.value_and_grad(loss_fn)(params)
-            updates, opt_state = tx.update(grads, opt_state, params)
-            return (optax.apply_updates(params, updates), opt_state), loss
-
-        (params, opt_state), losses = jax.lax.scan(fit, (state.params, state.opt_state), None, length=self.fit_steps)
+        params, opt_state, losses = gradient_steps(loss_fn, tx, state.params, state.opt_state, length=self.fit_steps)
         return LearnedPotentialState(params, opt_state), {"learned_potential/loss": losses[-1]}
 
 

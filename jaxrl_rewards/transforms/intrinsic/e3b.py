@@ -22,7 +22,6 @@ from typing import Any, ClassVar
 
 import jax
 import jax.numpy as jnp
-import optax
 from flax import struct
 
 from jaxrl_rewards.core.types import Array, Metrics, PRNGKey, TransformSpec, Transition
@@ -36,6 +35,7 @@ from jaxrl_rewards.transforms.intrinsic.base import (
     sizes_as_tuples,
 )
 from jaxrl_rewards.transforms.intrinsic.icm import ActionInfo, InverseDynamics
+from jaxrl_rewards.transforms.models import adam, gradient_steps
 
 
 class E3BState(struct.PyTreeNode):
@@ -96,7 +96,7 @@ class E3BBonus(IntrinsicBonus):
         params = self._module(info).init(key, x, x)
         return E3BState(
             params=params,
-            opt_state=optax.adam(self.learning_rate).init(params),
+            opt_state=adam(self.learning_rate).init(params),
             cov_inv=self._identity(spec.num_envs),
             actions=info,
         )
@@ -119,20 +119,14 @@ class E3BBonus(IntrinsicBonus):
 
     def learn(self, model: E3BState, batch: Transition, key: PRNGKey) -> tuple[E3BState, Metrics]:
         del key
-        tx = optax.adam(self.learning_rate)
+        tx = adam(self.learning_rate)
         module = self._module(model.actions)
         x, x_next = flat_obs(batch.obs, 2), flat_obs(batch.next_obs, 2)
 
         def loss_fn(params):
             return model.actions.inverse_loss(module.apply(params, x, x_next), batch.action).mean()
 
-        def step(carry, _):
-            params, opt_state = carry
-            loss, grads = jax.value_and_grad(loss_fn)(params)
-            updates, opt_state = tx.update(grads, opt_state, params)
-            return (optax.apply_updates(params, updates), opt_state), loss
-
-        (params, opt_state), losses = jax.lax.scan(step, (model.params, model.opt_state), None, length=self.num_updates)
+        params, opt_state, losses = gradient_steps(loss_fn, tx, model.params, model.opt_state, length=self.num_updates)
         return model.replace(params=params, opt_state=opt_state), {"e3b_inverse_loss": losses[-1]}
 
 

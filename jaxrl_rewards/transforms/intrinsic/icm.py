@@ -38,6 +38,7 @@ from jaxrl_rewards.transforms.intrinsic.base import (
     obs_dim,
     sizes_as_tuples,
 )
+from jaxrl_rewards.transforms.models import adam, gradient_steps
 
 
 class InverseDynamics(nn.Module):
@@ -153,7 +154,7 @@ class ICMBonus(IntrinsicBonus):
         x = jnp.zeros((1, obs_dim(spec)), jnp.float32)
         a = jnp.zeros((1, info.dim), jnp.float32)
         params = {"inverse": inv.init(k1, x, x), "forward": fwd.init(k2, jnp.zeros((1, self.feature_dim)), a)}
-        return ICMState(params=params, opt_state=optax.adam(self.learning_rate).init(params), actions=info)
+        return ICMState(params=params, opt_state=adam(self.learning_rate).init(params), actions=info)
 
     def _forward_errors(self, params: Any, info: ActionInfo, batch: Transition) -> tuple[Array, Array]:
         inv, fwd = self._modules(info.dim)
@@ -171,21 +172,15 @@ class ICMBonus(IntrinsicBonus):
 
     def learn(self, model: Any, batch: Transition, key: PRNGKey) -> tuple[Any, Metrics]:
         del key
-        tx = optax.adam(self.learning_rate)
+        tx = adam(self.learning_rate)
 
         def loss_fn(params):
             fwd_err, inv_err = self._forward_errors(params, model.actions, batch)
             fwd_l, inv_l = fwd_err.mean(), inv_err.mean()
             return (1.0 - self.fwd_weight) * inv_l + self.fwd_weight * fwd_l, (fwd_l, inv_l)
 
-        def step(carry, _):
-            params, opt_state = carry
-            (_, aux), grads = jax.value_and_grad(loss_fn, has_aux=True)(params)
-            updates, opt_state = tx.update(grads, opt_state, params)
-            return (optax.apply_updates(params, updates), opt_state), aux
-
-        (params, opt_state), (fwd_l, inv_l) = jax.lax.scan(
-            step, (model.params, model.opt_state), None, length=self.num_updates
+        params, opt_state, (_, (fwd_l, inv_l)) = gradient_steps(
+            loss_fn, tx, model.params, model.opt_state, length=self.num_updates, has_aux=True
         )
         new = model.replace(params=params, opt_state=opt_state)
         return new, {"icm_forward_loss": fwd_l[-1], "icm_inverse_loss": inv_l[-1]}

@@ -25,7 +25,6 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-import optax
 from flax import struct
 
 from jaxrl_rewards.core.types import Array, Metrics, PRNGKey, TransformSpec, Transition
@@ -40,6 +39,7 @@ from jaxrl_rewards.transforms.intrinsic.base import (
     sizes_as_tuples,
 )
 from jaxrl_rewards.transforms.intrinsic.icm import ActionInfo, ForwardModel
+from jaxrl_rewards.transforms.models import adam, gradient_steps
 
 
 class ProgressState(struct.PyTreeNode):
@@ -79,9 +79,7 @@ class PredictionErrorBonus(IntrinsicBonus):
         info = ActionInfo.of(spec)
         dim = obs_dim(spec)
         params = self._module(dim).init(key, jnp.zeros((1, dim)), jnp.zeros((1, info.dim)))
-        return ProgressState(
-            params=params, slow=params, opt_state=optax.adam(self.learning_rate).init(params), actions=info
-        )
+        return ProgressState(params=params, slow=params, opt_state=adam(self.learning_rate).init(params), actions=info)
 
     def errors(self, params: Any, info: ActionInfo, batch: Transition) -> Array:
         """Per-transition squared forward error ``[T, N]``."""
@@ -101,16 +99,10 @@ class PredictionErrorBonus(IntrinsicBonus):
 
     def learn(self, model: ProgressState, batch: Transition, key: PRNGKey) -> tuple[ProgressState, Metrics]:
         del key
-        tx = optax.adam(self.learning_rate)
+        tx = adam(self.learning_rate)
         loss_fn = lambda p: self.errors(p, model.actions, batch).mean()
 
-        def step(carry, _):
-            params, opt_state = carry
-            loss, grads = jax.value_and_grad(loss_fn)(params)
-            updates, opt_state = tx.update(grads, opt_state, params)
-            return (optax.apply_updates(params, updates), opt_state), loss
-
-        (params, opt_state), losses = jax.lax.scan(step, (model.params, model.opt_state), None, length=self.num_updates)
+        params, opt_state, losses = gradient_steps(loss_fn, tx, model.params, model.opt_state, length=self.num_updates)
         slow = jax.tree.map(lambda s, p: (1.0 - self.tau) * s + self.tau * p, model.slow, params)
         return model.replace(params=params, slow=slow, opt_state=opt_state), {"forward_loss": losses[-1]}
 

@@ -37,6 +37,7 @@ from jaxrl_rewards.transforms.intrinsic.base import (
     obs_dim,
     sizes_as_tuples,
 )
+from jaxrl_rewards.transforms.models import adam, gradient_steps
 
 
 class Embedding(nn.Module):
@@ -88,7 +89,7 @@ class RNDBonus(IntrinsicBonus):
         return Embedding(self.embed_dim, self.hidden_sizes)
 
     def _tx(self) -> optax.GradientTransformation:
-        return optax.adam(self.learning_rate)
+        return adam(self.learning_rate)
 
     def init_model(self, key: PRNGKey, spec: TransformSpec) -> RNDState:
         k_target, k_pred = jax.random.split(key)
@@ -127,16 +128,11 @@ class RNDBonus(IntrinsicBonus):
             errs = self.errors(model.replace(predictor=params), x)
             return (errs * mask).sum() / jnp.maximum(mask.sum(), 1.0)
 
-        def step(carry, k):
-            params, opt_state = carry
-            mask = (jax.random.uniform(k, (x.shape[0],)) < self.update_proportion).astype(jnp.float32)
-            loss, grads = jax.value_and_grad(loss_fn)(params, mask)
-            updates, opt_state = tx.update(grads, opt_state, params)
-            return (optax.apply_updates(params, updates), opt_state), loss
+        def mask(k):
+            return ((jax.random.uniform(k, (x.shape[0],)) < self.update_proportion).astype(jnp.float32),)
 
-        (params, opt_state), losses = jax.lax.scan(
-            step, (model.predictor, model.opt_state), jax.random.split(key, self.num_updates)
-        )
+        keys = jax.random.split(key, self.num_updates)
+        params, opt_state, losses = gradient_steps(loss_fn, tx, model.predictor, model.opt_state, keys, inputs=mask)
         return model.replace(predictor=params, opt_state=opt_state), {"rnd_loss": losses[-1]}
 
 
