@@ -30,7 +30,7 @@ from jaxrl_rewards.core.streams import TASK
 from jaxrl_rewards.core.types import Array, Metrics, PRNGKey, Stream, Streams, TransformSpec, Transition
 from jaxrl_rewards.core.validation import ConfigError, check_nonnegative, check_positive, check_positive_int
 from jaxrl_rewards.transforms.core import RewardTransform
-from jaxrl_rewards.transforms.learned.preferences import RewardNet
+from jaxrl_rewards.transforms.learned.features import RewardNet
 from jaxrl_rewards.transforms.models import adam, gradient_steps, scaled_apply
 
 MODES = ("classification", "ranking")

@@ -30,14 +30,8 @@ from jaxrl_rewards.core.streams import TASK
 from jaxrl_rewards.core.types import Array, Metrics, PRNGKey, Streams, TransformSpec, Transition
 from jaxrl_rewards.core.validation import ConfigError, check_positive, check_positive_int
 from jaxrl_rewards.transforms.core import RewardTransform
-from jaxrl_rewards.transforms.learned.preferences import (
-    RewardNet,
-    Segments,
-    action_width,
-    check_labels,
-    num_discrete_actions,
-    transition_features,
-)
+from jaxrl_rewards.transforms.learned.features import RewardNet, action_width, num_discrete_actions, transition_features
+from jaxrl_rewards.transforms.learned.preference_data import Segments, check_labels
 from jaxrl_rewards.transforms.models import adam, gradient_steps, scaled_apply
 
 
