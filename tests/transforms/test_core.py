@@ -142,7 +142,10 @@ def test_transform_from_functions_with_sweepable_hparams(batch):
 def test_chain_metric_collisions_are_disambiguated(batch):
     t = chain(normalize_rewards(), normalize_rewards())
     _, _, metrics = run(t, batch)
-    assert set(metrics) == {"normalize_rewards/normalize/task_return_std", "normalize_rewards_2/normalize/task_return_std"}
+    assert set(metrics) == {
+        "normalize_rewards/normalize/task_return_std",
+        "normalize_rewards_2/normalize/task_return_std",
+    }
 
 
 def test_base_class_is_identity(batch):
