@@ -89,6 +89,7 @@ def check_agent_config(config: Any, sizes: Sequence[str] = (), counts: Sequence[
     check_env(config.env)
     if not isinstance(config.transform, RewardTransform):
         raise ConfigError(f"transform must be a RewardTransform, got {type(config.transform).__name__}")
+    config.transform.validate()
 
 
 def check_minibatches(config: Any) -> None:

@@ -259,7 +259,7 @@ def _iteration(config: DQNConfig, parts: _Parts, state: DQNState) -> tuple[DQNSt
     polyak = jax.tree.map(lambda t, o: (1.0 - config.tau) * t + config.tau * o, state.target_params, params)
     target_params = jax.tree.map(lambda new, old: jnp.where(sync, new, old), polyak, state.target_params)
 
-    transform_state, transform_metrics = config.transform.update(transform_state, batch, streams, transform_key)
+    transform_state, transform_metrics = config.transform.update(transform_state, streams, batch, transform_key)
     names = parts.layout.names
     tracker, metrics = iteration_metrics(
         config, state.tracker, batch, rewards, weights, names, transform_metrics, opt_state, state.iteration

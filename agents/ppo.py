@@ -471,7 +471,7 @@ def _iteration(config: PPOConfig, parts: _Parts, state: PPOState) -> tuple[PPOSt
         epoch, (state.params, state.opt_state), jax.random.split(update_key, config.update_epochs)
     )
 
-    transform_state, transform_metrics = config.transform.update(transform_state, batch, streams, transform_key)
+    transform_state, transform_metrics = config.transform.update(transform_state, streams, batch, transform_key)
     obs_stats = stats.update(flatten_obs(batch.obs, 2)) if config.normalize_obs else stats
     names = parts.layout.names
     tracker, metrics = iteration_metrics(

@@ -257,7 +257,7 @@ def _iteration(config: PQNConfig, parts: _Parts, state: PQNState) -> tuple[PQNSt
     (params, opt_state), (loss, q_mean) = jax.lax.scan(
         epoch, (state.params, state.opt_state), jax.random.split(update_key, config.update_epochs)
     )
-    transform_state, transform_metrics = config.transform.update(transform_state, batch, streams, transform_key)
+    transform_state, transform_metrics = config.transform.update(transform_state, streams, batch, transform_key)
     names = parts.layout.names
     tracker, metrics = iteration_metrics(
         config, state.tracker, batch, rewards, weights, names, transform_metrics, opt_state, state.iteration

@@ -204,7 +204,7 @@ def _iteration(config: RecurrentPPOConfig, parts: _Parts, state: RecurrentPPOSta
     (new_params, opt_state), aux = jax.lax.scan(
         epoch, (params, state.opt_state), jax.random.split(update_key, config.update_epochs)
     )
-    transform_state, transform_metrics = config.transform.update(transform_state, batch, streams, transform_key)
+    transform_state, transform_metrics = config.transform.update(transform_state, streams, batch, transform_key)
     names = parts.layout.names
     tracker, metrics = iteration_metrics(
         config, state.tracker, batch, rewards, weights, names, transform_metrics, opt_state, state.iteration

@@ -271,7 +271,7 @@ def _iteration(config: SACConfig, parts: _Parts, state: SACState) -> tuple[SACSt
     (params, target_critic, opt_state), aux = jax.lax.cond(
         ready, learn, skip, (state.params, state.target_critic, state.opt_state)
     )
-    transform_state, transform_metrics = config.transform.update(transform_state, batch, streams, transform_key)
+    transform_state, transform_metrics = config.transform.update(transform_state, streams, batch, transform_key)
     names = parts.layout.names
     tracker, metrics = iteration_metrics(
         config, state.tracker, batch, rewards, weights, names, transform_metrics, opt_state, state.iteration

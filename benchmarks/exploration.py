@@ -75,7 +75,7 @@ class InfoProbe(RewardTransform):
 
     keys: tuple[str, ...] = struct.field(pytree_node=False, default=())
 
-    def update(self, state, batch, streams, key):
+    def update(self, state, streams, batch, key):
         return state, {f"probe/{k}": jnp.asarray(batch.info[k], jnp.float32).mean() for k in self.keys}
 
 

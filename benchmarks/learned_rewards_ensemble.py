@@ -209,7 +209,7 @@ def plan_study(transform: Any, datasets: Any, batches: Transition, updates: int)
         small = jax.tree.map(lambda x: x[:1, :1], batch)  # offline: the batch only feeds the output statistics
 
         def body(state, k):
-            return t.update(state, small, {}, k)[0], None
+            return t.update(state, {}, small, k)[0], None
 
         state, _ = jax.lax.scan(body, state, jax.random.split(key, updates))
         return learned_reward_table(t, state)

@@ -55,7 +55,7 @@ def train(env, env_params, transform, key, num_envs=8, num_steps=128, iterations
 
         updates, opt_state = tx.update(jax.grad(loss)(params), opt_state)
         params = optax.apply_updates(params, updates)
-        transform_state, _ = transform.update(transform_state, batch, streams, update_key)
+        transform_state, _ = transform.update(transform_state, streams, batch, update_key)
         tracker, _ = tracker.track(batch.reward[..., None], batch.done)
         return (params, opt_state, envs, transform_state, tracker, key), tracker.last_return[0]
 

@@ -60,7 +60,11 @@ def test_lp_unconstrained_matches_value_iteration_and_constraint_is_active(lava)
 
 @pytest.mark.parametrize(
     "rule,kwargs",
-    [("pid", dict(kp=2.0, ki=1.0)), ("augmented", dict(lr=1.0, rho=2.0)), ("gradient", dict(lr=1.0))],
+    [
+        ("pid", dict(kp=2.0, ki=1.0)),
+        ("augmented", dict(learning_rate=1.0, rho=2.0)),
+        ("gradient", dict(learning_rate=1.0)),
+    ],
 )
 def test_lagrangian_learning_reaches_lp_optimum(lava, rule, kwargs):
     mdp, _, sol, limit = lava

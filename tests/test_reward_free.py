@@ -52,7 +52,7 @@ def test_counts_are_exact(explored):
     np.add.at(expected, (s, a, s2), 1)
     np.testing.assert_array_equal(state.transitions, expected)
     np.testing.assert_array_equal(streams["task"].reward, batch.reward)  # streams untouched
-    _, metrics = model.update(state, batch, streams, jax.random.key(0))
+    _, metrics = model.update(state, streams, batch, jax.random.key(0))
     assert float(metrics["model/visited_states"]) == 16
 
 

@@ -169,7 +169,7 @@ def exact_primal_dual(
     P, R, C, mu, _ = _as_arrays(transitions, rewards, costs, initial)
     num_costs = C.shape[0]
     names = ("cost",) if num_costs == 1 else tuple(f"cost_{k}" for k in range(num_costs))
-    spec = TransformSpec(None, None, 1, ("task", *names), None)
+    spec = TransformSpec(None, None, 1, ("task", *names), None, kinds=("task", *("cost" for _ in names)))
     state0 = transform.init(jax.random.key(0), spec)
     limits = transform._limits(num_costs)
     P32, R32, C32, mu32 = (jnp.asarray(x, jnp.float32) for x in (P, R, C, mu))

@@ -66,7 +66,7 @@ class EmpiricalModel(RewardTransform):
         terminal = state.terminal.at[s_next].add(batch.terminated.reshape(-1).astype(jnp.float32))
         return streams, ModelCounts(transitions=transitions, terminal=terminal)
 
-    def update(self, state: ModelCounts, batch: Transition, streams: Streams, key: PRNGKey) -> tuple[Any, Metrics]:
+    def update(self, state: ModelCounts, streams: Streams, batch: Transition, key: PRNGKey) -> tuple[Any, Metrics]:
         seen = state.transitions.sum(-1) > 0
         metrics = {
             "model/visited_states": (seen.any(-1) | (state.transitions.sum((0, 1)) > 0)).sum().astype(jnp.float32),

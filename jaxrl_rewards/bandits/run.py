@@ -150,9 +150,9 @@ def run(
         reward, cost = env.sample(k_pull, env_state, x, arm, t)
         batch = _batch(x, arm, reward, cost)
         streams, tr_state = transform.apply(tr_state, env_streams(batch, discount), batch)
-        tr_state, _ = transform.update(tr_state, batch, streams, k_tr_update)
+        tr_state, _ = transform.update(tr_state, streams, batch, k_tr_update)
         if algorithm.uses_cost:
-            signal = scalarize({n: s for n, s in streams.items() if not n.startswith("cost")})[0, 0]
+            signal = scalarize({n: s for n, s in streams.items() if s.kind != "cost"})[0, 0]
             cost_signal = streams["cost"].reward[0, 0] if "cost" in streams else cost
         else:
             signal, cost_signal = scalarize(streams)[0, 0], cost

@@ -17,6 +17,31 @@ PRNGKey = jax.Array
 Streams = dict[str, "Stream"]
 Metrics = dict[str, Array]
 
+#: The kinds of reward stream (``Stream.kind``, static). Transforms find streams by kind, never
+#: by name patterns:
+#:
+#: * ``"task"``: the environment reward (``env_streams``' ``"task"``).
+#: * ``"cost"``: a constraint cost from ``info["cost"]`` (``"cost"`` or ``"cost_<k>"``); what
+#:   ``lagrangian`` constrains by default.
+#: * ``"component"``: an objective component from ``info["rewards"]`` (``"reward_<name>"``).
+#: * ``"true_reward"``: the hidden true reward of a proxy-reward environment (measured only).
+#: * ``"intrinsic"``: an exploration bonus (counts, RND, ICM, E3B, coverage, annotator...).
+#: * ``"shaping"``: a shaping term kept as its own stream (``potential_shaping(as_stream=...)``).
+#: * ``"learned"``: a learned reward added as a new stream (preference models, imitation).
+#: * ``"penalty"``: a regularisation penalty (KL or occupancy penalty toward a reference).
+#: * ``"other"``: anything else (the default: ``lift`` and hand-built streams).
+STREAM_KINDS: tuple[str, ...] = (
+    "task",
+    "cost",
+    "component",
+    "true_reward",
+    "intrinsic",
+    "shaping",
+    "learned",
+    "penalty",
+    "other",
+)
+
 
 class Transition(struct.PyTreeNode):
     """A time-major batch of environment transitions.
@@ -62,12 +87,17 @@ class Stream(struct.PyTreeNode):
             bootstrap, truncations bootstrap from the final observation). ``False``: the
             stream is treated as one continuing process across episode boundaries (RND's
             intrinsic stream).
+        kind: static; what the stream is, one of ``STREAM_KINDS`` (``"task"``, ``"cost"``,
+            ``"component"``, ``"intrinsic"``...). Set by ``env_streams`` and by the transforms
+            that add streams; transforms select streams by kind (the Lagrangian constrains every
+            ``"cost"`` stream by default). Default ``"other"``.
     """
 
     reward: Array
     weight: Array = struct.field(default_factory=lambda: jnp.float32(1.0))
     discount: Array = struct.field(default_factory=lambda: jnp.float32(0.99))
     episodic: bool = struct.field(pytree_node=False, default=True)
+    kind: str = struct.field(pytree_node=False, default="other")
 
 
 class TransformSpec(NamedTuple):
@@ -80,6 +110,10 @@ class TransformSpec(NamedTuple):
         streams: names of the streams the transform receives, in order.
         example: a ``Transition`` of shape ``[1, N, ...]`` filled with zeros, for building
             models (network shapes) without touching the environment.
+        kinds: the ``Stream.kind`` of each of ``streams`` (same order). Optional: when empty,
+            ``core.streams.spec_kinds`` reads the kinds of the environment's streams from
+            ``example`` (and calls any other stream ``"other"``); ``Chain`` fills it in for the
+            members after the first.
     """
 
     observation_space: Any
@@ -87,3 +121,4 @@ class TransformSpec(NamedTuple):
     num_envs: int
     streams: tuple[str, ...]
     example: Transition
+    kinds: tuple[str, ...] = ()

@@ -121,7 +121,7 @@ class NormalizeRewards(RewardTransform):
             out[name] = stream.replace(reward=scaled)
         return out, NormalizeState(returns=returns, stats=stats)
 
-    def update(self, state: NormalizeState, batch, streams, key) -> tuple[NormalizeState, Metrics]:
+    def update(self, state: NormalizeState, streams, batch, key) -> tuple[NormalizeState, Metrics]:
         metrics = {f"normalize/{n}_return_std": s.std for n, s in state.stats.items()}
         return state, metrics
 

@@ -11,9 +11,10 @@ and *learn* from it:
 ``apply(state, streams, batch) -> (streams, state)``
     Rewrite or add streams on a time-major ``[T, N]`` batch (``T = 1`` for online agents).
     Cheap; may update running statistics or per-episode memories carried across batches.
-``update(state, batch, streams, key) -> (state, metrics)``
+``update(state, streams, batch, key) -> (state, metrics)``
     Learn once per training iteration (models, multipliers). ``streams`` are the final
-    streams of the whole chain.
+    streams of the whole chain. The arguments come in ``apply``'s order (state, streams,
+    batch), then the key.
 
 Why a dataclass rather than a ``NamedTuple`` of closures (as optax does): hyperparameters
 captured in closures are invisible to ``vmap``'s ``in_axes``; as dataclass fields they are
@@ -31,12 +32,24 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from jaxrl_rewards.core.streams import TASK
-from jaxrl_rewards.core.types import Array, Metrics, PRNGKey, Stream, Streams, TransformSpec, Transition
+from jaxrl_rewards.core.streams import TASK, spec_kinds
+from jaxrl_rewards.core.types import STREAM_KINDS, Array, Metrics, PRNGKey, Stream, Streams, TransformSpec, Transition
+from jaxrl_rewards.core.validation import ConfigError, check_finite, check_in_range
+from jaxrl_rewards.transforms.fields import check_choice
 
 
 class RewardTransform(struct.PyTreeNode):
     """Base class of all reward transforms: identity by default. Subclass and override."""
+
+    def validate(self) -> RewardTransform:
+        """Check the hyperparameters' values and return ``self``.
+
+        Raises ``ConfigError`` naming the field and its valid values or choices. Concrete
+        leaves are checked element by element (a config batched for a sweep is checked before
+        ``vmap``); traced leaves are skipped. Factories call it, and so does every agent's
+        ``validate(config)``. Default: nothing to check.
+        """
+        return self
 
     def init(self, key: PRNGKey, spec: TransformSpec) -> Any:
         """Initial state. Default: no state (``()``)."""
@@ -48,9 +61,9 @@ class RewardTransform(struct.PyTreeNode):
         del batch
         return streams, state
 
-    def update(self, state: Any, batch: Transition, streams: Streams, key: PRNGKey) -> tuple[Any, Metrics]:
+    def update(self, state: Any, streams: Streams, batch: Transition, key: PRNGKey) -> tuple[Any, Metrics]:
         """Learn from a batch once per iteration. Default: nothing to learn, no metrics."""
-        del batch, streams, key
+        del streams, batch, key
         return state, {}
 
 
@@ -81,6 +94,12 @@ class Chain(RewardTransform):
     transforms: tuple[RewardTransform, ...] = ()
     names: tuple[str, ...] = struct.field(pytree_node=False, default=())
 
+    def validate(self) -> Chain:
+        """Validate every member (``ConfigError`` from the first invalid one); returns ``self``."""
+        for transform in self.transforms:
+            transform.validate()
+        return self
+
     @property
     def member_names(self) -> tuple[str, ...]:
         """One name per member (``names`` if given, else derived from the class names)."""
@@ -102,7 +121,7 @@ class Chain(RewardTransform):
             state = transform.init(k, spec)
             states.append(state)
             if i + 1 < len(self.transforms):
-                spec = spec._replace(streams=streams_after(transform, state, spec))
+                spec = spec_after(transform, state, spec)
         return tuple(states)
 
     def apply(self, state: tuple[Any, ...], streams: Streams, batch: Transition) -> tuple[Streams, tuple[Any, ...]]:
@@ -113,11 +132,11 @@ class Chain(RewardTransform):
         return streams, tuple(new_states)
 
     def update(
-        self, state: tuple[Any, ...], batch: Transition, streams: Streams, key: PRNGKey
+        self, state: tuple[Any, ...], streams: Streams, batch: Transition, key: PRNGKey
     ) -> tuple[tuple[Any, ...], Metrics]:
         new_states, reported = [], []
         for transform, sub_state, k in zip(self.transforms, state, self._keys(key), strict=False):
-            sub_state, sub_metrics = transform.update(sub_state, batch, streams, k)
+            sub_state, sub_metrics = transform.update(sub_state, streams, batch, k)
             new_states.append(sub_state)
             reported.append(sub_metrics)
         counts: dict[str, int] = {}
@@ -146,21 +165,41 @@ def unique_names(names: Sequence[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
-def streams_after(transform: RewardTransform, state: Any, spec: TransformSpec) -> tuple[str, ...]:
-    """Names of the streams ``transform.apply`` returns when it receives ``spec.streams``
-    (found with ``jax.eval_shape`` on zero-reward placeholder streams of ``spec.example``'s
-    ``[1, N]`` shape; nothing is computed)."""
+def _streams_out(transform: RewardTransform, state: Any, spec: TransformSpec) -> Streams:
+    """The (abstract) streams ``transform.apply`` returns for zero-reward placeholders of
+    ``spec.streams`` (with their kinds) on ``spec.example``'s ``[1, N]`` shape."""
     shape = spec.example.reward.shape
+    kinds = spec_kinds(spec)
 
     def run(state):
         placeholder = {
-            name: Stream(reward=jnp.zeros(shape, jnp.float32), weight=jnp.float32(1.0), discount=jnp.float32(0.99))
+            name: Stream(
+                reward=jnp.zeros(shape, jnp.float32),
+                weight=jnp.float32(1.0),
+                discount=jnp.float32(0.99),
+                kind=kinds[name],
+            )
             for name in spec.streams
         }
         out, _ = transform.apply(state, placeholder, spec.example)
         return out
 
-    return tuple(sorted(jax.eval_shape(run, state)))
+    return jax.eval_shape(run, state)
+
+
+def streams_after(transform: RewardTransform, state: Any, spec: TransformSpec) -> tuple[str, ...]:
+    """Names of the streams ``transform.apply`` returns when it receives ``spec.streams``
+    (found with ``jax.eval_shape`` on zero-reward placeholder streams of ``spec.example``'s
+    ``[1, N]`` shape; nothing is computed)."""
+    return tuple(sorted(_streams_out(transform, state, spec)))
+
+
+def spec_after(transform: RewardTransform, state: Any, spec: TransformSpec) -> TransformSpec:
+    """The spec the next member of a chain receives: ``spec`` with the names and kinds of the
+    streams ``transform.apply`` returns (traced abstractly, as ``streams_after``)."""
+    out = _streams_out(transform, state, spec)
+    names = tuple(sorted(out))
+    return spec._replace(streams=names, kinds=tuple(out[n].kind for n in names))
 
 
 def chain(*transforms: RewardTransform, names: Sequence[str] | None = None) -> RewardTransform:
@@ -206,8 +245,8 @@ class FunctionTransform(RewardTransform):
     def apply(self, state, streams, batch):
         return (streams, state) if self.apply_fn is None else self.apply_fn(self.hparams, state, streams, batch)
 
-    def update(self, state, batch, streams, key):
-        return (state, {}) if self.update_fn is None else self.update_fn(self.hparams, state, batch, streams, key)
+    def update(self, state, streams, batch, key):
+        return (state, {}) if self.update_fn is None else self.update_fn(self.hparams, state, streams, batch, key)
 
 
 def transform_from_functions(
@@ -221,7 +260,7 @@ def transform_from_functions(
     Args:
         init: ``(hparams, key, spec) -> state``; default: no state.
         apply: ``(hparams, state, streams, batch) -> (streams, state)``; default: unchanged.
-        update: ``(hparams, state, batch, streams, key) -> (state, metrics)``; default: no-op.
+        update: ``(hparams, state, streams, batch, key) -> (state, metrics)``; default: no-op.
         hparams: pytree of hyperparameters handed to every function (sweepable leaves).
     """
     return FunctionTransform(init_fn=init, apply_fn=apply, update_fn=update, hparams=hparams)
@@ -241,6 +280,17 @@ class LiftedReward(RewardTransform):
     weight: Array | float = 1.0
     discount: Array | float | None = None
     episodic: bool = struct.field(pytree_node=False, default=True)
+    kind: str = struct.field(pytree_node=False, default="other")
+
+    def validate(self) -> LiftedReward:
+        """``fn`` callable, ``weight`` finite, ``discount`` in [0, 1], ``kind`` a stream kind."""
+        if not callable(self.fn):
+            raise ConfigError(f"lift: fn must be a function (obs, action, next_obs, info) -> reward, got {self.fn!r}")
+        check_choice(self.kind, STREAM_KINDS, "kind", "lift")
+        check_finite(self.weight, "lift: weight")
+        if self.discount is not None:
+            check_in_range(self.discount, "lift: discount", 0.0, 1.0)
+        return self
 
     def apply(self, state, streams, batch):
         if self.name in streams:
@@ -255,6 +305,7 @@ class LiftedReward(RewardTransform):
             weight=jnp.asarray(self.weight, jnp.float32),
             discount=jnp.asarray(discount, jnp.float32),
             episodic=self.episodic,
+            kind=self.kind,
         )
         return {**streams, self.name: new}, state
 
@@ -266,6 +317,7 @@ def lift(
     weight: Array | float = 1.0,
     discount: Array | float | None = None,
     episodic: bool = True,
+    kind: str = "other",
 ) -> RewardTransform:
     """Lift a jittable reward function into a new stream.
 
@@ -276,8 +328,9 @@ def lift(
         weight: the stream's weight in the combined advantage.
         discount: the stream's discount; ``None`` copies the task stream's discount.
         episodic: whether the stream's returns stop at episode ends.
+        kind: the stream's ``Stream.kind`` (one of ``core.types.STREAM_KINDS``).
     """
-    return LiftedReward(fn=fn, name=name, weight=weight, discount=discount, episodic=episodic)
+    return LiftedReward(fn=fn, name=name, weight=weight, discount=discount, episodic=episodic, kind=kind).validate()
 
 
 class AddTerm(RewardTransform):
@@ -286,6 +339,13 @@ class AddTerm(RewardTransform):
     fn: Callable = struct.field(pytree_node=False, default=None)
     to: str = struct.field(pytree_node=False, default=TASK)
     coef: Array | float = 1.0
+
+    def validate(self) -> AddTerm:
+        """``fn`` callable and ``coef`` finite."""
+        if not callable(self.fn):
+            raise ConfigError(f"add_term: fn must be a function (obs, action, next_obs, info) -> term, got {self.fn!r}")
+        check_finite(self.coef, "add_term: coef")
+        return self
 
     def apply(self, state, streams, batch):
         if self.to not in streams:
@@ -300,4 +360,4 @@ def add_term(
 ) -> RewardTransform:
     """Add ``coef * fn(obs, action, next_obs, info)`` (per transition, vmapped over ``[T, N]``)
     to the existing stream ``to``. ``coef`` is a sweepable leaf."""
-    return AddTerm(fn=fn, to=to, coef=coef)
+    return AddTerm(fn=fn, to=to, coef=coef).validate()

@@ -111,7 +111,7 @@ class RedistributeOutcome(RewardTransform):
         s = streams[self.stream]
         return {**streams, self.stream: s.replace(reward=paid)}, new
 
-    def update(self, state: RedistributionState, batch, streams, key):
+    def update(self, state: RedistributionState, streams, batch, key):
         d = self.num_features
         theta = jnp.linalg.solve(state.gram + self.ridge * jnp.eye(d), state.moment)
         theta = jnp.where(state.episodes > 0, theta, state.theta)
@@ -215,7 +215,7 @@ class AuxiliaryTrust(RewardTransform):
         new = TrustState(*carry)
         return {**streams, self.aux: streams[self.aux].replace(weight=self.weight(new))}, new
 
-    def update(self, state: TrustState, batch, streams, key):
+    def update(self, state: TrustState, streams, batch, key):
         return state, {"trust/value": self.trust(state), "trust/weight": self.weight(state)}
 
 

@@ -220,7 +220,9 @@ class Coverage(RewardTransform):
 
         visited, new = jax.lax.scan(step, state, (cells, reset))
         task = streams[TASK] if TASK in streams else next(iter(streams.values()))
-        stream = task.replace(reward=self.bonus * new, weight=jnp.asarray(self.weight, jnp.float32), episodic=True)
+        stream = task.replace(
+            reward=self.bonus * new, weight=jnp.asarray(self.weight, jnp.float32), episodic=True, kind="intrinsic"
+        )
         return {**streams, self.name: stream}, visited
 
 

@@ -147,7 +147,7 @@ class DynamicWeights(RewardTransform):
         new = DynamicState(weights, magnitude, running, returns, state.seen | (count > 0))
         return out, new
 
-    def update(self, state: DynamicState, batch, streams, key):
+    def update(self, state: DynamicState, streams, batch, key):
         metrics = {f"dynamic_weights/{n}": state.weights[i] for i, n in enumerate(self.names)}
         if self.mode != "least_satisfied":
             return state, metrics

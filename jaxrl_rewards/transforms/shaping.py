@@ -26,7 +26,6 @@ from typing import Any
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
-import optax
 from flax import struct
 
 from jaxrl_rewards.core.networks import MLP, orthogonal
@@ -40,6 +39,7 @@ from jaxrl_rewards.core.validation import (
     check_positive_int,
 )
 from jaxrl_rewards.transforms.core import RewardTransform, add_term
+from jaxrl_rewards.transforms.models import adam, gradient_steps
 
 Potential = Callable[[Any], Array]
 
@@ -86,7 +86,7 @@ def _add_shaping(streams: Streams, to: str, as_stream: str | None, term: Array, 
         return {**streams, to: target.replace(reward=target.reward + term)}
     if as_stream in streams:
         raise ValueError(f"{who}: stream {as_stream!r} already exists")
-    new = Stream(reward=term, weight=jnp.float32(1.0), discount=target.discount, episodic=True)
+    new = Stream(reward=term, weight=jnp.float32(1.0), discount=target.discount, episodic=True, kind="shaping")
     return {**streams, as_stream: new}
 
 
@@ -206,7 +206,7 @@ class LearnedPotential(RewardTransform):
     def init(self, key: PRNGKey, spec: TransformSpec) -> LearnedPotentialState:
         obs = self._flat(spec.example.obs, 2)[0]
         params = self._net().init(key, obs)
-        return LearnedPotentialState(params=params, opt_state=optax.adam(self.learning_rate).init(params))
+        return LearnedPotentialState(params=params, opt_state=adam(self.learning_rate).init(params))
 
     def value(self, state: LearnedPotentialState, obs: Array) -> Array:
         """``V_hat(obs)`` for ``[T, N, ...]`` observations -> ``[T, N]``."""
@@ -219,7 +219,7 @@ class LearnedPotential(RewardTransform):
         term = shaping_term(phi, phi_next, batch.terminated, target.discount)
         return {**streams, self.to: target.replace(reward=target.reward + term)}, state
 
-    def update(self, state: LearnedPotentialState, batch: Transition, streams: Streams, key: PRNGKey):
+    def update(self, state: LearnedPotentialState, streams: Streams, batch: Transition, key: PRNGKey):
         gamma = streams[self.to].discount
         v_next = self.value(state, batch.next_obs)
         done = batch.done
@@ -237,18 +237,12 @@ class LearnedPotential(RewardTransform):
         )
         targets = jax.lax.stop_gradient(targets)
         obs = self._flat(batch.obs, 2)
-        tx = optax.adam(self.learning_rate)
+        tx = adam(self.learning_rate)
 
         def loss_fn(params):
             return jnp.mean((self._net().apply(params, obs) - targets) ** 2)
 
-        def fit(carry, _):
-            params, opt_state = carry
-            loss, grads = jax.value_and_grad(loss_fn)(params)
-            updates, opt_state = tx.update(grads, opt_state, params)
-            return (optax.apply_updates(params, updates), opt_state), loss
-
-        (params, opt_state), losses = jax.lax.scan(fit, (state.params, state.opt_state), None, length=self.fit_steps)
+        params, opt_state, losses = gradient_steps(loss_fn, tx, state.params, state.opt_state, length=self.fit_steps)
         return LearnedPotentialState(params, opt_state), {"learned_potential/loss": losses[-1]}
 
 
@@ -329,7 +323,7 @@ class BilevelShaping(RewardTransform):
         term = state.weight * self._term(batch, target.discount)
         return {**streams, self.to: target.replace(reward=target.reward + term)}, state
 
-    def update(self, state: BilevelState, batch: Transition, streams: Streams, key: PRNGKey):
+    def update(self, state: BilevelState, streams: Streams, batch: Transition, key: PRNGKey):
         gamma = streams[self.to].discount
         shaping = self._term(batch, gamma).reshape(-1)
         task = returns_to_go(batch.reward, batch.done, gamma).reshape(-1)

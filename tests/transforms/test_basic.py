@@ -101,7 +101,7 @@ def test_normalize_clip_and_metric():
     state = t.init(jax.random.key(0), spec_for(b))
     out, state = t.apply(state, env_streams(b, 0.9), b)
     assert float(jnp.abs(out["task"].reward).max()) <= 0.5
-    _, metrics = t.update(state, b, out, jax.random.key(0))
+    _, metrics = t.update(state, out, b, jax.random.key(0))
     assert float(metrics["normalize/task_return_std"]) > 100.0
 
 

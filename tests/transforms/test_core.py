@@ -32,7 +32,7 @@ def run(transform, batch, key=0, times=1):
     state = transform.init(jax.random.key(key), spec_for(batch))
     for _ in range(times):
         streams, state = transform.apply(state, env_streams(batch, 0.9), batch)
-        state, metrics = transform.update(state, batch, streams, jax.random.key(key + 1))
+        state, metrics = transform.update(state, streams, batch, jax.random.key(key + 1))
     return streams, state, metrics
 
 
@@ -44,8 +44,9 @@ def test_identity_leaves_streams_unchanged(batch):
 
 def test_chain_flattens_and_drops_identities():
     a, b, c = scale(2.0), clip(-1.0, 1.0), normalize_rewards()
-    assert chain(a, chain(b, c)) == chain(chain(a, b), c) == Chain((a, b, c))
-    assert chain(identity(), a, identity()) == Chain((a,))
+    names = ("scale", "clip", "normalize_rewards")
+    assert chain(a, chain(b, c)) == chain(chain(a, b), c) == Chain((a, b, c), names=names)
+    assert chain(identity(), a, identity()) == Chain((a,), names=("scale",))
     assert chain() == Chain(())
     with pytest.raises(TypeError, match="RewardTransform"):
         chain(a, lambda x: x)
@@ -117,7 +118,7 @@ def test_transform_from_functions_with_sweepable_hparams(batch):
         task = streams["task"]
         return {**streams, "task": task.replace(reward=task.reward + h["shift"])}, state + 1
 
-    def update(h, state, b, streams, key):
+    def update(h, state, streams, b, key):
         return state, {"calls": jnp.float32(state)}
 
     t = transform_from_functions(init=lambda h, k, s: jnp.int32(0), apply=apply, update=update, hparams={"shift": 1.5})
@@ -141,7 +142,10 @@ def test_transform_from_functions_with_sweepable_hparams(batch):
 def test_chain_metric_collisions_are_disambiguated(batch):
     t = chain(normalize_rewards(), normalize_rewards())
     _, _, metrics = run(t, batch)
-    assert set(metrics) == {"normalize/task_return_std", "normalize/task_return_std#1"}
+    assert set(metrics) == {
+        "normalize_rewards/normalize/task_return_std",
+        "normalize_rewards_2/normalize/task_return_std",
+    }
 
 
 def test_base_class_is_identity(batch):

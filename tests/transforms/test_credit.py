@@ -47,7 +47,7 @@ def run(transform, batch, streams=None, times=1):
     state = transform.init(jax.random.key(0), spec)
     for i in range(times):
         out, state = transform.apply(state, streams, batch)
-        state, metrics = transform.update(state, batch, out, jax.random.key(i))
+        state, metrics = transform.update(state, out, batch, jax.random.key(i))
     return out, state, metrics
 
 

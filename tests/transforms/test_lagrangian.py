@@ -25,7 +25,7 @@ def run(transform, batches, gamma=0.9):
     metrics, out = [], None
     for b in batches:
         out, state = transform.apply(state, env_streams(b, gamma), b)
-        state, m = transform.update(state, b, out, jax.random.key(1))
+        state, m = transform.update(state, out, b, jax.random.key(1))
         metrics.append({k: np.asarray(v) for k, v in m.items()})
     return state, metrics, out
 
@@ -64,7 +64,7 @@ def test_episode_cost_is_tracked_across_batch_boundaries():
     d1 = np.array([[0, 0], [1, 0], [0, 0]])
     c2 = np.array([[4, 1], [5, 1], [0, 1]], np.float32)
     d2 = np.array([[1, 0], [0, 0], [0, 1]])
-    t = lagrangian(4.0, rule="gradient", lr=0.1)
+    t = lagrangian(4.0, rule="gradient", learning_rate=0.1)
     _, m, _ = run(t, [cost_batch(c1, d1), cost_batch(c2, d2)])
     assert m[0]["lagrangian/episodes"] == 1
     np.testing.assert_allclose(m[0]["lagrangian/episode_cost/cost"], 3.0)
@@ -79,7 +79,7 @@ def test_episode_cost_is_tracked_across_batch_boundaries():
 def test_discounted_measure():
     c = np.array([[1.0], [1.0], [1.0]], np.float32)
     d = np.array([[0], [0], [1]])
-    t = lagrangian(0.0, rule="gradient", lr=1.0, measure="discounted")
+    t = lagrangian(0.0, rule="gradient", learning_rate=1.0, measure="discounted")
     _, m, _ = run(t, [cost_batch(c, d)], gamma=0.5)
     np.testing.assert_allclose(m[0]["lagrangian/episode_cost/cost"], 1 + 0.5 + 0.25, rtol=1e-6)
 
@@ -119,7 +119,7 @@ def test_gradient_rule_and_projection():
     for c in costs:
         lam = float(np.clip(lam + 0.3 * (c - 1.0), 0.0, 1.5))
         expected.append(lam)
-    got = drive(lagrangian(1.0, rule="gradient", lr=0.3, lambda_init=0.2, lambda_max=1.5), costs)
+    got = drive(lagrangian(1.0, rule="gradient", learning_rate=0.3, lambda_init=0.2, lambda_max=1.5), costs)
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
     assert got.max() == pytest.approx(1.5) and got.min() == 0.0  # both bounds were hit
 
@@ -134,12 +134,12 @@ def test_pid_rule_matches_reference():
 
 def test_pid_with_integral_only_is_gradient_ascent():
     pid = drive(lagrangian(1.0, rule="pid", kp=0.0, ki=0.3, kd=0.0, lambda_init=0.6), COSTS)
-    sgd = drive(lagrangian(1.0, rule="gradient", lr=0.3, lambda_init=0.6), COSTS)
+    sgd = drive(lagrangian(1.0, rule="gradient", learning_rate=0.3, lambda_init=0.6), COSTS)
     np.testing.assert_allclose(pid, sgd, rtol=1e-5, atol=1e-6)
 
 
 def test_augmented_and_switch_rules():
-    got = drive(lagrangian(1.0, rule="augmented", lr=0.3, rho=2.0), COSTS)
+    got = drive(lagrangian(1.0, rule="augmented", learning_rate=0.3, rho=2.0), COSTS)
     lam, expected = 0.0, []
     for c in COSTS:
         lam = max(lam + 0.3 * (c - 1.0), 0.0)
@@ -151,7 +151,7 @@ def test_augmented_and_switch_rules():
 
 
 def test_no_update_without_finished_episodes():
-    t = lagrangian(0.0, rule="gradient", lr=1.0, lambda_init=0.7)
+    t = lagrangian(0.0, rule="gradient", learning_rate=1.0, lambda_init=0.7)
     _, m, _ = run(t, [cost_batch(np.ones((3, 2)), np.zeros((3, 2)))])
     np.testing.assert_allclose(m[0]["lagrangian/lambda/cost"], 0.7)
     assert m[0]["lagrangian/episodes"] == 0
@@ -160,7 +160,7 @@ def test_no_update_without_finished_episodes():
 def test_two_constraints_with_different_limits():
     c = np.zeros((2, 1, 2), np.float32)
     c[:, 0, 0], c[:, 0, 1] = 1.0, 3.0  # episode costs 2 and 6
-    t = lagrangian((1.0, 10.0), rule="gradient", lr=0.5)
+    t = lagrangian((1.0, 10.0), rule="gradient", learning_rate=0.5)
     _, m, _ = run(t, [cost_batch(c, np.array([[0], [1]]))])
     np.testing.assert_allclose(m[0]["lagrangian/lambda/cost_0"], 0.5)  # violated: 0.5 * (2 - 1)
     np.testing.assert_allclose(m[0]["lagrangian/lambda/cost_1"], 0.0)  # satisfied: projected
@@ -173,12 +173,12 @@ def test_threshold_weights_push_only_until_met():
     comp = np.ones((T, 1), np.float32)
     b = cost_batch(np.zeros((T, 1)), np.array([[0], [1]]))
     b = b.replace(info={"rewards": {"speed": jnp.asarray(comp)}})
-    t = threshold_weights(3.0, ("reward_speed",), rule="gradient", lr=0.5)
+    t = threshold_weights(3.0, ("reward_speed",), rule="gradient", learning_rate=0.5)
     state = t.init(jax.random.key(0), spec_for(b, env_streams(b, 0.9)))
     weights = []
     for _ in range(3):  # return 2 < 3: pushed, weight grows
         out, state = t.apply(state, env_streams(b, 0.9), b)
-        state, m = t.update(state, b, out, jax.random.key(0))
+        state, m = t.update(state, out, b, jax.random.key(0))
         weights.append(float(m["lagrangian/lambda/reward_speed"]))
     np.testing.assert_allclose(weights, [0.5, 1.0, 1.5])
     out, _ = t.apply(state, env_streams(b, 0.9), b)
@@ -186,7 +186,7 @@ def test_threshold_weights_push_only_until_met():
     met = b.replace(info={"rewards": {"speed": jnp.asarray(3 * comp)}})  # return 6 >= 3
     for _ in range(4):
         out, state = t.apply(state, env_streams(met, 0.9), met)
-        state, m = t.update(state, met, out, jax.random.key(0))
+        state, m = t.update(state, out, met, jax.random.key(0))
     assert float(m["lagrangian/lambda/reward_speed"]) == 0.0  # met: no longer pushed
 
 
@@ -217,7 +217,7 @@ def test_bad_inputs_raise_config_errors_before_compiling():
         env_params=ppo.make_config("CartPole-v1").env_params,
         transform=lagrangian(1.0),
     )
-    with pytest.raises(ConfigError, match=r'no cost stream \(no info\["cost"\]\)'):
+    with pytest.raises(ConfigError, match=r'no cost stream \(kind "cost", from info\["cost"\]\)'):
         jax.jit(ppo.init)(cfg, jax.random.key(0))
     with pytest.raises(ConfigError, match=r"\['cost_3'\] are not provided"):
         jax.jit(ppo.init)(cfg.replace(transform=lagrangian(1.0, streams=("cost_3",))), jax.random.key(0))
@@ -233,7 +233,7 @@ def test_vmap_over_limits_equals_single_runs():
         state = t.init(jax.random.key(0), spec_for(b, env_streams(b, 0.9)))
         for _ in range(3):
             out, state = t.apply(state, env_streams(b, 0.9), b)
-            state, _ = t.update(state, b, out, jax.random.key(0))
+            state, _ = t.update(state, out, b, jax.random.key(0))
         return state.weight
 
     batched = jax.jit(jax.vmap(one))(limits)

@@ -35,7 +35,7 @@ def run(transform, batch=BATCH, times=1):
     state = transform.init(jax.random.key(0), TransformSpec(None, None, N, tuple(sorted(streams0)), batch))
     for i in range(times):
         streams, state = transform.apply(state, streams0, batch)
-        state, metrics = transform.update(state, batch, streams, jax.random.key(i))
+        state, metrics = transform.update(state, streams, batch, jax.random.key(i))
     return streams, state, metrics
 
 

@@ -43,7 +43,7 @@ def apply_update(transform, batch, times=1, gamma=GAMMA):
     state = transform.init(jax.random.key(0), spec_for(batch))
     for i in range(times):
         streams, state = transform.apply(state, env_streams(batch, gamma), batch)
-        state, metrics = transform.update(state, batch, streams, jax.random.key(i))
+        state, metrics = transform.update(state, streams, batch, jax.random.key(i))
     return streams, state, metrics
 
 
@@ -227,7 +227,7 @@ def test_learned_potential_fits_returns_and_shapes():
         v, v_next = t.value(state, batch.obs), t.value(state, batch.next_obs)
         losses = []
         for i in range(3):
-            state, metrics = t.update(state, batch, out, jax.random.key(i))
+            state, metrics = t.update(state, out, batch, jax.random.key(i))
             losses.append(metrics["learned_potential/loss"])
         return out, v, v_next, jnp.stack(losses)
 

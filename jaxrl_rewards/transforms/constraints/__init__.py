@@ -1,7 +1,8 @@
-"""Constraint transforms: Lagrangian multipliers (``lagrangian``) and threshold weights
-(``thresholds``)."""
+"""Constraint transforms: Lagrangian multipliers (``lagrangian``), their update rules
+(``multipliers``) and threshold weights (``thresholds``)."""
 
-from jaxrl_rewards.transforms.constraints.lagrangian import Lagrangian, lagrangian, make_lagrangian, multiplier_step
+from jaxrl_rewards.transforms.constraints.lagrangian import Lagrangian, lagrangian
+from jaxrl_rewards.transforms.constraints.multipliers import LagrangianState, multiplier_step
 from jaxrl_rewards.transforms.constraints.thresholds import threshold_weights
 
-__all__ = ["Lagrangian", "lagrangian", "make_lagrangian", "multiplier_step", "threshold_weights"]
+__all__ = ["Lagrangian", "LagrangianState", "lagrangian", "multiplier_step", "threshold_weights"]

@@ -20,26 +20,9 @@ The transform does both halves:
 ``update``
     measures ``J_{C_i}`` as the mean (undiscounted, or discounted with the stream's discount)
     cost of the episodes finished since the previous update, and moves the multipliers with
-    one of the rules below, projecting onto ``[0, lambda_max]``. Without finished episodes
+    one of the rules of :mod:`~jaxrl_rewards.transforms.constraints.multipliers`
+    (``gradient``, ``pid``, ``augmented``, ``switch``), projecting onto ``[0, lambda_max]``. Without finished episodes
     nothing moves.
-
-Update rules (``g = J_C - d``, per constraint):
-
-* ``"gradient"``: projected gradient ascent (SGD, not Adam) on the dual,
-  ``lambda <- clip(lambda + lr * g, 0, lambda_max)``.
-* ``"pid"``: PID Lagrangian (Stooke, Achiam & Abbeel 2020, "Responsive Safety in RL by PID
-  Lagrangian Methods", Alg. 2): ``I <- max(0, I + g)``,
-  ``lambda = clip(kp * P + ki * I + kd * max(0, D - D_prev), 0, lambda_max)``, where ``P`` is
-  an exponential moving average (``alpha_p``) of ``g`` and ``D`` one (``alpha_d``) of ``J_C``.
-  With ``kp = kd = 0`` it is exactly ``"gradient"`` with ``lr = ki``; the proportional and
-  derivative terms damp the oscillation (cost overshoot) that the pure integral causes.
-* ``"augmented"``: augmented Lagrangian / method of multipliers for inequality constraints
-  (Hestenes 1969; Powell 1969; Rockafellar 1973): the policy maximises
-  ``J_R - (1 / 2 rho) sum_i (max(0, lambda_i + rho g_i)^2 - lambda_i^2)``, whose gradient
-  weights cost ``i`` by ``max(0, lambda_i + rho g_i)``; so the streams get that weight
-  (with the latest measured ``g``) and the multiplier moves as in ``"gradient"``.
-* ``"switch"``: a dynamic weight without memory: ``lambda_i = switch_weight * [g_i > 0]`` —
-  the stream is pushed only while its constraint is violated.
 
 ``sense="lower"`` turns a constraint around (``J_i >= d_i``, ``g = d - J``, stream weight
 ``+lambda``): a reward component with a threshold whose multiplier is a dynamic weight that
@@ -53,6 +36,7 @@ the limit), ``lagrangian/episodes`` and, for ``"augmented"``, ``lagrangian/dual/
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import jax
@@ -60,59 +44,42 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
+from jaxrl_rewards.core.streams import spec_kinds, stream_kinds, streams_of_kind
 from jaxrl_rewards.core.types import Array, Metrics, PRNGKey, Streams, TransformSpec, Transition
 from jaxrl_rewards.core.validation import ConfigError, check_finite, check_in_range, check_nonnegative, check_positive
+from jaxrl_rewards.transforms.constraints.multipliers import RULES, LagrangianState, multiplier_step
 from jaxrl_rewards.transforms.core import RewardTransform
+from jaxrl_rewards.transforms.fields import build, check_choice, factory_signature
 
-RULES: tuple[str, ...] = ("gradient", "pid", "augmented", "switch")
 MEASURES: tuple[str, ...] = ("episodic", "discounted")
 SENSES: tuple[str, ...] = ("upper", "lower")
-
-
-class LagrangianState(struct.PyTreeNode):
-    """State of a :class:`Lagrangian` transform with K constraints and N environments.
-
-    Attributes:
-        lam: the dual variables (multipliers), ``[K]``.
-        weight: the multipliers the streams are weighted with, ``[K]`` (``lam`` except for
-            ``"augmented"``, ``max(0, lam + rho g)``, and ``"switch"``).
-        integral: PID integral term, ``[K]``.
-        p_avg: PID smoothed violation (proportional term), ``[K]``.
-        d_avg: PID smoothed cost (derivative term), ``[K]``.
-        d_prev: ``d_avg`` before the latest update, ``[K]``.
-        measured: whether any cost was measured yet (bool scalar).
-        running: cost so far of each environment's unfinished episode, ``[N, K]``.
-        discount_pow: ``gamma^t`` of each environment's next step (discounted measure), ``[N, K]``.
-        finished_cost: summed cost of the episodes finished since the last update, ``[K]``.
-        finished_violations: how many of them broke the limit, ``[K]``.
-        finished_count: how many finished (float32 scalar).
-        last_cost: latest measured mean episodic cost, ``[K]``.
-        last_violation_rate: latest violation rate, ``[K]``.
-    """
-
-    lam: Array
-    weight: Array
-    integral: Array
-    p_avg: Array
-    d_avg: Array
-    d_prev: Array
-    measured: Array
-    running: Array
-    discount_pow: Array
-    finished_cost: Array
-    finished_violations: Array
-    finished_count: Array
-    last_cost: Array
-    last_violation_rate: Array
+#: options renamed since earlier versions (old -> new), named in the error message.
+RENAMED = {"lr": "learning_rate"}
 
 
 class Lagrangian(RewardTransform):
     """Learned Lagrange multipliers for constraints on stream returns (see module docstring).
 
-    Build with :func:`lagrangian` (or :func:`jaxrl_rewards.transforms.constraints.thresholds.threshold_weights`),
-    which validates the inputs. Leaves (sweepable): ``limits``, ``lr``, ``kp``, ``ki``, ``kd``,
-    ``alpha_p``, ``alpha_d``, ``rho``, ``lambda_init``, ``lambda_max``, ``switch_weight``.
-    Static: the stream names, ``rule``, ``measure``, ``sense``, ``normalize``.
+    The one declaration of the Lagrangian's hyperparameters: :func:`lagrangian` and
+    :func:`~jaxrl_rewards.transforms.constraints.thresholds.threshold_weights` take these
+    fields as options and :meth:`validate` checks them.
+
+    Attributes:
+        limits: one budget per constrained stream (scalar for one stream, ``[K]`` for K), in
+            units of ``measure``; >= 0 for ``sense="upper"`` (leaf).
+        streams: static names of the constrained streams; ``None``: every stream of kind
+            ``"cost"`` (``info["cost"]``).
+        rule: static, one of ``RULES``: ``"gradient"`` (step ``learning_rate``), ``"pid"``
+            (``kp``, ``ki``, ``kd``, smoothing ``alpha_p``, ``alpha_d``), ``"augmented"``
+            (step ``learning_rate``, penalty ``rho``) or ``"switch"`` (``switch_weight``).
+        measure: static, one of ``MEASURES``: undiscounted episode cost, or the discounted
+            cost return with the stream's discount.
+        sense: static, one of ``SENSES``: ``"upper"`` (``J <= d``, costs) or ``"lower"``
+            (``J >= d``, thresholded reward components).
+        normalize: static; divide the combined advantage by ``1 + sum(lambda)``.
+        learning_rate, kp, ki, kd, rho, lambda_init, switch_weight: >= 0 (leaves).
+        alpha_p, alpha_d: in [0, 1] (leaves).
+        lambda_max: optional upper bound of the multipliers, > 0 (``None``: none).
     """
 
     limits: Array | float = 0.0
@@ -121,7 +88,7 @@ class Lagrangian(RewardTransform):
     measure: str = struct.field(pytree_node=False, default="episodic")
     sense: str = struct.field(pytree_node=False, default="upper")
     normalize: bool = struct.field(pytree_node=False, default=True)
-    lr: Array | float = 0.05
+    learning_rate: Array | float = 0.05
     kp: Array | float = 0.1
     ki: Array | float = 0.05
     kd: Array | float = 0.0
@@ -134,21 +101,51 @@ class Lagrangian(RewardTransform):
 
     # ---------------------------------------------------------------- helpers
 
-    def constrained_streams(self, names: tuple[str, ...]) -> tuple[str, ...]:
-        """The constrained streams among ``names``: ``self.streams``, or by default every
-        ``cost``/``cost_k`` stream (``sense="upper"``). Raises ``ConfigError`` if one is missing
-        or the number of limits does not match."""
-        who = "threshold_weights" if self.sense == "lower" else "lagrangian"
+    def _who(self) -> str:
+        return "threshold_weights" if self.sense == "lower" else "lagrangian"
+
+    def validate(self) -> Lagrangian:
+        """Check choices, signs and ranges (element by element, so batched sweep values work),
+        the stream names, and one limit per named stream; returns ``self``."""
+        who = self._who()
+        check_choice(self.rule, RULES, "rule", who)
+        check_choice(self.measure, MEASURES, "measure", who)
+        check_choice(self.sense, SENSES, "sense", who)
+        _check_limits(self.limits, who, allow_negative=self.sense == "lower")
+        if self.streams is not None:
+            if isinstance(self.streams, str) or not self.streams or len(set(self.streams)) != len(self.streams):
+                raise ConfigError(f"{who}: streams must be a tuple of distinct stream names, got {self.streams!r}")
+            shape = np.shape(self.limits)
+            if len(self.streams) > 1 and (shape == () or shape[-1] != len(self.streams)):
+                raise ConfigError(
+                    f"{who}: {len(self.streams)} stream(s) {list(self.streams)} but limits of shape {shape}; "
+                    "give exactly one limit per stream"
+                )
+        for name in ("learning_rate", "kp", "ki", "kd", "rho", "lambda_init", "switch_weight"):
+            check_nonnegative(getattr(self, name), f"{who}: {name}")
+        check_in_range(self.alpha_p, f"{who}: alpha_p", 0.0, 1.0)
+        check_in_range(self.alpha_d, f"{who}: alpha_d", 0.0, 1.0)
+        if self.lambda_max is not None:
+            check_positive(self.lambda_max, f"{who}: lambda_max")
+        return self
+
+    def constrained_streams(self, kinds: Mapping[str, str]) -> tuple[str, ...]:
+        """The constrained streams among ``kinds`` (``name -> Stream.kind``, see
+        ``core.streams.spec_kinds`` / ``stream_kinds``): ``self.streams``, or by default every
+        stream of kind ``"cost"``, sorted. Raises ``ConfigError`` if one is missing or the
+        number of limits does not match."""
+        who = self._who()
+        names = tuple(sorted(kinds))
         if self.streams is None:
-            chosen = tuple(n for n in names if n == "cost" or (n.startswith("cost_") and n[5:].isdigit()))
+            chosen = streams_of_kind(kinds, "cost")
             if not chosen:
                 raise ConfigError(
-                    f'{who}: the environment provides no cost stream (no info["cost"]); its streams are '
-                    f"{list(names)}. Use a constrained environment or name the streams to constrain."
+                    f'{who}: the environment provides no cost stream (kind "cost", from info["cost"]); its streams '
+                    f"are {list(names)}. Use a constrained environment or name the streams to constrain."
                 )
         else:
             chosen = tuple(self.streams)
-            missing = [n for n in chosen if n not in names]
+            missing = [n for n in chosen if n not in kinds]
             if missing:
                 hint = ' (cost streams come from the env\'s info["cost"])' if any("cost" in n for n in missing) else ""
                 raise ConfigError(
@@ -180,7 +177,7 @@ class Lagrangian(RewardTransform):
         """Multipliers at ``lambda_init`` and empty episode trackers; validates the streams
         against ``spec.streams`` (``ConfigError`` before anything compiles)."""
         del key
-        k = len(self.constrained_streams(tuple(spec.streams)))
+        k = len(self.constrained_streams(spec_kinds(spec)))
         n = int(spec.num_envs)
         lam0 = self._clip(jnp.full((k,), self.lambda_init, jnp.float32))
         zeros = jnp.zeros((k,), jnp.float32)
@@ -211,7 +208,7 @@ class Lagrangian(RewardTransform):
         ``Z = 1 + sum_i lambda_i`` (``Z = 1`` when ``normalize=False``). Rewards ``[T, N]``
         are not changed.
         """
-        names = self.constrained_streams(tuple(sorted(streams)))
+        names = self.constrained_streams(stream_kinds(streams))
         k = len(names)
         limits = self._limits(k)
         costs = jnp.stack([streams[n].reward for n in names], axis=-1)  # [T, N, K]
@@ -258,12 +255,12 @@ class Lagrangian(RewardTransform):
         return out, state
 
     def update(
-        self, state: LagrangianState, batch: Transition, streams: Streams, key: PRNGKey
+        self, state: LagrangianState, streams: Streams, batch: Transition, key: PRNGKey
     ) -> tuple[LagrangianState, Metrics]:
         """Move the multipliers with the mean cost of the episodes finished since the last
         update (nothing moves when none finished); returns per-constraint metrics."""
         del batch, key
-        names = self.constrained_streams(tuple(sorted(streams)))
+        names = self.constrained_streams(stream_kinds(streams))
         k = len(names)
         have = state.finished_count > 0
         safe = jnp.maximum(state.finished_count, 1.0)
@@ -291,46 +288,6 @@ class Lagrangian(RewardTransform):
         return new, metrics
 
 
-def multiplier_step(transform: Lagrangian, state: LagrangianState, cost: Array, limits: Array) -> LagrangianState:
-    """One multiplier update from a measured constraint return ``cost [K]`` (pure).
-
-    Implements the rules of the module docstring with ``g = cost - limits`` (``limits - cost``
-    for ``sense="lower"``); every multiplier is projected onto ``[0, lambda_max]``. Exposed so
-    exact (tabular) primal-dual methods can drive the same rules with exact returns.
-    """
-    t = transform
-    g = t._sign() * (jnp.asarray(cost, jnp.float32) - limits)
-    measured = jnp.ones_like(state.measured)
-    if t.rule == "gradient":
-        lam = t._clip(state.lam + t.lr * g)
-        return state.replace(lam=lam, weight=lam, measured=measured)
-    if t.rule == "augmented":
-        lam = t._clip(state.lam + t.lr * g)
-        return state.replace(lam=lam, weight=t._clip(lam + t.rho * g), measured=measured)
-    if t.rule == "switch":
-        weight = jnp.where(g > 0, jnp.asarray(t.switch_weight, jnp.float32), 0.0)
-        return state.replace(lam=weight, weight=weight, measured=measured)
-    # PID (Stooke et al. 2020, Alg. 2)
-    integral = jnp.maximum(state.integral + g, 0.0)
-    if t.lambda_max is not None:  # anti-windup: the integral alone never exceeds the bound
-        integral = jnp.where(
-            jnp.asarray(t.ki) > 0, jnp.minimum(integral, t.lambda_max / jnp.maximum(t.ki, 1e-12)), integral
-        )
-    cost_sense = t._sign() * jnp.asarray(cost, jnp.float32)
-    p_avg = jnp.where(state.measured, t.alpha_p * state.p_avg + (1.0 - t.alpha_p) * g, g)
-    d_avg = jnp.where(state.measured, t.alpha_d * state.d_avg + (1.0 - t.alpha_d) * cost_sense, cost_sense)
-    derivative = jnp.where(state.measured, jnp.maximum(d_avg - state.d_avg, 0.0), 0.0)
-    lam = t._clip(t.kp * p_avg + t.ki * integral + t.kd * derivative)
-    return state.replace(
-        lam=lam, weight=lam, integral=integral, p_avg=p_avg, d_avg=d_avg, d_prev=state.d_avg, measured=measured
-    )
-
-
-def _check_choice(value: str, choices: tuple[str, ...], name: str, who: str) -> None:
-    if value not in choices:
-        raise ConfigError(f"{who}: {name} must be one of {list(choices)}, got {value!r}")
-
-
 def _check_limits(limits: Any, who: str, allow_negative: bool) -> None:
     check_finite(limits, f"{who}: limits")
     try:
@@ -343,125 +300,72 @@ def _check_limits(limits: Any, who: str, allow_negative: bool) -> None:
         raise ConfigError(f"{who}: limits must be >= 0 (a cost budget), got {limits!r}")
 
 
-def make_lagrangian(
-    limits: Array | float | tuple[float, ...],
-    streams: tuple[str, ...] | None = None,
-    *,
-    rule: str = "pid",
-    measure: str = "episodic",
-    sense: str = "upper",
-    normalize: bool = True,
-    lr: float = 0.05,
-    kp: float = 0.1,
-    ki: float = 0.05,
-    kd: float = 0.0,
-    alpha_p: float = 0.0,
-    alpha_d: float = 0.0,
-    rho: float = 0.05,
-    lambda_init: float = 0.0,
-    lambda_max: float | None = None,
-    switch_weight: float = 1.0,
-    who: str = "lagrangian",
-) -> Lagrangian:
-    """Validated :class:`Lagrangian` constructor shared by ``lagrangian`` and ``threshold_weights``."""
-    _check_choice(rule, RULES, "rule", who)
-    _check_choice(measure, MEASURES, "measure", who)
-    _check_choice(sense, SENSES, "sense", who)
-    _check_limits(limits, who, allow_negative=sense == "lower")
-    if streams is not None:
-        if isinstance(streams, str):
-            streams = (streams,)
-        streams = tuple(streams)
-        if not streams or len(set(streams)) != len(streams):
-            raise ConfigError(f"{who}: streams must be distinct stream names, got {streams!r}")
-        shape = np.shape(limits)
-        count = 1 if shape == () else shape[-1]
-        if count != len(streams) or (shape == () and len(streams) != 1):
-            raise ConfigError(
-                f"{who}: {len(streams)} stream(s) {list(streams)} but limits of shape {shape}; "
-                "give exactly one limit per stream"
-            )
-    for value, name in ((lr, "lr"), (kp, "kp"), (ki, "ki"), (kd, "kd"), (rho, "rho"), (lambda_init, "lambda_init")):
-        check_nonnegative(value, f"{who}: {name}")
-    check_nonnegative(switch_weight, f"{who}: switch_weight")
-    check_in_range(alpha_p, f"{who}: alpha_p", 0.0, 1.0)
-    check_in_range(alpha_d, f"{who}: alpha_d", 0.0, 1.0)
-    if lambda_max is not None:
-        check_positive(lambda_max, f"{who}: lambda_max")
-    if isinstance(limits, (tuple, list)):
-        limits = jnp.asarray(limits, jnp.float32)
-    return Lagrangian(
-        limits=limits,
-        streams=streams,
-        rule=rule,
-        measure=measure,
-        sense=sense,
-        normalize=bool(normalize),
-        lr=lr,
-        kp=kp,
-        ki=ki,
-        kd=kd,
-        alpha_p=alpha_p,
-        alpha_d=alpha_d,
-        rho=rho,
-        lambda_init=lambda_init,
-        lambda_max=lambda_max,
-        switch_weight=switch_weight,
-    )
+def as_limits(limits: Any) -> Any:
+    """Limits as given, a tuple or list becoming a float32 ``[K]`` array."""
+    return jnp.asarray(limits, jnp.float32) if isinstance(limits, (tuple, list)) else limits
+
+
+def as_stream_names(streams: Any) -> tuple[str, ...] | None:
+    """``None``, or the stream names as a tuple (a single name becomes a 1-tuple)."""
+    if streams is None:
+        return None
+    return (streams,) if isinstance(streams, str) else tuple(streams)
 
 
 def lagrangian(
-    limits: Array | float | tuple[float, ...],
-    streams: tuple[str, ...] | None = None,
-    *,
-    rule: str = "pid",
-    measure: str = "episodic",
-    normalize: bool = True,
-    lr: float = 0.05,
-    kp: float = 0.1,
-    ki: float = 0.05,
-    kd: float = 0.0,
-    alpha_p: float = 0.0,
-    alpha_d: float = 0.0,
-    rho: float = 0.05,
-    lambda_init: float = 0.0,
-    lambda_max: float | None = None,
+    limits: Array | float | tuple[float, ...], streams: tuple[str, ...] | None = None, **options
 ) -> Lagrangian:
     """Constrain cost streams to ``J_{C_i} <= limits[i]`` with learned multipliers.
 
     Args:
         limits: one budget per constrained stream (scalar for one stream, ``[K]`` for K), >= 0,
             in units of the ``measure`` (episodic cost, or discounted cost return).
-        streams: names of the constrained streams; default: every ``cost``/``cost_k`` stream
-            the environment provides through ``info["cost"]``.
-        rule: ``"gradient"`` (SGD on lambda, step ``lr``), ``"pid"`` (``kp``, ``ki``, ``kd``,
-            smoothing ``alpha_p``, ``alpha_d``), ``"augmented"`` (step ``lr``, penalty ``rho``)
-            or ``"switch"`` (see the module docstring).
-        measure: ``"episodic"`` (undiscounted episode cost) or ``"discounted"`` (discounted
-            cost return with the stream's discount).
-        normalize: divide the combined advantage by ``1 + sum(lambda)``.
-        lambda_init: initial multiplier; ``lambda_max``: optional upper bound (``None``: none).
+        streams: names of the constrained streams; default: every stream of kind ``"cost"``
+            (the ``cost``/``cost_k`` streams of the environment's ``info["cost"]``).
+        **options: any other field of :class:`Lagrangian` (``rule``, ``measure``,
+            ``normalize``, ``learning_rate``, ``kp``, ``ki``, ``kd``, ``alpha_p``, ``alpha_d``,
+            ``rho``, ``lambda_init``, ``lambda_max``, ``switch_weight``), with the class's
+            defaults; ``sense`` is always ``"upper"``.
 
     Raises:
-        ConfigError: negative limit, a limit count that does not match ``streams``, an unknown
-            rule or measure, negative gains (a missing stream is reported by ``init``).
+        ConfigError: an unknown option, negative limit, a limit count that does not match
+            ``streams``, an unknown rule or measure, negative gains (a missing stream is
+            reported by ``init``).
     """
-    return make_lagrangian(
-        limits,
-        streams,
-        rule=rule,
-        measure=measure,
-        normalize=normalize,
-        lr=lr,
-        kp=kp,
-        ki=ki,
-        kd=kd,
-        alpha_p=alpha_p,
-        alpha_d=alpha_d,
-        rho=rho,
-        lambda_init=lambda_init,
-        lambda_max=lambda_max,
-    )
+    options = {"limits": as_limits(limits), "streams": as_stream_names(streams), **options}
+    lag = build(Lagrangian, "lagrangian", options, exclude=("sense",), renamed=RENAMED)
+    check_limit_count(lag)
+    return lag
 
 
-__all__ = ["MEASURES", "RULES", "Lagrangian", "LagrangianState", "lagrangian", "make_lagrangian", "multiplier_step"]
+def check_limit_count(lag: Lagrangian) -> None:
+    """``ConfigError`` unless there is exactly one limit per named stream. For the factories,
+    whose arguments are one run's (unbatched); ``init`` checks again per run."""
+    if lag.streams is None:
+        return
+    shape = np.shape(lag.limits)
+    count = 1 if shape == () else shape[-1]
+    if count != len(lag.streams) or len(shape) > 1:
+        raise ConfigError(
+            f"{lag._who()}: {len(lag.streams)} stream(s) {list(lag.streams)} but limits of shape {shape}; "
+            "give exactly one limit per stream"
+        )
+
+
+lagrangian.__signature__ = factory_signature(
+    Lagrangian, positional=("limits", "streams"), exclude=("sense",), required=("limits",)
+)
+
+
+__all__ = [
+    "MEASURES",
+    "RULES",
+    "SENSES",
+    "Lagrangian",
+    "LagrangianState",
+    "as_limits",
+    "as_stream_names",
+    "check_limit_count",
+    "lagrangian",
+    "multiplier_step",
+]

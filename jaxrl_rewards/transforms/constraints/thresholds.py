@@ -10,7 +10,7 @@ et al. 2023, "Confronting Reward Model Overoptimization with Constrained RLHF", 
 thresholds are the components' "proxy points"); the multipliers follow the same rules as
 :mod:`jaxrl_rewards.transforms.constraints.lagrangian` with ``g_i = tau_i - J_i``:
 
-* ``"gradient"``: ``mu <- clip(mu + lr (tau - J), 0, mu_max)``;
+* ``"gradient"``: ``mu <- clip(mu + learning_rate (tau - J), 0, mu_max)``;
 * ``"pid"``: PID on ``tau - J`` (Stooke et al. 2020);
 * ``"augmented"``: weight ``max(0, mu + rho (tau - J))``;
 * ``"switch"``: ``mu_i = switch_weight * [J_i < tau_i]`` (a plain on/off dynamic weight).
@@ -22,61 +22,54 @@ from __future__ import annotations
 
 from jaxrl_rewards.core.types import Array
 from jaxrl_rewards.core.validation import ConfigError
-from jaxrl_rewards.transforms.constraints.lagrangian import Lagrangian, make_lagrangian
+from jaxrl_rewards.transforms.constraints.lagrangian import (
+    RENAMED,
+    Lagrangian,
+    as_limits,
+    as_stream_names,
+    check_limit_count,
+)
+from jaxrl_rewards.transforms.fields import build, factory_signature
 
 
-def threshold_weights(
-    thresholds: Array | float | tuple[float, ...],
-    streams: tuple[str, ...],
-    *,
-    rule: str = "gradient",
-    measure: str = "episodic",
-    normalize: bool = True,
-    lr: float = 0.05,
-    kp: float = 0.1,
-    ki: float = 0.05,
-    kd: float = 0.0,
-    rho: float = 0.05,
-    lambda_init: float = 0.0,
-    lambda_max: float | None = None,
-    switch_weight: float = 1.0,
-) -> Lagrangian:
-    """Dynamic weights for reward components that must reach ``J_i >= thresholds[i]``.
+def threshold_weights(thresholds: Array | float | tuple[float, ...], streams: tuple[str, ...], **options) -> Lagrangian:
+    """Dynamic weights for reward components that must reach ``J_i >= thresholds[i]``: a
+    :class:`~jaxrl_rewards.transforms.constraints.lagrangian.Lagrangian` with
+    ``sense="lower"``.
 
     Args:
         thresholds: one threshold per stream (scalar for one, ``[K]`` for K), in units of the
             ``measure`` (episodic or discounted return of the component stream).
         streams: the component streams (e.g. ``("reward_speed", "reward_comfort")``).
-        rule, measure, normalize, lr, kp, ki, kd, rho, lambda_init, lambda_max: as for
-            :func:`jaxrl_rewards.transforms.constraints.lagrangian.lagrangian`.
-        switch_weight: the weight of an unmet component under ``rule="switch"``.
+        **options: any other field of ``Lagrangian`` (``rule`` (default ``"gradient"``
+            here), ``measure``, ``normalize``, ``learning_rate``, ``kp``, ``ki``, ``kd``,
+            ``alpha_p``, ``alpha_d``, ``rho``, ``lambda_init``, ``lambda_max``,
+            ``switch_weight``: the weight of an unmet component under ``rule="switch"``).
 
     Metrics are logged under ``lagrangian/`` (``lambda/<stream>`` is the dynamic weight,
     ``episode_cost/<stream>`` the component's measured return, ``violation_rate/<stream>`` the
     fraction of episodes below the threshold).
 
     Raises:
-        ConfigError: no streams, a threshold count that does not match, an unknown rule.
+        ConfigError: no streams, a threshold count that does not match, an unknown rule or option.
     """
     if streams is None:
         raise ConfigError("threshold_weights: name the component streams to threshold (e.g. ('reward_a',))")
-    return make_lagrangian(
-        thresholds,
-        streams,
-        rule=rule,
-        measure=measure,
-        sense="lower",
-        normalize=normalize,
-        lr=lr,
-        kp=kp,
-        ki=ki,
-        kd=kd,
-        rho=rho,
-        lambda_init=lambda_init,
-        lambda_max=lambda_max,
-        switch_weight=switch_weight,
-        who="threshold_weights",
-    )
+    options = {"rule": "gradient", **options}
+    options = {"limits": as_limits(thresholds), "streams": as_stream_names(streams), "sense": "lower", **options}
+    lag = build(Lagrangian, "threshold_weights", options, renamed=RENAMED)
+    check_limit_count(lag)
+    return lag
+
+
+threshold_weights.__signature__ = factory_signature(
+    Lagrangian,
+    positional=("limits", "streams"),
+    exclude=("sense",),
+    defaults={"rule": "gradient"},
+    required=("limits", "streams"),
+    rename={"limits": "thresholds"},
+)
 
 
 __all__ = ["threshold_weights"]

@@ -20,7 +20,7 @@ in its state and reports them with the learning metrics from ``update`` as
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import jax
 import jax.numpy as jnp
@@ -64,6 +64,20 @@ def check_bonus_common(coef: Any, discount: Any, who: str) -> None:
     check_in_range(discount, f"{who}: discount", 0.0, 1.0)
 
 
+def check_model_sizes(who: str, **sizes: Any) -> None:
+    """Raise ``ConfigError`` unless every size is a positive int."""
+    for label, value in sizes.items():
+        if not isinstance(value, int) or value <= 0:
+            raise ConfigError(f"{who}: {label} must be a positive int, got {value!r}")
+
+
+def sizes_as_tuples(options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` with a ``hidden_sizes`` list (from TOML or the CLI) made a tuple (static)."""
+    if "hidden_sizes" in options:
+        return {**options, "hidden_sizes": tuple(options["hidden_sizes"])}
+    return options
+
+
 def check_choice(value: Any, choices: tuple, name: str) -> None:
     """Raise ``ConfigError`` unless ``value`` is one of ``choices``."""
     if value not in choices:
@@ -81,11 +95,19 @@ class IntrinsicBonus(RewardTransform):
         normalize: static; divide the bonus by the running std of its discounted return.
     """
 
+    #: the factory's name, used in error messages (a class constant, not a field).
+    WHO: ClassVar[str] = "intrinsic bonus"
+
     coef: Array | float = 1.0
     discount: Array | float = 0.99
     name: str = struct.field(pytree_node=False, default="intrinsic")
     episodic: bool = struct.field(pytree_node=False, default=False)
     normalize: bool = struct.field(pytree_node=False, default=False)
+
+    def validate(self) -> IntrinsicBonus:
+        """``coef >= 0`` and ``discount`` in [0, 1] (subclasses add their own checks)."""
+        check_bonus_common(self.coef, self.discount, self.WHO)
+        return self
 
     # ---- hooks for subclasses
     def init_model(self, key: PRNGKey, spec: TransformSpec) -> Any:
@@ -123,7 +145,9 @@ class IntrinsicBonus(RewardTransform):
         logs = {**logs, "raw_mean": raw.mean(), "raw_max": raw.max()}
         bonus, norm = raw, state.norm
         if self.normalize:
-            stream = Stream(reward=raw, weight=jnp.float32(1.0), discount=self.discount, episodic=self.episodic)
+            stream = Stream(
+                reward=raw, weight=jnp.float32(1.0), discount=self.discount, episodic=self.episodic, kind="intrinsic"
+            )
             out, norm = self._normalizer().apply(state.norm, {self.name: stream}, batch)
             bonus = out[self.name].reward
             logs["return_std"] = norm.stats[self.name].std
@@ -148,10 +172,11 @@ class IntrinsicBonus(RewardTransform):
             weight=jnp.asarray(self.coef, jnp.float32),
             discount=jnp.asarray(self.discount, jnp.float32),
             episodic=self.episodic,
+            kind="intrinsic",
         )
         return {**streams, self.name: stream}, state
 
-    def update(self, state: BonusState, batch: Transition, streams: Streams, key: PRNGKey) -> tuple[Any, Metrics]:
+    def update(self, state: BonusState, streams: Streams, batch: Transition, key: PRNGKey) -> tuple[Any, Metrics]:
         """Train the models (``learn``); metrics: the latest bonus components and learning losses."""
         del streams
         model, metrics = self.learn(state.model, batch, key)

@@ -14,14 +14,14 @@ Each part keeps its own state and learns in ``update``; its components are logge
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import jax
 from flax import struct
 
 from jaxrl_rewards.core.types import Array, Metrics, PRNGKey, TransformSpec, Transition
 from jaxrl_rewards.core.validation import ConfigError, check_nonnegative
-from jaxrl_rewards.transforms.intrinsic.base import IntrinsicBonus, check_bonus_common, check_choice
+from jaxrl_rewards.transforms.intrinsic.base import IntrinsicBonus, check_choice
 
 MODES = ("product", "sum")
 
@@ -29,10 +29,25 @@ MODES = ("product", "sum")
 class CombinedBonus(IntrinsicBonus):
     """``b_episodic * b_global`` or ``b_episodic + global_weight * b_global`` (module docstring)."""
 
+    WHO: ClassVar[str] = "combine_bonuses"
+
     episodic_part: IntrinsicBonus | None = None
     global_part: IntrinsicBonus | None = None
     global_weight: Array | float = 1.0
     mode: str = struct.field(pytree_node=False, default="product")
+
+    def validate(self) -> CombinedBonus:
+        """Both parts intrinsic bonuses (validated), ``mode`` one of ``MODES``,
+        ``global_weight >= 0`` (and the common bonus checks)."""
+        super().validate()
+        who = self.WHO
+        for part, label in ((self.episodic_part, "episodic_part"), (self.global_part, "global_part")):
+            if not isinstance(part, IntrinsicBonus):
+                raise ConfigError(f"{who}: {label} must be an intrinsic bonus, got {type(part).__name__}")
+            part.validate()
+        check_choice(self.mode, MODES, f"{who}: mode")
+        check_nonnegative(self.global_weight, f"{who}: global_weight")
+        return self
 
     def init_model(self, key: PRNGKey, spec: TransformSpec) -> tuple[Any, Any]:
         k1, k2 = jax.random.split(key)
@@ -46,8 +61,8 @@ class CombinedBonus(IntrinsicBonus):
 
     def learn(self, model: tuple[Any, Any], batch: Transition, key: PRNGKey) -> tuple[Any, Metrics]:
         k1, k2 = jax.random.split(key)
-        s_ep, m_ep = self.episodic_part.update(model[0], batch, {}, k1)
-        s_gl, m_gl = self.global_part.update(model[1], batch, {}, k2)
+        s_ep, m_ep = self.episodic_part.update(model[0], {}, batch, k1)
+        s_gl, m_gl = self.global_part.update(model[1], {}, batch, k2)
         metrics = {f"episodic_{k.split('/', 1)[-1]}": v for k, v in m_ep.items()}
         metrics.update({f"global_{k.split('/', 1)[-1]}": v for k, v in m_gl.items()})
         return (s_ep, s_gl), metrics
@@ -70,13 +85,6 @@ def combine_bonuses(
     The parts' own ``coef``/``discount``/``episodic``/``name`` are ignored (only their bonus
     values are used); their ``normalize`` setting applies to their part.
     """
-    who = "combine_bonuses"
-    for part, label in ((episodic_part, "episodic_part"), (global_part, "global_part")):
-        if not isinstance(part, IntrinsicBonus):
-            raise ConfigError(f"{who}: {label} must be an intrinsic bonus, got {type(part).__name__}")
-    check_choice(mode, MODES, f"{who}: mode")
-    check_nonnegative(global_weight, f"{who}: global_weight")
-    check_bonus_common(coef, discount, who)
     return CombinedBonus(
         episodic_part=episodic_part,
         global_part=global_part,
@@ -87,4 +95,4 @@ def combine_bonuses(
         episodic=episodic,
         normalize=normalize,
         name=name,
-    )
+    ).validate()

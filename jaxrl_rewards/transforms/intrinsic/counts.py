@@ -24,7 +24,7 @@ episode is carried across rollout boundaries.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import jax
 import jax.numpy as jnp
@@ -34,7 +34,8 @@ from gymnax.environments import spaces
 
 from jaxrl_rewards.core.types import Array, PRNGKey, TransformSpec, Transition
 from jaxrl_rewards.core.validation import ConfigError, check_positive
-from jaxrl_rewards.transforms.intrinsic.base import IntrinsicBonus, check_bonus_common, check_choice, flat_obs
+from jaxrl_rewards.transforms.fields import build, factory_signature
+from jaxrl_rewards.transforms.intrinsic.base import IntrinsicBonus, check_choice, flat_obs
 
 INDEX_MODES = ("onehot", "integer", "simhash")
 
@@ -52,11 +53,28 @@ class CountState(struct.PyTreeNode):
 class CountBonus(IntrinsicBonus):
     """``beta / sqrt(N(phi(s')))`` (see module docstring). ``beta`` is a sweepable leaf."""
 
+    WHO: ClassVar[str] = "count_bonus"
+
     beta: Array | float = 1.0
     index: str | Callable = struct.field(pytree_node=False, default="onehot")
     num_states: int | None = struct.field(pytree_node=False, default=None)
     hash_bits: int = struct.field(pytree_node=False, default=16)
     episodic_counts: bool = struct.field(pytree_node=False, default=False)
+
+    def validate(self) -> CountBonus:
+        """Positive ``beta``; ``index`` one of ``INDEX_MODES`` or a callable with a positive
+        ``num_states``; ``hash_bits`` an int in [1, 24] (and the common bonus checks)."""
+        super().validate()
+        who = self.WHO
+        check_positive(self.beta, f"{who}: beta")
+        if callable(self.index):
+            if not isinstance(self.num_states, int) or self.num_states <= 0:
+                raise ConfigError(f"{who}: a callable index needs num_states (a positive int)")
+        else:
+            check_choice(self.index, INDEX_MODES, f"{who}: index")
+        if not isinstance(self.hash_bits, int) or not 1 <= self.hash_bits <= 24:
+            raise ConfigError(f"{who}: hash_bits must be an int in [1, 24], got {self.hash_bits!r}")
+        return self
 
     def table_size(self, spec: TransformSpec) -> int:
         """Number of count cells S for this spec."""
@@ -136,51 +154,22 @@ def _integer_bounds(spec: TransformSpec) -> tuple[np.ndarray, np.ndarray]:
     return low.astype(np.int64), high.astype(np.int64)
 
 
-def count_bonus(
-    beta: float = 1.0,
-    *,
-    index: str | Callable = "onehot",
-    num_states: int | None = None,
-    hash_bits: int = 16,
-    episodic_counts: bool = False,
-    coef: float = 1.0,
-    discount: float = 0.99,
-    episodic: bool | None = None,
-    normalize: bool = False,
-    name: str = "intrinsic",
-) -> CountBonus:
+def count_bonus(beta: float = 1.0, **options: Any) -> CountBonus:
     """Count-based bonus ``beta / sqrt(N(phi(s')))`` as a new stream (see module docstring).
 
     Args:
         beta: bonus scale (sweepable).
-        index: ``"onehot"``, ``"integer"``, ``"simhash"`` or a callable ``obs -> int``.
-        num_states: table size for a callable ``index``.
-        hash_bits: SimHash code length k (table of ``2**k`` cells).
-        episodic_counts: reset the counts of an environment at its episode ends.
-        coef: the stream's weight; discount: its discount.
-        episodic: the stream's ``episodic`` flag; default ``episodic_counts``.
-        normalize: divide by the running std of the bonus' discounted return.
-        name: stream name.
+        **options: any other field of :class:`CountBonus`: ``index`` (``"onehot"``,
+            ``"integer"``, ``"simhash"`` or a callable ``obs -> int``), ``num_states`` (table
+            size for a callable ``index``), ``hash_bits`` (SimHash code length k, ``2**k``
+            cells), ``episodic_counts`` (reset an environment's counts at its episode ends),
+            ``coef`` (the stream's weight), ``discount``, ``episodic`` (the stream's flag;
+            default ``episodic_counts``), ``normalize`` (divide by the running std of the
+            bonus' discounted return), ``name``.
     """
-    who = "count_bonus"
-    check_positive(beta, f"{who}: beta")
-    check_bonus_common(coef, discount, who)
-    if callable(index):
-        if not isinstance(num_states, int) or num_states <= 0:
-            raise ConfigError(f"{who}: a callable index needs num_states (a positive int)")
-    else:
-        check_choice(index, INDEX_MODES, f"{who}: index")
-    if not isinstance(hash_bits, int) or not 1 <= hash_bits <= 24:
-        raise ConfigError(f"{who}: hash_bits must be an int in [1, 24], got {hash_bits!r}")
-    return CountBonus(
-        beta=beta,
-        index=index,
-        num_states=num_states,
-        hash_bits=hash_bits,
-        episodic_counts=episodic_counts,
-        coef=coef,
-        discount=discount,
-        episodic=episodic_counts if episodic is None else episodic,
-        normalize=normalize,
-        name=name,
-    )
+    if options.get("episodic") is None:
+        options = {**options, "episodic": bool(options.get("episodic_counts", False))}
+    return build(CountBonus, "count_bonus", {"beta": beta, **options})
+
+
+count_bonus.__signature__ = factory_signature(CountBonus, positional=("beta",), defaults={"episodic": None})

@@ -18,17 +18,24 @@ across rollout boundaries. The stream is episodic by default.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import jax
 import jax.numpy as jnp
-import optax
 from flax import struct
 
 from jaxrl_rewards.core.types import Array, Metrics, PRNGKey, TransformSpec, Transition
 from jaxrl_rewards.core.validation import check_positive
-from jaxrl_rewards.transforms.intrinsic.base import IntrinsicBonus, check_bonus_common, flat_obs, obs_dim
-from jaxrl_rewards.transforms.intrinsic.icm import ActionInfo, InverseDynamics, check_model_sizes
+from jaxrl_rewards.transforms.fields import build, factory_signature
+from jaxrl_rewards.transforms.intrinsic.base import (
+    IntrinsicBonus,
+    check_model_sizes,
+    flat_obs,
+    obs_dim,
+    sizes_as_tuples,
+)
+from jaxrl_rewards.transforms.intrinsic.icm import ActionInfo, InverseDynamics
+from jaxrl_rewards.transforms.models import adam, gradient_steps
 
 
 class E3BState(struct.PyTreeNode):
@@ -58,11 +65,23 @@ def sherman_morrison_bonus(cov_inv: Array, phi: Array) -> tuple[Array, Array]:
 class E3BBonus(IntrinsicBonus):
     """E3B bonus (see module docstring). Leaves: ``ridge`` (lambda), ``learning_rate``."""
 
+    WHO: ClassVar[str] = "e3b_bonus"
+
     ridge: Array | float = 0.1
     learning_rate: Array | float = 1e-3
     feature_dim: int = struct.field(pytree_node=False, default=32)
     hidden_sizes: tuple[int, ...] = struct.field(pytree_node=False, default=(64, 64))
     num_updates: int = struct.field(pytree_node=False, default=4)
+
+    def validate(self) -> E3BBonus:
+        """Positive ``ridge`` and ``learning_rate``, positive integer ``feature_dim`` and
+        ``num_updates`` (and the common bonus checks)."""
+        super().validate()
+        who = self.WHO
+        check_positive(self.ridge, f"{who}: ridge")
+        check_positive(self.learning_rate, f"{who}: learning_rate")
+        check_model_sizes(who, feature_dim=self.feature_dim, num_updates=self.num_updates)
+        return self
 
     def _module(self, info: ActionInfo) -> InverseDynamics:
         return InverseDynamics(self.feature_dim, info.dim, self.hidden_sizes)
@@ -77,7 +96,7 @@ class E3BBonus(IntrinsicBonus):
         params = self._module(info).init(key, x, x)
         return E3BState(
             params=params,
-            opt_state=optax.adam(self.learning_rate).init(params),
+            opt_state=adam(self.learning_rate).init(params),
             cov_inv=self._identity(spec.num_envs),
             actions=info,
         )
@@ -100,51 +119,21 @@ class E3BBonus(IntrinsicBonus):
 
     def learn(self, model: E3BState, batch: Transition, key: PRNGKey) -> tuple[E3BState, Metrics]:
         del key
-        tx = optax.adam(self.learning_rate)
+        tx = adam(self.learning_rate)
         module = self._module(model.actions)
         x, x_next = flat_obs(batch.obs, 2), flat_obs(batch.next_obs, 2)
 
         def loss_fn(params):
             return model.actions.inverse_loss(module.apply(params, x, x_next), batch.action).mean()
 
-        def step(carry, _):
-            params, opt_state = carry
-            loss, grads = jax.value_and_grad(loss_fn)(params)
-            updates, opt_state = tx.update(grads, opt_state, params)
-            return (optax.apply_updates(params, updates), opt_state), loss
-
-        (params, opt_state), losses = jax.lax.scan(step, (model.params, model.opt_state), None, length=self.num_updates)
+        params, opt_state, losses = gradient_steps(loss_fn, tx, model.params, model.opt_state, length=self.num_updates)
         return model.replace(params=params, opt_state=opt_state), {"e3b_inverse_loss": losses[-1]}
 
 
-def e3b_bonus(
-    *,
-    ridge: float = 0.1,
-    coef: float = 1.0,
-    discount: float = 0.99,
-    episodic: bool = True,
-    normalize: bool = False,
-    learning_rate: float = 1e-3,
-    feature_dim: int = 32,
-    hidden_sizes: tuple[int, ...] = (64, 64),
-    num_updates: int = 4,
-    name: str = "intrinsic",
-) -> E3BBonus:
-    """E3B elliptical episodic bonus stream (see module docstring)."""
-    who = "e3b_bonus"
-    check_bonus_common(coef, discount, who)
-    check_positive(ridge, f"{who}: ridge")
-    check_positive(learning_rate, f"{who}: learning_rate")
-    check_model_sizes(who, feature_dim=feature_dim, num_updates=num_updates)
-    return E3BBonus(
-        ridge=ridge,
-        coef=coef,
-        discount=discount,
-        episodic=episodic,
-        normalize=normalize,
-        learning_rate=learning_rate,
-        feature_dim=feature_dim,
-        hidden_sizes=tuple(hidden_sizes),
-        num_updates=num_updates,
-        name=name,
-    )
+def e3b_bonus(**options: Any) -> E3BBonus:
+    """E3B elliptical episodic bonus stream (see module docstring): any field of
+    :class:`E3BBonus`; episodic by default."""
+    return build(E3BBonus, "e3b_bonus", {"episodic": True, **sizes_as_tuples(options)})
+
+
+e3b_bonus.__signature__ = factory_signature(E3BBonus, defaults={"episodic": True})

@@ -17,7 +17,7 @@ loss vanish; features are shaped by the inverse loss (and by the forward input s
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import flax.linen as nn
 import jax
@@ -30,7 +30,15 @@ from gymnax.environments import spaces
 from jaxrl_rewards.core.networks import MLP, orthogonal
 from jaxrl_rewards.core.types import Array, Metrics, PRNGKey, TransformSpec, Transition
 from jaxrl_rewards.core.validation import ConfigError, check_in_range, check_positive
-from jaxrl_rewards.transforms.intrinsic.base import IntrinsicBonus, check_bonus_common, flat_obs, obs_dim
+from jaxrl_rewards.transforms.fields import build, factory_signature
+from jaxrl_rewards.transforms.intrinsic.base import (
+    IntrinsicBonus,
+    check_model_sizes,
+    flat_obs,
+    obs_dim,
+    sizes_as_tuples,
+)
+from jaxrl_rewards.transforms.models import adam, gradient_steps
 
 
 class InverseDynamics(nn.Module):
@@ -113,12 +121,25 @@ class ICMState(struct.PyTreeNode):
 class ICMBonus(IntrinsicBonus):
     """ICM bonus (see module docstring). Leaves: ``eta``, ``learning_rate``, ``fwd_weight``."""
 
+    WHO: ClassVar[str] = "icm_bonus"
+
     eta: Array | float = 1.0
     learning_rate: Array | float = 1e-3
     fwd_weight: Array | float = 0.2
     feature_dim: int = struct.field(pytree_node=False, default=32)
     hidden_sizes: tuple[int, ...] = struct.field(pytree_node=False, default=(64, 64))
     num_updates: int = struct.field(pytree_node=False, default=4)
+
+    def validate(self) -> ICMBonus:
+        """Positive ``eta`` and ``learning_rate``, ``fwd_weight`` in [0, 1], positive integer
+        ``feature_dim`` and ``num_updates`` (and the common bonus checks)."""
+        super().validate()
+        who = self.WHO
+        check_positive(self.eta, f"{who}: eta")
+        check_positive(self.learning_rate, f"{who}: learning_rate")
+        check_in_range(self.fwd_weight, f"{who}: fwd_weight", 0.0, 1.0)
+        check_model_sizes(who, feature_dim=self.feature_dim, num_updates=self.num_updates)
+        return self
 
     def _modules(self, action_dim: int) -> tuple[InverseDynamics, ForwardModel]:
         return (
@@ -133,7 +154,7 @@ class ICMBonus(IntrinsicBonus):
         x = jnp.zeros((1, obs_dim(spec)), jnp.float32)
         a = jnp.zeros((1, info.dim), jnp.float32)
         params = {"inverse": inv.init(k1, x, x), "forward": fwd.init(k2, jnp.zeros((1, self.feature_dim)), a)}
-        return ICMState(params=params, opt_state=optax.adam(self.learning_rate).init(params), actions=info)
+        return ICMState(params=params, opt_state=adam(self.learning_rate).init(params), actions=info)
 
     def _forward_errors(self, params: Any, info: ActionInfo, batch: Transition) -> tuple[Array, Array]:
         inv, fwd = self._modules(info.dim)
@@ -151,64 +172,23 @@ class ICMBonus(IntrinsicBonus):
 
     def learn(self, model: Any, batch: Transition, key: PRNGKey) -> tuple[Any, Metrics]:
         del key
-        tx = optax.adam(self.learning_rate)
+        tx = adam(self.learning_rate)
 
         def loss_fn(params):
             fwd_err, inv_err = self._forward_errors(params, model.actions, batch)
             fwd_l, inv_l = fwd_err.mean(), inv_err.mean()
             return (1.0 - self.fwd_weight) * inv_l + self.fwd_weight * fwd_l, (fwd_l, inv_l)
 
-        def step(carry, _):
-            params, opt_state = carry
-            (_, aux), grads = jax.value_and_grad(loss_fn, has_aux=True)(params)
-            updates, opt_state = tx.update(grads, opt_state, params)
-            return (optax.apply_updates(params, updates), opt_state), aux
-
-        (params, opt_state), (fwd_l, inv_l) = jax.lax.scan(
-            step, (model.params, model.opt_state), None, length=self.num_updates
+        params, opt_state, (_, (fwd_l, inv_l)) = gradient_steps(
+            loss_fn, tx, model.params, model.opt_state, length=self.num_updates, has_aux=True
         )
         new = model.replace(params=params, opt_state=opt_state)
         return new, {"icm_forward_loss": fwd_l[-1], "icm_inverse_loss": inv_l[-1]}
 
 
-def check_model_sizes(who: str, **sizes: Any) -> None:
-    """Raise ``ConfigError`` unless every size is a positive int."""
-    for label, value in sizes.items():
-        if not isinstance(value, int) or value <= 0:
-            raise ConfigError(f"{who}: {label} must be a positive int, got {value!r}")
+def icm_bonus(**options: Any) -> ICMBonus:
+    """ICM forward-error bonus stream (see module docstring): any field of :class:`ICMBonus`."""
+    return build(ICMBonus, "icm_bonus", sizes_as_tuples(options))
 
 
-def icm_bonus(
-    *,
-    eta: float = 1.0,
-    coef: float = 1.0,
-    discount: float = 0.99,
-    episodic: bool = False,
-    normalize: bool = False,
-    learning_rate: float = 1e-3,
-    fwd_weight: float = 0.2,
-    feature_dim: int = 32,
-    hidden_sizes: tuple[int, ...] = (64, 64),
-    num_updates: int = 4,
-    name: str = "intrinsic",
-) -> ICMBonus:
-    """ICM forward-error bonus stream (see module docstring)."""
-    who = "icm_bonus"
-    check_bonus_common(coef, discount, who)
-    check_positive(eta, f"{who}: eta")
-    check_positive(learning_rate, f"{who}: learning_rate")
-    check_in_range(fwd_weight, f"{who}: fwd_weight", 0.0, 1.0)
-    check_model_sizes(who, feature_dim=feature_dim, num_updates=num_updates)
-    return ICMBonus(
-        eta=eta,
-        coef=coef,
-        discount=discount,
-        episodic=episodic,
-        normalize=normalize,
-        learning_rate=learning_rate,
-        fwd_weight=fwd_weight,
-        feature_dim=feature_dim,
-        hidden_sizes=tuple(hidden_sizes),
-        num_updates=num_updates,
-        name=name,
-    )
+icm_bonus.__signature__ = factory_signature(ICMBonus)

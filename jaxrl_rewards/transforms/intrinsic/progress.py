@@ -25,13 +25,21 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-import optax
 from flax import struct
 
 from jaxrl_rewards.core.types import Array, Metrics, PRNGKey, TransformSpec, Transition
 from jaxrl_rewards.core.validation import check_in_range, check_positive
-from jaxrl_rewards.transforms.intrinsic.base import IntrinsicBonus, check_bonus_common, flat_obs, obs_dim
-from jaxrl_rewards.transforms.intrinsic.icm import ActionInfo, ForwardModel, check_model_sizes
+from jaxrl_rewards.transforms.fields import build, factory_signature
+from jaxrl_rewards.transforms.intrinsic.base import (
+    IntrinsicBonus,
+    check_bonus_common,
+    check_model_sizes,
+    flat_obs,
+    obs_dim,
+    sizes_as_tuples,
+)
+from jaxrl_rewards.transforms.intrinsic.icm import ActionInfo, ForwardModel
+from jaxrl_rewards.transforms.models import adam, gradient_steps
 
 
 class ProgressState(struct.PyTreeNode):
@@ -53,6 +61,17 @@ class PredictionErrorBonus(IntrinsicBonus):
     hidden_sizes: tuple[int, ...] = struct.field(pytree_node=False, default=(64, 64))
     num_updates: int = struct.field(pytree_node=False, default=4)
 
+    def validate(self) -> PredictionErrorBonus:
+        """Positive ``eta`` and ``learning_rate``, ``tau`` in [0, 1], a positive integer
+        ``num_updates`` (and the common bonus checks)."""
+        who = "learning_progress_bonus" if self.progress else "prediction_error_bonus"
+        check_bonus_common(self.coef, self.discount, who)
+        check_positive(self.eta, f"{who}: eta")
+        check_positive(self.learning_rate, f"{who}: learning_rate")
+        check_in_range(self.tau, f"{who}: tau", 0.0, 1.0)
+        check_model_sizes(who, num_updates=self.num_updates)
+        return self
+
     def _module(self, dim: int) -> ForwardModel:
         return ForwardModel(dim, self.hidden_sizes)
 
@@ -60,9 +79,7 @@ class PredictionErrorBonus(IntrinsicBonus):
         info = ActionInfo.of(spec)
         dim = obs_dim(spec)
         params = self._module(dim).init(key, jnp.zeros((1, dim)), jnp.zeros((1, info.dim)))
-        return ProgressState(
-            params=params, slow=params, opt_state=optax.adam(self.learning_rate).init(params), actions=info
-        )
+        return ProgressState(params=params, slow=params, opt_state=adam(self.learning_rate).init(params), actions=info)
 
     def errors(self, params: Any, info: ActionInfo, batch: Transition) -> Array:
         """Per-transition squared forward error ``[T, N]``."""
@@ -82,58 +99,26 @@ class PredictionErrorBonus(IntrinsicBonus):
 
     def learn(self, model: ProgressState, batch: Transition, key: PRNGKey) -> tuple[ProgressState, Metrics]:
         del key
-        tx = optax.adam(self.learning_rate)
+        tx = adam(self.learning_rate)
         loss_fn = lambda p: self.errors(p, model.actions, batch).mean()
 
-        def step(carry, _):
-            params, opt_state = carry
-            loss, grads = jax.value_and_grad(loss_fn)(params)
-            updates, opt_state = tx.update(grads, opt_state, params)
-            return (optax.apply_updates(params, updates), opt_state), loss
-
-        (params, opt_state), losses = jax.lax.scan(step, (model.params, model.opt_state), None, length=self.num_updates)
+        params, opt_state, losses = gradient_steps(loss_fn, tx, model.params, model.opt_state, length=self.num_updates)
         slow = jax.tree.map(lambda s, p: (1.0 - self.tau) * s + self.tau * p, model.slow, params)
         return model.replace(params=params, slow=slow, opt_state=opt_state), {"forward_loss": losses[-1]}
 
 
-def _factory(progress: bool, who: str, **kw: Any) -> PredictionErrorBonus:
-    check_bonus_common(kw["coef"], kw["discount"], who)
-    check_positive(kw["eta"], f"{who}: eta")
-    check_positive(kw["learning_rate"], f"{who}: learning_rate")
-    check_in_range(kw["tau"], f"{who}: tau", 0.0, 1.0)
-    check_model_sizes(who, num_updates=kw["num_updates"])
-    kw["hidden_sizes"] = tuple(kw["hidden_sizes"])
-    return PredictionErrorBonus(progress=progress, **kw)
+def prediction_error_bonus(**options: Any) -> PredictionErrorBonus:
+    """Plain forward-model prediction-error bonus in observation space (module docstring):
+    any field of :class:`PredictionErrorBonus` but ``tau`` and ``progress``."""
+    options = {**sizes_as_tuples(options), "progress": False}
+    return build(PredictionErrorBonus, "prediction_error_bonus", options, exclude=("tau",))
 
 
-def prediction_error_bonus(
-    *,
-    eta: float = 1.0,
-    coef: float = 1.0,
-    discount: float = 0.99,
-    episodic: bool = False,
-    normalize: bool = False,
-    learning_rate: float = 1e-3,
-    hidden_sizes: tuple[int, ...] = (64, 64),
-    num_updates: int = 4,
-    name: str = "intrinsic",
-) -> PredictionErrorBonus:
-    """Plain forward-model prediction-error bonus in observation space (module docstring)."""
-    return _factory(False, "prediction_error_bonus", **{**locals(), "tau": 0.1})
+def learning_progress_bonus(**options: Any) -> PredictionErrorBonus:
+    """Noise-robust learning-progress bonus ``max(0, err_slow - err)`` (module docstring): any
+    field of :class:`PredictionErrorBonus` but ``progress``."""
+    return build(PredictionErrorBonus, "learning_progress_bonus", {**sizes_as_tuples(options), "progress": True})
 
 
-def learning_progress_bonus(
-    *,
-    eta: float = 1.0,
-    tau: float = 0.1,
-    coef: float = 1.0,
-    discount: float = 0.99,
-    episodic: bool = False,
-    normalize: bool = False,
-    learning_rate: float = 1e-3,
-    hidden_sizes: tuple[int, ...] = (64, 64),
-    num_updates: int = 4,
-    name: str = "intrinsic",
-) -> PredictionErrorBonus:
-    """Noise-robust learning-progress bonus ``max(0, err_slow - err)`` (module docstring)."""
-    return _factory(True, "learning_progress_bonus", **locals())
+prediction_error_bonus.__signature__ = factory_signature(PredictionErrorBonus, exclude=("tau", "progress"))
+learning_progress_bonus.__signature__ = factory_signature(PredictionErrorBonus, exclude=("progress",))

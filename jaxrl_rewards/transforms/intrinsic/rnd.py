@@ -16,7 +16,7 @@ As in the paper the bonus is divided by the running std of its own discounted re
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import flax.linen as nn
 import jax
@@ -28,8 +28,16 @@ from flax import struct
 from jaxrl_rewards.core.networks import MLP, orthogonal
 from jaxrl_rewards.core.running_stats import RunningMeanStd
 from jaxrl_rewards.core.types import Array, Metrics, PRNGKey, TransformSpec, Transition
-from jaxrl_rewards.core.validation import ConfigError, check_in_range, check_positive
-from jaxrl_rewards.transforms.intrinsic.base import IntrinsicBonus, check_bonus_common, flat_obs, obs_dim
+from jaxrl_rewards.core.validation import check_in_range, check_positive
+from jaxrl_rewards.transforms.fields import build, factory_signature
+from jaxrl_rewards.transforms.intrinsic.base import (
+    IntrinsicBonus,
+    check_model_sizes,
+    flat_obs,
+    obs_dim,
+    sizes_as_tuples,
+)
+from jaxrl_rewards.transforms.models import adam, gradient_steps
 
 
 class Embedding(nn.Module):
@@ -57,6 +65,8 @@ class RNDState(struct.PyTreeNode):
 class RNDBonus(IntrinsicBonus):
     """RND bonus (see module docstring). Leaves: ``learning_rate``, ``obs_clip``, ``update_proportion``."""
 
+    WHO: ClassVar[str] = "rnd_bonus"
+
     learning_rate: Array | float = 1e-3
     obs_clip: Array | float = 5.0
     update_proportion: Array | float = 1.0
@@ -64,11 +74,22 @@ class RNDBonus(IntrinsicBonus):
     hidden_sizes: tuple[int, ...] = struct.field(pytree_node=False, default=(64, 64))
     num_updates: int = struct.field(pytree_node=False, default=4)
 
+    def validate(self) -> RNDBonus:
+        """Positive ``learning_rate`` and ``obs_clip``, ``update_proportion`` in [0, 1],
+        positive integer ``embed_dim`` and ``num_updates`` (and the common bonus checks)."""
+        super().validate()
+        who = self.WHO
+        check_positive(self.learning_rate, f"{who}: learning_rate")
+        check_positive(self.obs_clip, f"{who}: obs_clip")
+        check_in_range(self.update_proportion, f"{who}: update_proportion", 0.0, 1.0)
+        check_model_sizes(who, embed_dim=self.embed_dim, num_updates=self.num_updates)
+        return self
+
     def _net(self) -> Embedding:
         return Embedding(self.embed_dim, self.hidden_sizes)
 
     def _tx(self) -> optax.GradientTransformation:
-        return optax.adam(self.learning_rate)
+        return adam(self.learning_rate)
 
     def init_model(self, key: PRNGKey, spec: TransformSpec) -> RNDState:
         k_target, k_pred = jax.random.split(key)
@@ -107,53 +128,19 @@ class RNDBonus(IntrinsicBonus):
             errs = self.errors(model.replace(predictor=params), x)
             return (errs * mask).sum() / jnp.maximum(mask.sum(), 1.0)
 
-        def step(carry, k):
-            params, opt_state = carry
-            mask = (jax.random.uniform(k, (x.shape[0],)) < self.update_proportion).astype(jnp.float32)
-            loss, grads = jax.value_and_grad(loss_fn)(params, mask)
-            updates, opt_state = tx.update(grads, opt_state, params)
-            return (optax.apply_updates(params, updates), opt_state), loss
+        def mask(k):
+            return ((jax.random.uniform(k, (x.shape[0],)) < self.update_proportion).astype(jnp.float32),)
 
-        (params, opt_state), losses = jax.lax.scan(
-            step, (model.predictor, model.opt_state), jax.random.split(key, self.num_updates)
-        )
+        keys = jax.random.split(key, self.num_updates)
+        params, opt_state, losses = gradient_steps(loss_fn, tx, model.predictor, model.opt_state, keys, inputs=mask)
         return model.replace(predictor=params, opt_state=opt_state), {"rnd_loss": losses[-1]}
 
 
-def rnd_bonus(
-    *,
-    coef: float = 1.0,
-    discount: float = 0.99,
-    episodic: bool = False,
-    normalize: bool = True,
-    learning_rate: float = 1e-3,
-    obs_clip: float = 5.0,
-    update_proportion: float = 1.0,
-    embed_dim: int = 64,
-    hidden_sizes: tuple[int, ...] = (64, 64),
-    num_updates: int = 4,
-    name: str = "intrinsic",
-) -> RNDBonus:
-    """RND bonus stream (see module docstring); defaults follow the paper's choices
-    (non-episodic, normalised by the std of intrinsic returns)."""
-    who = "rnd_bonus"
-    check_bonus_common(coef, discount, who)
-    check_positive(learning_rate, f"{who}: learning_rate")
-    check_positive(obs_clip, f"{who}: obs_clip")
-    check_in_range(update_proportion, f"{who}: update_proportion", 0.0, 1.0)
-    for value, label in ((embed_dim, "embed_dim"), (num_updates, "num_updates")):
-        if not isinstance(value, int) or value <= 0:
-            raise ConfigError(f"{who}: {label} must be a positive int, got {value!r}")
-    return RNDBonus(
-        coef=coef,
-        discount=discount,
-        episodic=episodic,
-        normalize=normalize,
-        learning_rate=learning_rate,
-        obs_clip=obs_clip,
-        update_proportion=update_proportion,
-        embed_dim=embed_dim,
-        hidden_sizes=tuple(hidden_sizes),
-        num_updates=num_updates,
-        name=name,
-    )
+def rnd_bonus(**options: Any) -> RNDBonus:
+    """RND bonus stream (see module docstring): any field of :class:`RNDBonus`, with the
+    paper's choices as defaults (non-episodic, ``normalize=True``: divided by the std of
+    intrinsic returns)."""
+    return build(RNDBonus, "rnd_bonus", {"normalize": True, **sizes_as_tuples(options)})
+
+
+rnd_bonus.__signature__ = factory_signature(RNDBonus, defaults={"normalize": True})

@@ -40,7 +40,7 @@ from jaxrl_rewards.core.streams import TASK
 from jaxrl_rewards.core.types import Array, Metrics, PRNGKey, Stream, Streams, TransformSpec, Transition
 from jaxrl_rewards.core.validation import ConfigError, check_nonnegative, check_positive, check_positive_int
 from jaxrl_rewards.transforms.core import RewardTransform
-from jaxrl_rewards.transforms.learned.preferences import (
+from jaxrl_rewards.transforms.learned.features import (
     RewardNet,
     action_width,
     num_discrete_actions,
@@ -162,11 +162,13 @@ class AdversarialReward(RewardTransform):
         base = streams[self.target]
         if self.replace_target:
             return {**streams, self.target: base.replace(reward=reward)}, state
-        new = Stream(reward=reward, weight=jnp.asarray(self.weight, jnp.float32), discount=base.discount)
+        new = Stream(
+            reward=reward, weight=jnp.asarray(self.weight, jnp.float32), discount=base.discount, kind="learned"
+        )
         return {**streams, self.name: new}, state
 
     def update(
-        self, state: AdversarialState, batch: Transition, streams: Streams, key: PRNGKey
+        self, state: AdversarialState, streams: Streams, batch: Transition, key: PRNGKey
     ) -> tuple[AdversarialState, Metrics]:
         del streams
         p_sa, p_s2 = self._inputs(state.params, batch.obs, batch.action, batch.next_obs, 2)

@@ -23,7 +23,6 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-import optax
 from flax import struct
 
 from jaxrl_rewards.core.running_stats import RunningMeanStd
@@ -31,7 +30,8 @@ from jaxrl_rewards.core.streams import TASK
 from jaxrl_rewards.core.types import Array, Metrics, PRNGKey, Stream, Streams, TransformSpec, Transition
 from jaxrl_rewards.core.validation import ConfigError, check_nonnegative, check_positive, check_positive_int
 from jaxrl_rewards.transforms.core import RewardTransform
-from jaxrl_rewards.transforms.learned.preferences import RewardNet
+from jaxrl_rewards.transforms.learned.features import RewardNet
+from jaxrl_rewards.transforms.models import adam, gradient_steps, scaled_apply
 
 MODES = ("classification", "ranking")
 
@@ -78,7 +78,7 @@ class AnnotatorBonus(RewardTransform):
         params = self._net().init(key, jnp.zeros((1, dim), jnp.float32))
         return AnnotatorState(
             params=params,
-            opt_state=optax.adam(1.0).init(params),
+            opt_state=adam(1.0).init(params),
             obs=jnp.zeros((self.capacity, dim), jnp.float32),
             label=jnp.zeros((self.capacity,), jnp.float32),
             size=jnp.int32(0),
@@ -98,11 +98,12 @@ class AnnotatorBonus(RewardTransform):
             reward=self.bonus(state, batch.next_obs),
             weight=jnp.asarray(self.coef, jnp.float32),
             discount=base.discount,
+            kind="intrinsic",
         )
         return {**streams, self.name: new}, state
 
     def update(
-        self, state: AnnotatorState, batch: Transition, streams: Streams, key: PRNGKey
+        self, state: AnnotatorState, streams: Streams, batch: Transition, key: PRNGKey
     ) -> tuple[AnnotatorState, Metrics]:
         del streams
         pick_key, train_key = jax.random.split(key)
@@ -122,7 +123,7 @@ class AnnotatorBonus(RewardTransform):
             ptr=(state.ptr + count) % self.capacity,
             queries=state.queries + count,
         )
-        net, tx, have = self._net(), optax.adam(1.0), state.size > 0
+        net, tx, have = self._net(), adam(1.0), state.size > 0
 
         def loss_fn(params, k):
             ka, kb = jax.random.split(k)
@@ -138,16 +139,15 @@ class AnnotatorBonus(RewardTransform):
             logit = out_a - out_b
             return (y * jax.nn.softplus(-logit) + (1 - y) * jax.nn.softplus(logit)).mean()
 
-        def step(carry, k):
-            params, opt_state = carry
-            loss, grads = jax.value_and_grad(loss_fn)(params, k)
-            updates, new_opt = tx.update(grads, opt_state)
-            new_params = jax.tree.map(lambda p, u: p + self.learning_rate * u, params, updates)
-            keep = lambda new, old: jax.tree.map(lambda a, b: jnp.where(have, a, b), new, old)
-            return (keep(new_params, params), keep(new_opt, opt_state)), loss
-
-        (params, opt_state), losses = jax.lax.scan(
-            step, (state.params, state.opt_state), jax.random.split(train_key, self.num_updates)
+        params, opt_state, losses = gradient_steps(
+            loss_fn,
+            tx,
+            state.params,
+            state.opt_state,
+            jax.random.split(train_key, self.num_updates),
+            apply=scaled_apply(self.learning_rate),
+            pass_params=False,
+            guard=have,
         )
         state = state.replace(params=params, opt_state=opt_state)
         if self.mode == "ranking":

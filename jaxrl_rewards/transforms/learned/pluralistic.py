@@ -24,21 +24,15 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 from flax import struct
 
 from jaxrl_rewards.core.streams import TASK
 from jaxrl_rewards.core.types import Array, Metrics, PRNGKey, Streams, TransformSpec, Transition
 from jaxrl_rewards.core.validation import ConfigError, check_positive, check_positive_int
 from jaxrl_rewards.transforms.core import RewardTransform
-from jaxrl_rewards.transforms.learned.preferences import (
-    RewardNet,
-    Segments,
-    action_width,
-    check_labels,
-    num_discrete_actions,
-    transition_features,
-)
+from jaxrl_rewards.transforms.learned.features import RewardNet, action_width, num_discrete_actions, transition_features
+from jaxrl_rewards.transforms.learned.preference_data import Segments, check_labels
+from jaxrl_rewards.transforms.models import adam, gradient_steps, scaled_apply
 
 
 class UserPreferences(struct.PyTreeNode):
@@ -137,7 +131,7 @@ class PluralisticRewardModel(RewardTransform):
         return PluralisticState(
             params=params,
             mix_logits=mix,
-            opt_state=optax.adam(1.0).init((params, mix)),
+            opt_state=adam(1.0).init((params, mix)),
             user_weights=jnp.full((self.num_components,), 1.0 / self.num_components),
         )
 
@@ -148,24 +142,23 @@ class PluralisticRewardModel(RewardTransform):
         return {**streams, self.target: streams[self.target].replace(reward=reward)}, state
 
     def update(
-        self, state: PluralisticState, batch: Transition, streams: Streams, key: PRNGKey
+        self, state: PluralisticState, streams: Streams, batch: Transition, key: PRNGKey
     ) -> tuple[PluralisticState, Metrics]:
         del batch, streams, key
-        tx = optax.adam(1.0)
+        tx = adam(1.0)
 
         def loss_fn(pm):
             s = state.replace(params=pm[0], mix_logits=pm[1])
             return -jax.nn.logsumexp(self.user_loglik(s, self.data), axis=-1).mean()
 
-        def step(carry, _):
-            pm, opt_state = carry
-            loss, grads = jax.value_and_grad(loss_fn)(pm)
-            updates, opt_state = tx.update(grads, opt_state)
-            pm = jax.tree.map(lambda p, u: p + self.learning_rate * u, pm, updates)
-            return (pm, opt_state), loss
-
-        ((params, mix), opt_state), losses = jax.lax.scan(
-            step, ((state.params, state.mix_logits), state.opt_state), None, length=self.num_updates
+        (params, mix), opt_state, losses = gradient_steps(
+            loss_fn,
+            tx,
+            (state.params, state.mix_logits),
+            state.opt_state,
+            length=self.num_updates,
+            apply=scaled_apply(self.learning_rate),
+            pass_params=False,
         )
         state = state.replace(params=params, mix_logits=mix, opt_state=opt_state)
         weights = self.posterior(state, self.user)[0] if self.user is not None else jax.nn.softmax(mix)

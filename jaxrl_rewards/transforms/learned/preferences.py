@@ -36,18 +36,14 @@ constant).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from flax import linen as nn
 from flax import struct
-from gymnax.environments import spaces
 
-from jaxrl_rewards.core.networks import MLP, orthogonal
 from jaxrl_rewards.core.running_stats import RunningMeanStd
 from jaxrl_rewards.core.streams import TASK
 from jaxrl_rewards.core.types import Array, Metrics, PRNGKey, Stream, Streams, TransformSpec, Transition
@@ -59,219 +55,34 @@ from jaxrl_rewards.core.validation import (
     check_positive_int,
 )
 from jaxrl_rewards.transforms.core import RewardTransform
+from jaxrl_rewards.transforms.fields import build, factory_signature
 from jaxrl_rewards.transforms.learned.aggregation import AGGREGATES, aggregate, bootstrap_weights, feature_masks
-
-INPUTS = ("obs", "action", "next_obs")
-
-Oracle = Callable[[Transition], Array]
-"""``oracle(batch [T, N]) -> rewards [T, N]`` or ranked components ``[T, N, C]``."""
-
-Labeler = Callable[[Array, Array, PRNGKey, Array, Array], Array]
-"""``labeler(returns_a [M, C], returns_b [M, C], key, flip_rate, tie_eps) -> labels [M]``."""
-
-
-# --------------------------------------------------------------------------- oracles and labels
-
-
-def reward_oracle(batch: Transition) -> Array:
-    """The environment reward, ``[T, N]``."""
-    return batch.reward
-
-
-def true_reward_oracle(batch: Transition) -> Array:
-    """``info["true_reward"]`` of proxy-reward environments, ``[T, N]``."""
-    return batch.info["true_reward"]
-
-
-def flip_labels(labels: Array, key: PRNGKey, flip_rate: Array | float) -> Array:
-    """Flip each label ``y -> 1 - y`` with probability ``flip_rate`` (ties 0.5 stay 0.5), ``[M]``."""
-    flip = jax.random.uniform(key, labels.shape) < flip_rate
-    return jnp.where(flip, 1.0 - labels, labels)
-
-
-def bradley_terry_labels(
-    returns_a: Array, returns_b: Array, key: PRNGKey, flip_rate: Array | float = 0.0, tie_eps: Array | float = 1e-6
-) -> Array:
-    """Synthetic preference labels from segment returns ``[M]`` or ``[M, 1]``: 1 where
-    ``a`` has the larger return, 0 where ``b`` has, 0.5 within ``tie_eps``; then each label is
-    flipped with probability ``flip_rate``. Returns float32 ``[M]``."""
-    ra = returns_a.reshape(returns_a.shape[0], -1)[:, 0]
-    rb = returns_b.reshape(returns_b.shape[0], -1)[:, 0]
-    diff = ra - rb
-    labels = jnp.where(diff > tie_eps, 1.0, jnp.where(diff < -tie_eps, 0.0, 0.5))
-    return flip_labels(labels.astype(jnp.float32), key, flip_rate)
-
-
-# --------------------------------------------------------------------------- features and segments
-
-
-def num_discrete_actions(action_space: Any) -> int | None:
-    """``n`` for a ``Discrete(n)`` action space (actions are one-hot encoded), else ``None``."""
-    return int(action_space.n) if isinstance(action_space, spaces.Discrete) else None
-
-
-def action_width(inputs: tuple[str, ...], dim: int, obs: Any, next_obs: Any, action: Any, lead: int) -> int | None:
-    """The one-hot width of integer (discrete) actions inside features of total width ``dim``
-    (recovered from static shapes, so a transform needs no extra static field); ``None`` for
-    float actions or when actions are not an input."""
-    if "action" not in inputs or jnp.issubdtype(jnp.asarray(action).dtype, jnp.floating):
-        return None
-    sizes = {"obs": jnp.shape(obs)[lead:], "next_obs": jnp.shape(next_obs)[lead:]}
-    return dim - sum(int(np.prod(sizes[n])) for n in inputs if n != "action")
-
-
-def transition_features(
-    obs: Array, action: Array, next_obs: Array, inputs: tuple[str, ...], num_actions: int | None, lead: int
-) -> Array:
-    """Concatenate the selected inputs of transitions with ``lead`` leading axes into
-    features ``[*lead_shape, D]`` (observations flattened, discrete actions one-hot)."""
-    parts = []
-    for name in inputs:
-        if name == "action":
-            if num_actions is not None:
-                parts.append(jax.nn.one_hot(action, num_actions, dtype=jnp.float32))
-            else:
-                a = jnp.asarray(action, jnp.float32)
-                parts.append(a.reshape((*a.shape[:lead], -1)))
-        else:
-            x = jnp.asarray(obs if name == "obs" else next_obs, jnp.float32)
-            parts.append(x.reshape((*x.shape[:lead], -1)))
-    return jnp.concatenate(parts, axis=-1)
-
-
-def batch_segments(x: Array, segment_length: int) -> Array:
-    """Cut a time-major array ``[T, N, ...]`` into segments ``[(T // L) * N, L, ...]`` of ``L``
-    consecutive steps of one environment (a trailing ``T % L`` steps are dropped)."""
-    num = x.shape[0] // segment_length
-    if num < 1:
-        raise ConfigError(f"segment_length={segment_length} is longer than the batch (T={x.shape[0]})")
-    x = x[: num * segment_length].reshape((num, segment_length, *x.shape[1:]))
-    x = jnp.swapaxes(x, 1, 2)  # [S, N, L, ...]
-    return x.reshape((num * x.shape[1], segment_length, *x.shape[3:]))
-
-
-# --------------------------------------------------------------------------- datasets
-
-
-class Segments(struct.PyTreeNode):
-    """A batch of ``M`` trajectory segments of length ``L``: ``obs [M, L, ...]``,
-    ``action [M, L, ...]``, ``next_obs [M, L, ...]``."""
-
-    obs: Array
-    action: Array
-    next_obs: Array
-
-
-class PreferenceDataset(struct.PyTreeNode):
-    """``M`` labelled pairs: segments ``a`` and ``b`` (each :class:`Segments` ``[M, L, ...]``)
-    and ``label [M]`` in ``{0, 0.5, 1}`` (1: ``a`` preferred). Build with
-    :func:`preference_dataset`, which checks shapes and labels."""
-
-    a: Segments
-    b: Segments
-    label: Array
-
-    @property
-    def size(self) -> int:
-        return int(self.label.shape[0])
-
-
-def check_labels(labels: Any, name: str = "labels") -> np.ndarray:
-    """Raise ``ConfigError`` unless ``labels`` is a 1-d array of values in {0, 0.5, 1}."""
-    arr = np.asarray(labels, np.float64)
-    if arr.ndim != 1 or arr.size == 0:
-        raise ConfigError(f"{name} must be a non-empty 1-d array [M], got shape {arr.shape}")
-    bad = ~np.isin(arr, (0.0, 0.5, 1.0))
-    if np.any(bad):
-        raise ConfigError(
-            f"{name} must take values in {{0, 1, 0.5}} (1: first segment preferred, 0.5: tie); "
-            f"got {sorted(set(arr[bad].tolist()))[:5]} at {int(bad.sum())} position(s)"
-        )
-    return arr
-
-
-def preference_dataset(a: Segments, b: Segments, labels: Any) -> PreferenceDataset:
-    """Check and build a :class:`PreferenceDataset`.
-
-    Raises:
-        ConfigError: segments of ``a`` and ``b`` differ in shape, their leaves disagree on
-            ``[M, L]``, the labels are not ``[M]`` or take values outside {0, 1, 0.5}.
-    """
-    arr = check_labels(labels)
-    m = arr.shape[0]
-    for side, seg in (("a", a), ("b", b)):
-        if not isinstance(seg, Segments):
-            raise ConfigError(f"segments {side} must be a Segments(obs, action, next_obs), got {type(seg).__name__}")
-        for field in ("obs", "action", "next_obs"):
-            shape = np.shape(getattr(seg, field))
-            if len(shape) < 2 or shape[0] != m:
-                raise ConfigError(f"segments {side}.{field} must be [M, L, ...] with M = {m} labels; got shape {shape}")
-    length = np.shape(a.obs)[1]
-    for field in ("obs", "action", "next_obs"):
-        sa, sb = np.shape(getattr(a, field)), np.shape(getattr(b, field))
-        if sa != sb:
-            raise ConfigError(f"segments a.{field} {sa} and b.{field} {sb} must have the same shape")
-        if sa[1] != length:
-            raise ConfigError(f"every segment field must have length L = {length}; {field} has {sa[1]}")
-    return PreferenceDataset(
-        a=jax.tree.map(jnp.asarray, a), b=jax.tree.map(jnp.asarray, b), label=jnp.asarray(arr, jnp.float32)
-    )
-
-
-def synthetic_preferences(
-    key: PRNGKey,
-    batch: Transition,
-    num_pairs: int,
-    segment_length: int,
-    flip_rate: float = 0.0,
-    oracle: Oracle = reward_oracle,
-    labeler: Labeler = bradley_terry_labels,
-    tie_eps: float = 1e-6,
-) -> PreferenceDataset:
-    """A fixed (offline) preference dataset from a ``[T, N]`` batch: cut it into segments,
-    draw ``num_pairs`` random pairs and label them with ``labeler`` on the oracle's segment
-    returns, flipping labels with probability ``flip_rate``."""
-    check_positive_int(num_pairs, "num_pairs")
-    check_positive_int(segment_length, "segment_length")
-    check_in_range(flip_rate, "flip_rate", 0.0, 1.0)
-    segs = Segments(*(batch_segments(x, segment_length) for x in (batch.obs, batch.action, batch.next_obs)))
-    returns = _segment_returns(oracle(batch), segment_length)
-    pair_key, label_key = jax.random.split(key)
-    ia, ib = _draw_pairs(pair_key, returns.shape[0], num_pairs)
-    labels = labeler(returns[ia], returns[ib], label_key, flip_rate, tie_eps)
-    take = lambda idx: jax.tree.map(lambda x: x[idx], segs)
-    return preference_dataset(take(ia), take(ib), np.asarray(labels))
-
-
-def _segment_returns(values: Array, segment_length: int) -> Array:
-    values = jnp.asarray(values, jnp.float32)
-    if values.ndim == 2:
-        values = values[..., None]
-    return batch_segments(values, segment_length).sum(1)  # [S, C]
-
-
-def _draw_pairs(key: PRNGKey, num_segments: int, num_pairs: int) -> tuple[Array, Array]:
-    """Random pairs of distinct segments (when there are at least two)."""
-    ka, kb = jax.random.split(key)
-    ia = jax.random.randint(ka, (num_pairs,), 0, num_segments)
-    offset = jax.random.randint(kb, (num_pairs,), 1, max(num_segments, 2))
-    ib = (ia + offset) % num_segments
-    return ia, ib
-
+from jaxrl_rewards.transforms.learned.features import (
+    INPUTS,
+    RewardNet,
+    action_width,
+    batch_segments,
+    num_discrete_actions,
+    transition_features,
+)
+from jaxrl_rewards.transforms.learned.preference_data import (
+    Labeler,
+    Oracle,
+    PreferenceDataset,
+    Segments,
+    bradley_terry_labels,
+    bt_loss,
+    check_labels,
+    draw_pairs,
+    flip_labels,
+    preference_dataset,
+    reward_oracle,
+    segment_returns,
+    synthetic_preferences,
+    true_reward_oracle,
+)
 
 # --------------------------------------------------------------------------- the model
-
-
-class RewardNet(nn.Module):
-    """Per-transition reward network: features ``[..., D] -> [...]``."""
-
-    hidden_sizes: tuple[int, ...] = (64, 64)
-    activation: str = "relu"
-
-    @nn.compact
-    def __call__(self, x: Array) -> Array:
-        h = MLP(self.hidden_sizes, self.activation)(x)
-        return nn.Dense(1, kernel_init=orthogonal(1.0))(h)[..., 0]
 
 
 class PreferenceBuffer(struct.PyTreeNode):
@@ -359,6 +170,49 @@ class PreferenceRewardModel(RewardTransform):
     reward_l2: Array | float = 1e-3
     weight: Array | float = 1.0
 
+    def validate(self) -> PreferenceRewardModel:
+        """Inputs from ``INPUTS``; positive integer sizes; ``aggregate`` in ``AGGREGATES``;
+        ``feature_fraction`` in (0, 1]; positive ``learning_rate``; ``flip_rate`` and ``alpha``
+        in [0, 1]; non-negative ``tie_eps``, ``lam``, ``reward_l2``; a dataset that fits the
+        segment length and capacity (an offline model needs one); returns ``self``."""
+        for field, value in (("inputs", self.inputs),):
+            if not value or any(v not in INPUTS for v in value) or len(set(value)) != len(value):
+                raise ConfigError(f"{field} must be a non-empty tuple of distinct names from {INPUTS}, got {value!r}")
+        for field, value in (
+            ("num_members", self.num_members),
+            ("segment_length", self.segment_length),
+            ("capacity", self.capacity),
+            ("queries_per_update", self.queries_per_update),
+            ("num_updates", self.num_updates),
+            ("minibatch_size", self.minibatch_size),
+        ):
+            check_positive_int(value, field)
+        if not isinstance(self.max_queries, (int, np.integer)) or self.max_queries < 0:
+            raise ConfigError(f"max_queries must be a non-negative integer, got {self.max_queries!r}")
+        if self.aggregate not in AGGREGATES:
+            raise ConfigError(f"aggregate must be one of {AGGREGATES}, got {self.aggregate!r}")
+        if not 0.0 < self.feature_fraction <= 1.0:
+            raise ConfigError(f"feature_fraction must lie in (0, 1], got {self.feature_fraction!r}")
+        check_positive(self.learning_rate, "learning_rate")
+        check_in_range(self.flip_rate, "flip_rate", 0.0, 1.0)
+        check_nonnegative(self.tie_eps, "tie_eps")
+        check_nonnegative(self.lam, "lam")
+        check_in_range(self.alpha, "alpha", 0.0, 1.0)
+        check_nonnegative(self.reward_l2, "reward_l2")
+        if self.dataset is not None:
+            if not isinstance(self.dataset, PreferenceDataset):
+                raise ConfigError(f"dataset must be a PreferenceDataset (preference_dataset), got {type(self.dataset)}")
+            preference_dataset(self.dataset.a, self.dataset.b, np.asarray(self.dataset.label))
+            if self.dataset.a.obs.shape[1] != self.segment_length:
+                raise ConfigError(
+                    f"dataset segments have length {self.dataset.a.obs.shape[1]}, segment_length={self.segment_length}"
+                )
+            if self.dataset.size > self.capacity:
+                raise ConfigError(f"dataset holds {self.dataset.size} pairs, more than capacity={self.capacity}")
+        elif not self.online:
+            raise ConfigError("an offline reward model (online=False) needs a dataset")
+        return self
+
     # ----- helpers
 
     def _net(self) -> RewardNet:
@@ -428,14 +282,16 @@ class PreferenceRewardModel(RewardTransform):
         base = streams[self.target]
         if self.replace_target:
             return {**streams, self.target: base.replace(reward=reward)}, state
-        new = Stream(reward=reward, weight=jnp.asarray(self.weight, jnp.float32), discount=base.discount)
+        new = Stream(
+            reward=reward, weight=jnp.asarray(self.weight, jnp.float32), discount=base.discount, kind="learned"
+        )
         return {**streams, self.name: new}, state
 
     def _num_actions(self, state: RewardModelState, batch: Transition) -> int | None:
         return action_width(self.inputs, int(state.masks.shape[-1]), batch.obs, batch.next_obs, batch.action, 2)
 
     def update(
-        self, state: RewardModelState, batch: Transition, streams: Streams, key: PRNGKey
+        self, state: RewardModelState, streams: Streams, batch: Transition, key: PRNGKey
     ) -> tuple[RewardModelState, Metrics]:
         del streams
         pair_key, label_key, boot_key, train_key = jax.random.split(key, 4)
@@ -444,8 +300,8 @@ class PreferenceRewardModel(RewardTransform):
         buffer, queries = state.buffer, state.queries
         if self.online:
             segs = batch_segments(feats, self.segment_length)
-            returns = _segment_returns(self.oracle(batch), self.segment_length)
-            ia, ib = _draw_pairs(pair_key, segs.shape[0], self.queries_per_update)
+            returns = segment_returns(self.oracle(batch), self.segment_length)
+            ia, ib = draw_pairs(pair_key, segs.shape[0], self.queries_per_update)
             labels = self.labeler(returns[ia], returns[ib], label_key, self.flip_rate, self.tie_eps)
             allowed = jnp.clip(self.max_queries - queries, 0, self.queries_per_update)
             valid = jnp.arange(self.queries_per_update) < allowed
@@ -497,56 +353,10 @@ class PreferenceRewardModel(RewardTransform):
         return params, opt_state, loss.mean(), acc.mean()
 
 
-def bt_loss(
-    return_a: Array, return_b: Array, label: Array, weight: Array | None = None, extra: Array | float = 0.0
-) -> tuple[Array, Array]:
-    """Weighted Bradley-Terry cross-entropy of predicted segment returns ``[B]`` against labels
-    ``[B]`` (1: ``a`` preferred): ``sum_i w_i * CE_i / max(sum_i w_i, 1) + extra``, and the
-    weighted accuracy on non-tied labels. Returns ``(loss, accuracy)`` scalars."""
-    logit = return_a - return_b
-    ce = label * jax.nn.softplus(-logit) + (1.0 - label) * jax.nn.softplus(logit)
-    w = jnp.ones_like(label) if weight is None else weight
-    loss = (w * ce).sum() / jnp.maximum(w.sum(), 1.0) + extra
-    decided = (label != 0.5).astype(jnp.float32) * w
-    correct = ((logit > 0) == (label > 0.5)).astype(jnp.float32)
-    acc = (decided * correct).sum() / jnp.maximum(decided.sum(), 1.0)
-    return loss, acc
-
-
-def preference_reward_model(
-    inputs: tuple[str, ...] = ("obs", "action"),
-    *,
-    hidden_sizes: tuple[int, ...] = (64, 64),
-    activation: str = "relu",
-    num_members: int = 1,
-    aggregate: str = "mean",
-    lam: float = 1.0,
-    alpha: float = 0.5,
-    bootstrap: bool = False,
-    feature_fraction: float = 1.0,
-    segment_length: int = 16,
-    capacity: int = 2048,
-    online: bool = True,
-    queries_per_update: int = 32,
-    max_queries: int = 1_000_000,
-    num_updates: int = 16,
-    minibatch_size: int = 64,
-    learning_rate: float = 1e-3,
-    flip_rate: float = 0.0,
-    tie_eps: float = 1e-6,
-    reward_l2: float = 1e-3,
-    oracle: Oracle = reward_oracle,
-    labeler: Labeler = bradley_terry_labels,
-    dataset: PreferenceDataset | None = None,
-    target: str = TASK,
-    replace_target: bool = True,
-    name: str = "learned_reward",
-    weight: float = 1.0,
-    standardize: bool = True,
-) -> PreferenceRewardModel:
+def preference_reward_model(inputs: tuple[str, ...] = ("obs", "action"), **options: Any) -> PreferenceRewardModel:
     """A Bradley-Terry preference reward model trained in ``update`` (see the module docstring).
 
-    Args:
+    Args (any field of :class:`PreferenceRewardModel`):
         inputs: which of ``"obs"``, ``"action"``, ``"next_obs"`` the reward sees.
         hidden_sizes, activation: the reward network.
         num_members, aggregate, lam, alpha, bootstrap, feature_fraction: ensemble options
@@ -565,72 +375,18 @@ def preference_reward_model(
             stream ``name`` with weight ``weight``.
         standardize: output ``(r - mean) / std`` under running prediction statistics.
     """
-    for field, value in (("inputs", inputs),):
-        if not value or any(v not in INPUTS for v in value) or len(set(value)) != len(value):
-            raise ConfigError(f"{field} must be a non-empty tuple of distinct names from {INPUTS}, got {value!r}")
-    for field, value in (
-        ("num_members", num_members),
-        ("segment_length", segment_length),
-        ("capacity", capacity),
-        ("queries_per_update", queries_per_update),
-        ("num_updates", num_updates),
-        ("minibatch_size", minibatch_size),
-    ):
-        check_positive_int(value, field)
-    if not isinstance(max_queries, (int, np.integer)) or max_queries < 0:
-        raise ConfigError(f"max_queries must be a non-negative integer, got {max_queries!r}")
-    if aggregate not in AGGREGATES:
-        raise ConfigError(f"aggregate must be one of {AGGREGATES}, got {aggregate!r}")
-    if not 0.0 < feature_fraction <= 1.0:
-        raise ConfigError(f"feature_fraction must lie in (0, 1], got {feature_fraction!r}")
-    check_positive(learning_rate, "learning_rate")
-    check_in_range(flip_rate, "flip_rate", 0.0, 1.0)
-    check_nonnegative(tie_eps, "tie_eps")
-    check_nonnegative(lam, "lam")
-    check_in_range(alpha, "alpha", 0.0, 1.0)
-    check_nonnegative(reward_l2, "reward_l2")
-    if dataset is not None:
-        if not isinstance(dataset, PreferenceDataset):
-            raise ConfigError(f"dataset must be a PreferenceDataset (see preference_dataset), got {type(dataset)}")
-        preference_dataset(dataset.a, dataset.b, np.asarray(dataset.label))
-        if dataset.a.obs.shape[1] != segment_length:
-            raise ConfigError(
-                f"dataset segments have length {dataset.a.obs.shape[1]}, but segment_length={segment_length}"
-            )
-        if dataset.size > capacity:
-            raise ConfigError(f"dataset holds {dataset.size} pairs, more than capacity={capacity}")
-    elif not online:
-        raise ConfigError("an offline reward model (online=False) needs a dataset")
-    return PreferenceRewardModel(
-        inputs=tuple(inputs),
-        hidden_sizes=tuple(hidden_sizes),
-        activation=activation,
-        num_members=num_members,
-        aggregate=aggregate,
-        bootstrap=bootstrap,
-        feature_fraction=float(feature_fraction),
-        segment_length=segment_length,
-        capacity=capacity,
-        online=online,
-        queries_per_update=queries_per_update,
-        max_queries=int(max_queries),
-        num_updates=num_updates,
-        minibatch_size=minibatch_size,
-        oracle=oracle,
-        labeler=labeler,
-        target=target,
-        replace_target=replace_target,
-        name=name,
-        standardize=standardize,
-        dataset=dataset,
-        learning_rate=learning_rate,
-        flip_rate=flip_rate,
-        tie_eps=tie_eps,
-        lam=lam,
-        alpha=alpha,
-        reward_l2=reward_l2,
-        weight=weight,
-    )
+    options = {"inputs": tuple(inputs), **options}
+    for name, convert in (("hidden_sizes", tuple), ("feature_fraction", float), ("max_queries", _as_int)):
+        if name in options:
+            options[name] = convert(options[name])
+    return build(PreferenceRewardModel, "preference_reward_model", options)
+
+
+def _as_int(value: Any) -> Any:
+    return int(value) if isinstance(value, (int, np.integer)) and not isinstance(value, bool) else value
+
+
+preference_reward_model.__signature__ = factory_signature(PreferenceRewardModel, positional=("inputs",))
 
 
 __all__ = [

@@ -24,7 +24,6 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-import optax
 from flax import struct
 
 from jaxrl_rewards.core.rollout import reset_envs, rollout
@@ -32,12 +31,13 @@ from jaxrl_rewards.core.streams import TASK
 from jaxrl_rewards.core.types import Array, Metrics, PRNGKey, Stream, Streams, TransformSpec, Transition
 from jaxrl_rewards.core.validation import ConfigError, check_nonnegative, check_positive, check_positive_int
 from jaxrl_rewards.transforms.core import RewardTransform
-from jaxrl_rewards.transforms.learned.preferences import (
+from jaxrl_rewards.transforms.learned.features import (
     RewardNet,
     action_width,
     num_discrete_actions,
     transition_features,
 )
+from jaxrl_rewards.transforms.models import adam, gradient_steps, scaled_apply
 
 POLICY_LOG_PROB = "policy_log_prob"
 
@@ -115,10 +115,10 @@ class KLPenalty(RewardTransform):
             target = streams[self.to]
             return {**streams, self.to: target.replace(reward=target.reward + self.coef * reward)}, state
         base = streams[TASK] if TASK in streams else next(iter(streams.values()))
-        new = Stream(reward=reward, weight=jnp.asarray(self.coef, jnp.float32), discount=base.discount)
+        new = Stream(reward=reward, weight=jnp.asarray(self.coef, jnp.float32), discount=base.discount, kind="penalty")
         return {**streams, self.name: new}, state
 
-    def update(self, state, batch, streams, key):
+    def update(self, state, streams, batch, key):
         return state, {"kl_penalty/mean_log_ratio": -self.penalty_reward(batch).mean()}
 
 
@@ -186,7 +186,7 @@ class OccupancyPenalty(RewardTransform):
         ex = spec.example
         dim = transition_features(ex.obs, ex.action, ex.next_obs, self.inputs, n_act, 2).shape[-1]
         params = self._net().init(key, jnp.zeros((1, dim), jnp.float32))
-        return OccupancyState(params=params, opt_state=optax.adam(1.0).init(params))
+        return OccupancyState(params=params, opt_state=adam(1.0).init(params))
 
     def _features(self, state: OccupancyState, obs: Any, action: Array, lead: int) -> Array:
         width = self._width(state, obs, action, lead)
@@ -211,36 +211,42 @@ class OccupancyPenalty(RewardTransform):
     def apply(self, state: OccupancyState, streams: Streams, batch: Transition) -> tuple[Streams, OccupancyState]:
         base = streams[TASK] if TASK in streams else next(iter(streams.values()))
         new = Stream(
-            reward=self.penalty_reward(state, batch), weight=jnp.asarray(self.coef, jnp.float32), discount=base.discount
+            reward=self.penalty_reward(state, batch),
+            weight=jnp.asarray(self.coef, jnp.float32),
+            discount=base.discount,
+            kind="penalty",
         )
         return {**streams, self.name: new}, state
 
     def update(
-        self, state: OccupancyState, batch: Transition, streams: Streams, key: PRNGKey
+        self, state: OccupancyState, streams: Streams, batch: Transition, key: PRNGKey
     ) -> tuple[OccupancyState, Metrics]:
         del streams
         width = self._width(state, batch.obs, batch.action, 2)
         pol = transition_features(batch.obs, batch.action, batch.obs, self.inputs, width, 2)
         pol = pol.reshape((-1, pol.shape[-1]))
         ref = transition_features(self.reference.obs, self.reference.action, self.reference.obs, self.inputs, width, 1)
-        net, tx = self._net(), optax.adam(1.0)
+        net, tx = self._net(), adam(1.0)
 
         def loss_fn(params, xp, xr):
             lp, lr = net.apply(params, xp), net.apply(params, xr)
             return 0.5 * (jax.nn.softplus(-lp).mean() + jax.nn.softplus(lr).mean())
 
-        def step(carry, k):
-            params, opt_state = carry
+        def minibatch(k):
             kp, kr = jax.random.split(k)
             xp = pol[jax.random.randint(kp, (self.minibatch_size,), 0, pol.shape[0])]
             xr = ref[jax.random.randint(kr, (self.minibatch_size,), 0, ref.shape[0])]
-            loss, grads = jax.value_and_grad(loss_fn)(params, xp, xr)
-            updates, opt_state = tx.update(grads, opt_state)
-            params = jax.tree.map(lambda p, u: p + self.learning_rate * u, params, updates)
-            return (params, opt_state), loss
+            return xp, xr
 
-        (params, opt_state), losses = jax.lax.scan(
-            step, (state.params, state.opt_state), jax.random.split(key, self.num_updates)
+        params, opt_state, losses = gradient_steps(
+            loss_fn,
+            tx,
+            state.params,
+            state.opt_state,
+            jax.random.split(key, self.num_updates),
+            inputs=minibatch,
+            apply=scaled_apply(self.learning_rate),
+            pass_params=False,
         )
         state = OccupancyState(params=params, opt_state=opt_state)
         ratio = jnp.exp(self.log_ratio(state, batch.obs, batch.action, 2))

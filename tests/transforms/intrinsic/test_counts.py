@@ -105,7 +105,7 @@ def test_metrics_logged(batches):
     t = count_bonus()
     state = t.init(jax.random.key(0), spec)
     streams, state = t.apply(state, env_streams(b1, 0.9), b1)
-    _, metrics = t.update(state, b1, streams, jax.random.key(1))
+    _, metrics = t.update(state, streams, b1, jax.random.key(1))
     assert {"intrinsic/bonus_mean", "intrinsic/visited_cells", "intrinsic/mean_count"} <= set(metrics)
 
 

@@ -65,7 +65,7 @@ def test_learning_determinism_and_vmap():
     def run(key):
         state = t.init(key, SPEC)
         streams, state = t.apply(state, env_streams(B1, 0.9), B1)
-        state, metrics = t.update(state, B1, streams, key)
+        state, metrics = t.update(state, streams, B1, key)
         streams, state = t.apply(state, env_streams(B2, 0.9), B2)
         return streams["intrinsic"].reward, metrics["intrinsic/e3b_inverse_loss"]
 

@@ -42,7 +42,7 @@ def trained_bonus(transform, iterations=30):
             clean, noisy = chain_batch(k1, 0.0), chain_batch(k2, 1.0)
             both = jax.tree.map(lambda a, b: jnp.concatenate([a, b], 1)[:, ::2], clean, noisy)
             streams, state = transform.apply(state, env_streams(both, 0.9), both)
-            state, metrics = transform.update(state, both, streams, k3)
+            state, metrics = transform.update(state, streams, both, k3)
             return state, metrics
 
         state, metrics = jax.lax.scan(it, state, jax.random.split(key, iterations))

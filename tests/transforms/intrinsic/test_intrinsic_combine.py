@@ -57,7 +57,7 @@ def test_chain_with_other_transforms_and_component_metrics():
     transform = chain(shaping, bonus, normalize_rewards(streams=("task",)), scale(2.0, ("intrinsic",)))
     state = transform.init(jax.random.key(0), SPEC)
     streams, state = transform.apply(state, env_streams(B1, 0.9), B1)
-    _, metrics = transform.update(state, B1, streams, jax.random.key(1))
+    _, metrics = transform.update(state, streams, B1, jax.random.key(1))
     alone_state = bonus.init(jax.random.split(jax.random.key(0), 4)[1], SPEC)  # chain's key for part 1
     alone, _ = bonus.apply(alone_state, env_streams(B1, 0.9), B1)
     np.testing.assert_allclose(streams["intrinsic"].reward, 2.0 * np.asarray(alone["intrinsic"].reward), rtol=1e-5)

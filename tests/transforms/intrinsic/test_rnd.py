@@ -42,7 +42,7 @@ def train(key):
 
     def it(state, k):
         streams, state = TRANSFORM.apply(state, env_streams(FREQUENT, 0.99), FREQUENT)
-        state, metrics = TRANSFORM.update(state, FREQUENT, streams, k)
+        state, metrics = TRANSFORM.update(state, streams, FREQUENT, k)
         return state, metrics["intrinsic/rnd_loss"]
 
     state, losses = jax.lax.scan(it, state, jax.random.split(key, 10))

@@ -45,7 +45,7 @@ def test_gail_reward_prefers_expert_like_transitions_and_gp_smooths(setup):
             expert, gp_coef=gp, num_updates=100, minibatch_size=64, hidden_sizes=(16,), learning_rate=3e-3
         )
         state = gail.init(jax.random.key(0), spec)
-        state, metrics = UPDATE(gail, state, policy, env_streams(policy, 0.99), jax.random.key(1))
+        state, metrics = UPDATE(gail, state, env_streams(policy, 0.99), policy, jax.random.key(1))
         results[gp] = (gail, state, metrics)
     gail, state, metrics = results[10.0]
     expert_batch = _batch([2.0, 0.0], seed=3)
@@ -66,7 +66,7 @@ def test_airl_reward_has_the_shaped_structure(setup):
     expert, policy, spec = setup
     airl = adv.airl_reward(expert, gamma=0.9, hidden_sizes=(8,), num_updates=2, minibatch_size=16)
     state = airl.init(jax.random.key(0), spec)
-    state, _ = UPDATE(airl, state, policy, env_streams(policy, 0.99), jax.random.key(1))
+    state, _ = UPDATE(airl, state, env_streams(policy, 0.99), policy, jax.random.key(1))
     batch = policy.replace(terminated=policy.terminated.at[0, 0].set(True))
     net = airl._net()
     sa = jnp.concatenate([batch.obs, jax.nn.one_hot(batch.action, 2)], -1)

@@ -38,7 +38,7 @@ def test_bonus_is_learned_from_a_budget_of_labels(mode):
     state = bonus.init(jax.random.key(0), spec)
     update = jax.jit(bonus.update)
     for i in range(3):
-        state, metrics = update(state, _batch(i), env_streams(batch, 0.99), jax.random.key(i))
+        state, metrics = update(state, env_streams(batch, 0.99), _batch(i), jax.random.key(i))
     assert int(state.queries) == 40 and float(metrics["annotator/queries"]) == 40  # budget respected
     probe = jnp.array([[[2.0, 0.0], [-2.0, 0.0]]])
     values = np.asarray(bonus.bonus(state, probe))[0]

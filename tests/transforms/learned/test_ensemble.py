@@ -80,7 +80,7 @@ def test_ensemble_members_differ_and_the_aggregate_is_applied():
     )
     state = model.init(jax.random.key(0), spec)
     jax.tree.map(lambda x: np.testing.assert_equal(x.shape[0], 3), state.params)
-    state, metrics = jax.jit(model.update)(state, batch, env_streams(batch, 0.99), jax.random.key(1))
+    state, metrics = jax.jit(model.update)(state, env_streams(batch, 0.99), batch, jax.random.key(1))
     assert float(metrics["reward_model/member_std"]) > 0.0
     feats = jnp.concatenate([batch.obs, jax.nn.one_hot(batch.action, 2)], -1)
     members = model.member_rewards(state, feats)

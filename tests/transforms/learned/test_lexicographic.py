@@ -63,7 +63,7 @@ def test_component_oracle_and_reward_model():
         spaces.Box(-5, 5, (2,)), spaces.Discrete(1), 4, ("task",), jax.tree.map(lambda x: x[:1], batch)
     )
     state = model.init(jax.random.key(0), spec)
-    state, _ = jax.jit(model.update)(state, batch, env_streams(batch, 0.99), jax.random.key(1))
+    state, _ = jax.jit(model.update)(state, env_streams(batch, 0.99), batch, jax.random.key(1))
     assert int(state.buffer.size) == 8
     assert set(np.unique(np.asarray(state.buffer.label[:8]))) <= {0.0, 0.5, 1.0}
 

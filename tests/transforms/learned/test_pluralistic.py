@@ -38,7 +38,7 @@ def trained():
     example = jax.tree.map(lambda x: x[:1], batch)
     spec = TransformSpec(spaces.Box(-5, 5, (2,)), spaces.Discrete(1), 3, ("task",), example)
     state = model.init(jax.random.key(0), spec)
-    state, _ = jax.jit(model.update)(state, batch, env_streams(batch, 0.99), jax.random.key(1))
+    state, _ = jax.jit(model.update)(state, env_streams(batch, 0.99), batch, jax.random.key(1))
     return model, state, data, types, batch
 
 

@@ -155,7 +155,7 @@ def offline_model():
     )
     state = model.init(jax.random.key(1), spec_for(train))
     for i in range(4):
-        state, metrics = UPDATE(model, state, train, env_streams(train, 0.99), jax.random.key(10 + i))
+        state, metrics = UPDATE(model, state, env_streams(train, 0.99), train, jax.random.key(10 + i))
     return model, state, metrics
 
 
@@ -181,11 +181,11 @@ def test_online_budget_and_buffer():
     model = prefs.preference_reward_model(**SMALL)
     state = model.init(jax.random.key(0), spec_for(batch))
     streams = env_streams(batch, 0.99)
-    state, _ = UPDATE(model, state, batch, streams, jax.random.key(1))
+    state, _ = UPDATE(model, state, streams, batch, jax.random.key(1))
     assert int(state.queries) == 6 and int(state.buffer.size) == 6
-    state, _ = UPDATE(model, state, batch, streams, jax.random.key(2))
+    state, _ = UPDATE(model, state, streams, batch, jax.random.key(2))
     assert int(state.queries) == 10 and int(state.buffer.size) == 8  # budget 10, ring buffer of 8
-    state, m3 = UPDATE(model, state, batch, streams, jax.random.key(3))
+    state, m3 = UPDATE(model, state, streams, batch, jax.random.key(3))
     assert int(state.queries) == 10 and float(m3["reward_model/queries"]) == 10
     # buffer entries are labels in {0, 0.5, 1}
     assert set(np.unique(np.asarray(state.buffer.label))) <= {0.0, 0.5, 1.0}
@@ -207,13 +207,13 @@ def test_apply_replaces_or_adds_a_stream_and_is_deterministic_and_vmappable():
     np.testing.assert_array_equal(out2["task"].reward, streams["task"].reward)
 
     update = lambda *args: UPDATE(model, *args)
-    s1, _ = update(state, batch, streams, jax.random.key(3))
-    s2, _ = update(state, batch, streams, jax.random.key(3))
+    s1, _ = update(state, streams, batch, jax.random.key(3))
+    s2, _ = update(state, streams, batch, jax.random.key(3))
     for a, b in zip(jax.tree.leaves(s1), jax.tree.leaves(s2), strict=True):
         np.testing.assert_array_equal(a, b)
     keys = jax.random.split(jax.random.key(4), 2)
     states = jax.vmap(model.init, in_axes=(0, None))(keys, spec)
-    vm, _ = jax.jit(jax.vmap(model.update, in_axes=(0, None, None, 0)))(states, batch, streams, keys)
-    alone, _ = update(jax.tree.map(lambda x: x[1], states), batch, streams, keys[1])
+    vm, _ = jax.jit(jax.vmap(model.update, in_axes=(0, None, None, 0)))(states, streams, batch, keys)
+    alone, _ = update(jax.tree.map(lambda x: x[1], states), streams, batch, keys[1])
     for a, b in zip(jax.tree.leaves(jax.tree.map(lambda x: x[1], vm)), jax.tree.leaves(alone), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)

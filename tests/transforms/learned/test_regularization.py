@@ -86,7 +86,7 @@ def test_occupancy_penalty_learns_the_density_ratio_and_applies_the_chi2_formula
         samples, coef=0.2, num_updates=100, minibatch_size=64, hidden_sizes=(16,), learning_rate=1e-2
     )
     state = penalty.init(jax.random.key(0), spec)
-    state, metrics = jax.jit(penalty.update)(state, batch, env_streams(batch, 0.99), jax.random.key(1))
+    state, metrics = jax.jit(penalty.update)(state, env_streams(batch, 0.99), batch, jax.random.key(1))
     assert float(metrics["occupancy/mean_ratio"]) > 10.0  # policy states are over-visited
     out, _ = penalty.apply(state, env_streams(batch, 0.99), batch)
     log_w = penalty.log_ratio(state, batch.obs, batch.action)
