@@ -16,14 +16,12 @@ One iteration:
     of clipped PPO over ``num_minibatches`` minibatches; the critic learns every head;
  5. let the transform learn (``update``) and update observation statistics.
 
-Advantage estimators are a registry (``agents/estimators.py``, ``ESTIMATORS``; steps 3-4 dispatch
-through it, and ``register_estimator`` adds one): ``advantage="gae"`` (default),
-``"n_step"`` (``n_steps``), ``"monte_carlo"``, ``"min_form"`` replace step 3's GAE per stream;
-the critic-free group estimators ``"group_relative"`` (``std_floor``), ``"rloo"`` and
-``"anchor_state"`` (``anchor_weight``) need ``group_size >= 2``: every iteration then resets the
-envs so that each group of ``group_size`` consecutive envs starts from one shared start state,
-scores each rollout's first episode by its weighted return, and masks the steps after it.
-``group_size > 1`` alone (with a critic-based estimator) gives shared-start rollouts too.
+Advantage estimators are a registry (``agents/estimators.py``: ``ESTIMATORS``, ``register_estimator``)
+that steps 3-4 dispatch through: ``advantage="gae"`` (default), ``"n_step"``, ``"monte_carlo"`` and
+``"min_form"`` replace GAE per stream; the critic-free group estimators ``"group_relative"``, ``"rloo"``
+and ``"anchor_state"`` need ``group_size >= 2``: each group of ``group_size`` consecutive envs then
+starts every iteration from one shared start state (:func:`shared_start`, also used by
+``group_size > 1`` alone), each rollout's first episode is scored and the steps after it masked.
 
 Steps 3-5 live in ``agents/ppo_update.py``, shared with recurrent PPO. Every
 ``num_iterations / num_evals`` iterations the deterministic policy is evaluated inside the

@@ -7,6 +7,8 @@ over keys. ``register_agent("reinforce", module)`` hands it to the runner and sw
 collapsed with ``scalarize`` (the fallback for agents without one value head per stream).
 """
 
+import sys
+
 import jax
 import jax.numpy as jnp
 import optax
@@ -24,7 +26,9 @@ DESCRIPTION = "REINFORCE on the scalarized reward streams (the 'write your own a
 PRESETS = {"CartPole-v1": {}}
 
 
-class Config(AgentConfig):  # shared fields from AgentConfig; only the defaults change
+class Config(AgentConfig):
+    """The shared fields of ``AgentConfig`` (env, transform, schedule, ...) with this agent's defaults."""
+
     num_envs: int = static(8)
     total_timesteps: int = static(8 * 128 * 40)  # 40 iterations of [128, 8] steps
     num_evals: int = static(1)
@@ -33,6 +37,8 @@ class Config(AgentConfig):  # shared fields from AgentConfig; only the defaults 
 
 
 class State(struct.PyTreeNode):
+    """What one seed carries between iterations (``run_segment`` needs ``key`` and ``iteration``)."""
+
     params: dict
     opt_state: tuple
     envs: object
@@ -43,12 +49,14 @@ class State(struct.PyTreeNode):
 
 
 def validate(config: Config) -> Config:
+    """The shared checks of ``AgentConfig`` plus a discrete action space; ``ConfigError`` otherwise."""
     config.check_fields()
     check_discrete(config, "REINFORCE")
     return config
 
 
 def make_config(env="CartPole-v1", env_params=None, **overrides) -> Config:
+    """A validated ``Config`` for a registered env name (its preset applied) or an env object."""
     return build_config(Config, "REINFORCE", PRESETS, validate, env, env_params, overrides)
 
 
@@ -57,6 +65,7 @@ def _policy(config):
 
 
 def init(config: Config, key: jax.Array) -> State:
+    """The training state of one seed."""
     env_key, policy_key, transform_key, key = jax.random.split(key, 4)
     envs = reset_envs(config.env, config.env_params, env_key, config.num_envs)
     params = _policy(config).init(policy_key, envs.obs[:1])
@@ -90,16 +99,16 @@ def _evaluate(config: Config, state: State, key: jax.Array) -> dict:
 
 
 def train_segment(config: Config, state: State):
+    """``iterations_per_eval`` iterations, then one greedy evaluation (``eval/...``)."""
     return run_segment(config, state, lambda s: _iteration(config, s), _evaluate)
 
 
 def train(config: Config, key: jax.Array):
+    """A whole run: metrics ``[num_iterations]`` and ``eval/...`` ``[num_evals]``."""
     return run_training(config, init(config, key), train_segment)
 
 
 if __name__ == "__main__":
-    import sys
-
     check_agent(sys.modules[__name__])
     keys = jax.random.split(jax.random.key(0), 4)
     _, metrics = jax.jit(jax.vmap(train, in_axes=(None, 0)))(make_config("CartPole-v1"), keys)
