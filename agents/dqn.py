@@ -35,66 +35,32 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
-from jaxrl_rewards.agents.base import (
-    IterationSchedule,
-    StreamLayout,
-    apply_transform,
-    build_config,
-    check_agent_config,
-    check_discrete,
-    check_epsilon_schedule,
-    config_layout,
-    flatten_obs,
-    guarded_optimizer,
-    iteration_metrics,
-    linear_epsilon,
-    merge_segments,  # noqa: F401 (every agent module has merge_segments)
-    q_policy,
-    replay_item,
-    replay_items,
-    run_segment,
-    run_training,
-)
-from jaxrl_rewards.agents.replay import ReplayBuffer
+from jaxrl_rewards.agents.acting import flatten_obs, linear_epsilon, q_policy
+from jaxrl_rewards.agents.base import StreamLayout, apply_transform, config_layout
+from jaxrl_rewards.agents.config import EpsilonGreedyConfig, ReplayConfig, build_config, check_discrete, static
+from jaxrl_rewards.agents.loop import guarded_optimizer, iteration_metrics, merge_segments, run_segment, run_training
+from jaxrl_rewards.agents.replay import ReplayBuffer, replay_item, replay_items
 from jaxrl_rewards.core.networks import MultiStreamQNetwork
 from jaxrl_rewards.core.rollout import EnvCarry, EpisodeTracker, evaluate, reset_envs, rollout
 from jaxrl_rewards.core.types import Array, Metrics, PRNGKey
-from jaxrl_rewards.core.validation import check_in_range, check_positive
-from jaxrl_rewards.transforms.core import RewardTransform, identity
+from jaxrl_rewards.core.validation import check_positive_int
 
-#: Hyperparameters (pytree leaves) that a sweep may batch.
-SWEEPABLE = ("learning_rate", "gamma", "tau", "eps_start", "eps_end", "eps_fraction", "max_grad_norm")
+DESCRIPTION = "Double DQN with a target network, device-memory replay and one Q head per reward stream."
 
 
-class DQNConfig(IterationSchedule, struct.PyTreeNode):
-    """DQN configuration: static sizes and switches, sweepable leaves (``SWEEPABLE``)."""
+class DQNConfig(EpsilonGreedyConfig, ReplayConfig):
+    """DQN configuration: ``AgentConfig``, ``ReplayConfig`` and ``EpsilonGreedyConfig`` fields
+    (DQN's defaults) plus ``target_update_every`` (iterations between target moves), ``double``
+    (double-DQN targets) and ``layer_norm`` (static)."""
 
-    env: Any = struct.field(pytree_node=False)
-    env_params: Any
-    transform: RewardTransform = struct.field(default_factory=identity)
-    num_envs: int = struct.field(pytree_node=False, default=10)
-    num_steps: int = struct.field(pytree_node=False, default=1)
-    total_timesteps: int = struct.field(pytree_node=False, default=500_000)
-    buffer_size: int = struct.field(pytree_node=False, default=10_000)
-    batch_size: int = struct.field(pytree_node=False, default=128)
-    learning_starts: int = struct.field(pytree_node=False, default=10_000)
-    num_updates: int = struct.field(pytree_node=False, default=1)
-    target_update_every: int = struct.field(pytree_node=False, default=50)
-    double: bool = struct.field(pytree_node=False, default=True)
-    hidden_sizes: tuple[int, ...] = struct.field(pytree_node=False, default=(120, 84))
-    activation: str = struct.field(pytree_node=False, default="relu")
-    layer_norm: bool = struct.field(pytree_node=False, default=False)
-    num_evals: int = struct.field(pytree_node=False, default=10)
-    eval_episodes: int = struct.field(pytree_node=False, default=8)
-    eval_max_steps: int = struct.field(pytree_node=False, default=500)
-    env_name: str = struct.field(pytree_node=False, default="")
-    learning_rate: Array | float = 2.5e-4
-    gamma: Array | float = 0.99
-    tau: Array | float = 1.0
-    eps_start: Array | float = 1.0
-    eps_end: Array | float = 0.05
-    eps_fraction: Array | float = 0.5
+    num_envs: int = static(10)
+    num_steps: int = static(1)
+    hidden_sizes: tuple[int, ...] = static((120, 84))
+    activation: str = static("relu")
     max_grad_norm: Array | float = 10.0
+    target_update_every: int = static(50)
+    double: bool = static(True)
+    layer_norm: bool = static(False)
 
 
 #: Defaults per environment (on top of the DQNConfig defaults).
@@ -116,15 +82,9 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 def validate(config: DQNConfig) -> DQNConfig:
     """Check a configuration eagerly; raise ``ConfigError`` with a clear message."""
-    check_agent_config(
-        config, sizes=("buffer_size", "batch_size", "num_updates", "target_update_every"), counts=("learning_starts",)
-    )
+    config.check_fields()
+    check_positive_int(config.target_update_every, "target_update_every")
     check_discrete(config, "DQN")
-    check_positive(config.learning_rate, "learning_rate")
-    check_in_range(config.gamma, "gamma", 0.0, 1.0)
-    check_in_range(config.tau, "tau", 0.0, 1.0)
-    check_epsilon_schedule(config)
-    check_positive(config.max_grad_norm, "max_grad_norm")
     return config
 
 
@@ -297,3 +257,19 @@ def train(config: DQNConfig, key: PRNGKey) -> tuple[DQNState, Metrics]:
     """Train DQN from scratch: pure and jittable. Metrics: per-iteration curves
     ``[num_iterations]`` and evaluation curves ``[num_evals]``."""
     return run_training(config, init(config, key), train_segment)
+
+
+__all__ = [  # the Agent protocol (agents.base.Agent)
+    "DESCRIPTION",
+    "PRESETS",
+    "DQNConfig",
+    "DQNState",
+    "evaluate_policy",
+    "init",
+    "make_config",
+    "merge_segments",
+    "td_loss",
+    "train",
+    "train_segment",
+    "validate",
+]

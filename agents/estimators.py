@@ -1,4 +1,11 @@
-"""Advantage estimators as swappable pure functions (PPO's ``advantage`` config field picks one).
+"""Advantage estimators as a registry of swappable pure functions (PPO's ``advantage`` picks one).
+
+``ESTIMATORS`` maps a name to an :class:`Estimator`; PPO (and recurrent PPO) call
+``ESTIMATORS[config.advantage].advantages(config, inputs)`` with one signature for every entry:
+``inputs`` is an :class:`AdvantageInputs` (per-stream rewards and critic values ``[T, N, K]``,
+the stream weights and discounts ``[K]``, the batch), the result an :class:`Advantages`
+(the weighted advantage ``[T, N]`` the policy follows, value targets ``[T, N, K]`` the critic
+learns, and a ``[T, N]`` mask of the steps that count, or None). ``register_estimator`` adds one.
 
 Critic-based estimators work per stream on ``[T, N, K]`` arrays with the calling convention of
 ``gae`` (``values`` = ``V(s_t)``, ``next_values`` = the value to bootstrap from after step t,
@@ -34,15 +41,15 @@ per-group constant and scales with positive scaling; ``min_form`` returns shift 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
 import jax
 import jax.numpy as jnp
 
-from jaxrl_rewards.core.types import Array
-
-#: critic-based estimators (per stream, need a critic) and critic-free group estimators
-CRITIC_ESTIMATORS = ("gae", "n_step", "monte_carlo", "min_form")
-GROUP_ESTIMATORS = ("group_relative", "rloo", "anchor_state")
-ESTIMATORS = CRITIC_ESTIMATORS + GROUP_ESTIMATORS
+from jaxrl_rewards.agents.acting import flatten_obs
+from jaxrl_rewards.core.types import Array, Transition
+from jaxrl_rewards.core.validation import ConfigError
 
 
 def gae(
@@ -199,3 +206,153 @@ def returns_to_go(rewards: Array, done: Array, gamma: Array | float) -> Array:
 
     _, out = jax.lax.scan(step, jnp.zeros_like(rewards[0]), (rewards, done.astype(rewards.dtype)), reverse=True)
     return out
+
+
+# --------------------------------------------------------------------------- the registry
+
+
+class AdvantageInputs(NamedTuple):
+    """What an estimator sees of one iteration (critic-based calling convention: module doc).
+
+    Attributes:
+        rewards, values, next_values, nonterminal, continues: ``[T, N, K]``.
+        discounts, weights: the streams' discounts and weights, ``[K]``.
+        batch: the ``[T, N]`` transitions (``done``, ``obs``, ...).
+    """
+
+    rewards: Array
+    values: Array
+    next_values: Array
+    nonterminal: Array
+    continues: Array
+    discounts: Array
+    weights: Array
+    batch: Transition
+
+    @property
+    def critic_args(self) -> tuple[Array, Array, Array, Array, Array]:
+        """``(rewards, values, next_values, nonterminal, continues)``, the critic-based estimators' first arguments."""
+        return self.rewards, self.values, self.next_values, self.nonterminal, self.continues
+
+
+class Advantages(NamedTuple):
+    """An estimator's result: ``combined [T, N]`` (what the policy follows), value ``targets
+    [T, N, K]`` (what the critic learns) and ``mask [T, N]`` (1 on the steps that count; None:
+    all steps count and the policy loss normalises ``combined`` per minibatch)."""
+
+    combined: Array
+    targets: Array
+    mask: Array | None
+
+
+class Estimator(NamedTuple):
+    """A registry entry: ``advantages(config, inputs: AdvantageInputs) -> Advantages``, whether
+    it compares rollouts of a shared-start group (``needs_group``: PPO's ``group_size >= 2``), and
+    one line of description. ``config`` is the agent config (``gamma``, ``gae_lambda``,
+    ``n_steps``, ``group_size``, ``std_floor``, ``anchor_weight``, ``num_envs``)."""
+
+    advantages: Callable[[Any, AdvantageInputs], Advantages]
+    needs_group: bool
+    description: str
+
+
+def _weighted(advantages: Array, targets: Array, weights: Array) -> Advantages:
+    """Per-stream advantages combined with the stream weights, ``sum_k w_k A_k``."""
+    return Advantages((advantages * weights).sum(-1), targets, None)
+
+
+def gae_advantages(config: Any, x: AdvantageInputs) -> Advantages:
+    """:func:`gae` per stream with ``config.gae_lambda``, combined with the stream weights."""
+    return _weighted(*gae(*x.critic_args, x.discounts, config.gae_lambda), x.weights)
+
+
+def n_step_advantages(config: Any, x: AdvantageInputs) -> Advantages:
+    """:func:`n_step` per stream with ``n = config.n_steps``, combined with the stream weights."""
+    return _weighted(*n_step(*x.critic_args, x.discounts, config.n_steps), x.weights)
+
+
+def monte_carlo_advantages(config: Any, x: AdvantageInputs) -> Advantages:
+    """:func:`monte_carlo` per stream, combined with the stream weights."""
+    return _weighted(*monte_carlo(*x.critic_args, x.discounts), x.weights)
+
+
+def min_form_advantages(config: Any, x: AdvantageInputs) -> Advantages:
+    """:func:`min_form` per stream, combined with the stream weights."""
+    return _weighted(*min_form(*x.critic_args), x.weights)
+
+
+def _first_episode_scores(config: Any, x: AdvantageInputs, score: Callable[[Array], Array], anchor: bool) -> Advantages:
+    """Group estimators: score each rollout's first episode by its undiscounted weighted return
+    ``R = sum_t sum_k w_k r_k`` (``score: [N] -> [N]``), give every step of that episode the
+    rollout's advantage (plus ``anchor_weight`` times the anchor-state step advantage when
+    ``anchor``) and mask the steps after it; the critic keeps learning GAE targets."""
+    _, targets = gae(*x.critic_args, x.discounts, config.gae_lambda)
+    reward = (x.rewards * x.weights).sum(-1)
+    mask, episode_return = first_episode(reward, x.batch.done)
+    combined = jnp.broadcast_to(score(episode_return), reward.shape)
+    if anchor:
+        to_go = returns_to_go(reward, x.batch.done, config.gamma)
+        groups = jnp.broadcast_to(jnp.arange(config.num_envs) // config.group_size, reward.shape)
+        step_adv = anchor_state(
+            to_go.reshape(-1),
+            flatten_obs(x.batch.obs, 2).reshape((to_go.size, -1)),
+            groups.reshape(-1),
+            mask.reshape(-1),
+            config.std_floor,
+        )
+        combined = combined + config.anchor_weight * step_adv.reshape(reward.shape)
+    mask = mask.astype(jnp.float32)
+    return Advantages(combined * mask, targets, mask)
+
+
+def group_relative_advantages(config: Any, x: AdvantageInputs) -> Advantages:
+    """GRPO: :func:`group_relative` of first-episode returns (``std_floor``), per rollout."""
+    return _first_episode_scores(
+        config, x, lambda r: group_relative(r, config.group_size, config.std_floor), anchor=False
+    )
+
+
+def rloo_advantages(config: Any, x: AdvantageInputs) -> Advantages:
+    """RLOO: :func:`rloo` of first-episode returns, per rollout."""
+    return _first_episode_scores(config, x, lambda r: rloo(r, config.group_size), anchor=False)
+
+
+def anchor_state_advantages(config: Any, x: AdvantageInputs) -> Advantages:
+    """GiGPO: GRPO's episode advantage plus ``anchor_weight`` times :func:`anchor_state`'s step advantage."""
+    return _first_episode_scores(
+        config, x, lambda r: group_relative(r, config.group_size, config.std_floor), anchor=True
+    )
+
+
+#: estimator name -> :class:`Estimator` (PPO's ``advantage`` field names one)
+ESTIMATORS: dict[str, Estimator] = {
+    "gae": Estimator(gae_advantages, False, "generalised advantage estimation (gae_lambda)"),
+    "n_step": Estimator(n_step_advantages, False, "n-step returns minus V (n_steps)"),
+    "monte_carlo": Estimator(monte_carlo_advantages, False, "discounted return to the episode end minus V"),
+    "min_form": Estimator(min_form_advantages, False, "min-form returns G_t = min(r_t, G_t+1) minus V (PURE)"),
+    "group_relative": Estimator(group_relative_advantages, True, "GRPO: group-normalised episode returns"),
+    "rloo": Estimator(rloo_advantages, True, "REINFORCE leave-one-out episode returns"),
+    "anchor_state": Estimator(anchor_state_advantages, True, "GiGPO: GRPO plus anchor-state step advantages"),
+}
+
+
+def register_estimator(
+    name: str,
+    advantages: Callable[[Any, AdvantageInputs], Advantages],
+    needs_group: bool = False,
+    description: str = "",
+) -> Estimator:
+    """Add ``advantages(config, inputs) -> Advantages`` to :data:`ESTIMATORS` under ``name``
+    (then ``advantage=name`` selects it); ``ConfigError`` if the name is taken."""
+    if name in ESTIMATORS:
+        raise ConfigError(f"advantage estimator {name!r} is already registered; registered: {list(ESTIMATORS)}")
+    ESTIMATORS[name] = Estimator(advantages, needs_group, description)
+    return ESTIMATORS[name]
+
+
+def get_estimator(name: str) -> Estimator:
+    """The registered estimator ``name``; ``ConfigError`` listing the registry otherwise."""
+    try:
+        return ESTIMATORS[name]
+    except (KeyError, TypeError):
+        raise ConfigError(f"unknown advantage estimator {name!r}; choose one of {list(ESTIMATORS)}") from None

@@ -28,66 +28,33 @@ import jax.numpy as jnp
 import optax
 from flax import struct
 
-from jaxrl_rewards.agents.base import (
-    IterationSchedule,
-    StreamLayout,
-    apply_transform,
-    build_config,
-    check_agent_config,
-    check_discrete,
-    check_epsilon_schedule,
-    check_minibatches,
-    config_layout,
-    flatten_obs,
-    guarded_optimizer,
-    iteration_metrics,
-    linear_epsilon,
-    merge_segments,  # noqa: F401 (every agent module has merge_segments)
-    q_policy,
-    run_segment,
-    run_training,
-)
+from jaxrl_rewards.agents.acting import flatten_obs, linear_epsilon, q_policy
+from jaxrl_rewards.agents.base import StreamLayout, apply_transform, config_layout
+from jaxrl_rewards.agents.config import EpsilonGreedyConfig, OnPolicyConfig, build_config, check_discrete, static
+from jaxrl_rewards.agents.loop import guarded_optimizer, iteration_metrics, merge_segments, run_segment, run_training
 from jaxrl_rewards.core.networks import MultiStreamQNetwork
 from jaxrl_rewards.core.rollout import EnvCarry, EpisodeTracker, evaluate, reset_envs, rollout
 from jaxrl_rewards.core.types import Array, Metrics, PRNGKey
-from jaxrl_rewards.core.validation import check_in_range, check_positive
-from jaxrl_rewards.transforms.core import RewardTransform, identity
+from jaxrl_rewards.core.validation import check_in_range
 
-#: Hyperparameters (pytree leaves) that a sweep may batch.
-SWEEPABLE = ("learning_rate", "gamma", "q_lambda", "eps_start", "eps_end", "eps_fraction", "max_grad_norm")
+DESCRIPTION = "PQN: parallel Q-learning without replay, with Q(lambda) returns and layer norm."
 
 
-class PQNConfig(IterationSchedule, struct.PyTreeNode):
-    """PQN configuration: static sizes and switches, sweepable leaves (``SWEEPABLE``)."""
+class PQNConfig(EpsilonGreedyConfig, OnPolicyConfig):
+    """PQN configuration: ``AgentConfig``, ``OnPolicyConfig`` and ``EpsilonGreedyConfig`` fields
+    (PQN's defaults) plus ``layer_norm`` (static) and ``q_lambda`` (the Q(λ) mixing, a leaf)."""
 
-    env: Any = struct.field(pytree_node=False)
-    env_params: Any
-    transform: RewardTransform = struct.field(default_factory=identity)
-    num_envs: int = struct.field(pytree_node=False, default=32)
-    num_steps: int = struct.field(pytree_node=False, default=64)
-    total_timesteps: int = struct.field(pytree_node=False, default=500_000)
-    update_epochs: int = struct.field(pytree_node=False, default=4)
-    num_minibatches: int = struct.field(pytree_node=False, default=16)
-    hidden_sizes: tuple[int, ...] = struct.field(pytree_node=False, default=(128, 128))
-    activation: str = struct.field(pytree_node=False, default="relu")
-    layer_norm: bool = struct.field(pytree_node=False, default=True)
-    anneal_lr: bool = struct.field(pytree_node=False, default=False)
-    num_evals: int = struct.field(pytree_node=False, default=10)
-    eval_episodes: int = struct.field(pytree_node=False, default=8)
-    eval_max_steps: int = struct.field(pytree_node=False, default=500)
-    env_name: str = struct.field(pytree_node=False, default="")
+    num_envs: int = static(32)
+    num_steps: int = static(64)
+    hidden_sizes: tuple[int, ...] = static((128, 128))
+    activation: str = static("relu")
     learning_rate: Array | float = 1e-4
-    gamma: Array | float = 0.99
-    q_lambda: Array | float = 0.65
-    eps_start: Array | float = 1.0
-    eps_end: Array | float = 0.05
-    eps_fraction: Array | float = 0.2
     max_grad_norm: Array | float = 10.0
-
-    @property
-    def batch_size(self) -> int:
-        """Transitions per iteration, ``num_envs * num_steps`` (= ``steps_per_iteration``)."""
-        return self.steps_per_iteration
+    num_minibatches: int = static(16)
+    anneal_lr: bool = static(False)
+    eps_fraction: Array | float = 0.2
+    layer_norm: bool = static(True)
+    q_lambda: Array | float = 0.65
 
 
 #: Defaults per environment (on top of the PQNConfig defaults).
@@ -110,14 +77,9 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 def validate(config: PQNConfig) -> PQNConfig:
     """Check a configuration eagerly; raise ``ConfigError`` with a clear message."""
-    check_agent_config(config, sizes=("update_epochs", "num_minibatches"))
-    check_minibatches(config)
+    config.check_fields()
     check_discrete(config, "PQN")
-    check_positive(config.learning_rate, "learning_rate")
-    check_in_range(config.gamma, "gamma", 0.0, 1.0)
     check_in_range(config.q_lambda, "q_lambda", 0.0, 1.0)
-    check_epsilon_schedule(config)
-    check_positive(config.max_grad_norm, "max_grad_norm")
     return config
 
 
@@ -150,7 +112,7 @@ def _parts(config: PQNConfig) -> _Parts:
     n = int(config.env.action_space(config.env_params).n)
     layout = config_layout(config)
     q = MultiStreamQNetwork(n, len(layout.names), config.hidden_sizes, config.activation, config.layer_norm)
-    anneal = config.num_iterations * config.update_epochs * config.num_minibatches if config.anneal_lr else None
+    anneal = config.num_updates_per_run if config.anneal_lr else None
     tx = guarded_optimizer(optax.radam, config.learning_rate, config.max_grad_norm, anneal)
     return _Parts(q, tx, layout)
 
@@ -292,3 +254,19 @@ def train(config: PQNConfig, key: PRNGKey) -> tuple[PQNState, Metrics]:
     """Train PQN from scratch: pure and jittable. Metrics: per-iteration curves
     ``[num_iterations]`` and evaluation curves ``[num_evals]``."""
     return run_training(config, init(config, key), train_segment)
+
+
+__all__ = [  # the Agent protocol (agents.base.Agent)
+    "DESCRIPTION",
+    "PRESETS",
+    "PQNConfig",
+    "PQNState",
+    "evaluate_policy",
+    "init",
+    "make_config",
+    "merge_segments",
+    "q_lambda_returns",
+    "train",
+    "train_segment",
+    "validate",
+]

@@ -1,7 +1,10 @@
 """Recurrent PPO: PPO with a GRU policy/critic for partially observed tasks, as a pure function.
 
 Same contract and configuration as ``jaxrl_rewards.agents.ppo`` (``RecurrentPPOConfig`` adds
-``hidden_size``), same per-stream GAE and clipped objective, with these differences:
+``hidden_size``), and the same update: bootstrapping, the estimator registry, the clipped
+objective, the minibatch epochs and the iteration tail are PPO's (``agents/ppo_update.py``), so
+it reports the same metrics (``loss/approx_kl``, ``loss/clip_fraction``, ``loss/grad_norm``).
+The differences:
 
 * the network is ``RecurrentActorCritic`` (embedding -> GRU -> policy head and one value head
   per stream); its hidden state ``[N, H]`` is part of the training state, so it is **carried
@@ -14,7 +17,8 @@ Same contract and configuration as ``jaxrl_rewards.agents.ppo`` (``RecurrentPPOC
 * truncations bootstrap from ``V(final observation)`` computed by one more GRU step from the
   hidden state after the last step of the episode.
 
-Discrete actions only. Evaluation runs the deterministic policy (argmax) with its own hidden state.
+Discrete actions only; critic-based estimators only (no shared-start groups); no observation
+normalisation. Evaluation runs the deterministic policy (argmax) with its own hidden state.
 """
 
 from __future__ import annotations
@@ -30,31 +34,25 @@ from flax import struct
 from gymnax.environments import spaces
 
 from jaxrl_rewards.agents import ppo
-from jaxrl_rewards.agents.base import (
-    StreamLayout,
-    apply_transform,
-    build_config,
-    config_layout,
-    flatten_obs,
-    iteration_metrics,
-    merge_segments,  # noqa: F401 (every agent module has merge_segments)
-    run_segment,
-    run_training,
-)
-from jaxrl_rewards.agents.estimators import gae
+from jaxrl_rewards.agents.acting import flatten_obs
+from jaxrl_rewards.agents.base import StreamLayout, apply_transform, config_layout
+from jaxrl_rewards.agents.config import build_config, static
+from jaxrl_rewards.agents.estimators import get_estimator
+from jaxrl_rewards.agents.loop import merge_segments, run_segment, run_training
 from jaxrl_rewards.agents.ppo import POLICY_LOG_PROB
+from jaxrl_rewards.agents.ppo_update import Minibatch, clipped_loss, estimate, finish_iteration, run_epochs
 from jaxrl_rewards.core.networks import RecurrentActorCritic
 from jaxrl_rewards.core.rollout import EnvCarry, EpisodeTracker, reset_envs, step_envs
 from jaxrl_rewards.core.types import Array, Metrics, PRNGKey
 from jaxrl_rewards.core.validation import ConfigError, check_positive_int
 
-SWEEPABLE = ppo.SWEEPABLE
+DESCRIPTION = "Recurrent PPO: PPO with a GRU policy and critic for partially observed tasks."
 
 
 class RecurrentPPOConfig(ppo.PPOConfig):
     """``PPOConfig`` plus the GRU width ``hidden_size`` (static)."""
 
-    hidden_size: int = struct.field(pytree_node=False, default=64)
+    hidden_size: int = static(64)
 
 
 PRESETS: dict[str, dict[str, Any]] = {
@@ -63,7 +61,8 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 
 def validate(config: RecurrentPPOConfig) -> RecurrentPPOConfig:
-    """PPO's checks plus: discrete actions, GAE, ``num_minibatches`` divides ``num_envs``."""
+    """PPO's checks plus: discrete actions, ``num_minibatches`` divides ``num_envs``, an estimator
+    without shared-start groups, ``group_size == 1`` and ``normalize_obs=False``."""
     ppo.validate(config)
     check_positive_int(config.hidden_size, "hidden_size")
     if not isinstance(config.env.action_space(config.env_params), spaces.Discrete):
@@ -73,8 +72,12 @@ def validate(config: RecurrentPPOConfig) -> RecurrentPPOConfig:
             f"recurrent PPO splits minibatches by environment: num_minibatches={config.num_minibatches} "
             f"must divide num_envs={config.num_envs}"
         )
-    if config.advantage != "gae" or config.group_size != 1 or config.normalize_obs:
-        raise ConfigError("recurrent PPO supports advantage='gae', group_size=1 and normalize_obs=False")
+    if get_estimator(config.advantage).needs_group or config.group_size != 1 or config.normalize_obs:
+        raise ConfigError(
+            "recurrent PPO supports critic-based estimators (no group estimators), group_size=1 and "
+            f"normalize_obs=False; got advantage={config.advantage!r}, group_size={config.group_size}, "
+            f"normalize_obs={config.normalize_obs}"
+        )
     return config
 
 
@@ -162,54 +165,23 @@ def _iteration(config: RecurrentPPOConfig, parts: _Parts, state: RecurrentPPOSta
     streams, transform_state, (rewards, weights, discounts, episodic) = apply_transform(
         config, state.transform_state, batch
     )
-    mask = jnp.asarray(episodic)
-    following = jnp.concatenate([values[1:], last_values[None]], axis=0)
-    next_values = jnp.where(mask, final_values, following)
-    nonterminal = jnp.where(mask, 1.0 - batch.terminated[..., None], 1.0)
-    continues = jnp.where(mask, 1.0 - batch.done[..., None], 1.0)
-    advantages, targets = gae(rewards, values, next_values, nonterminal, continues, discounts, config.gae_lambda)
-    combined = (advantages * weights).sum(-1)
+    adv = estimate(config, batch, rewards, weights, discounts, episodic, values, final_values, last_values)
+    # whole-environment sequences [T, N]: minibatches split the envs, never the time axis
+    data = Minibatch(flatten_obs(batch.obs, 2), batch.action, log_prob, adv.combined, values, adv.targets)
 
-    data = (flatten_obs(batch.obs, 2), resets, batch.action, log_prob, combined, values, targets)
+    def loss(p, idx):
+        mb, reset = jax.tree.map(lambda x: x[:, idx], (data, resets))
+        _, logits, value = parts.net.apply(p, state.hidden[idx], mb.obs, reset)
+        return clipped_loss(config, distrax.Categorical(logits=logits), value, mb)
 
-    def loss_fn(p, mb, h0):
-        obs, reset, action, old_logp, adv, old_v, target = mb
-        _, logits, value = parts.net.apply(p, h0, obs, reset)
-        dist = distrax.Categorical(logits=logits)
-        ratio = jnp.exp(dist.log_prob(action) - old_logp)
-        adv = (adv - adv.mean()) / (adv.std() + 1e-8)
-        clipped = jnp.clip(ratio, 1.0 - config.clip_eps, 1.0 + config.clip_eps)
-        policy_loss = -jnp.minimum(ratio * adv, clipped * adv).mean()
-        v_clipped = old_v + jnp.clip(value - old_v, -config.clip_eps, config.clip_eps)
-        value_loss = 0.5 * jnp.maximum((value - target) ** 2, (v_clipped - target) ** 2).mean((0, 1)).sum()
-        entropy = dist.entropy().mean()
-        total = policy_loss + config.vf_coef * value_loss - config.ent_coef * entropy
-        return total, {"loss/policy": policy_loss, "loss/value": value_loss, "loss/entropy": entropy}
+    def minibatches(k):
+        return jax.random.permutation(k, config.num_envs).reshape((config.num_minibatches, -1))
 
-    grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
-    size = config.num_envs // config.num_minibatches
-
-    def epoch(carry, k):
-        perm = jax.random.permutation(k, config.num_envs).reshape((config.num_minibatches, size))
-
-        def minibatch(c, idx):
-            p, opt_state = c
-            mb = jax.tree.map(lambda x: x[:, idx], data)
-            (_, aux), grads = grad_fn(p, mb, state.hidden[idx])
-            updates, opt_state = parts.tx.update(grads, opt_state, p)
-            return (optax.apply_updates(p, updates), opt_state), aux
-
-        return jax.lax.scan(minibatch, carry, perm)
-
-    (new_params, opt_state), aux = jax.lax.scan(
-        epoch, (params, state.opt_state), jax.random.split(update_key, config.update_epochs)
-    )
-    transform_state, transform_metrics = config.transform.update(transform_state, streams, batch, transform_key)
+    (new_params, opt_state), aux = run_epochs(config, parts.tx, loss, params, state.opt_state, update_key, minibatches)
     names = parts.layout.names
-    tracker, metrics = iteration_metrics(
-        config, state.tracker, batch, rewards, weights, names, transform_metrics, opt_state, state.iteration
+    transform_state, tracker, metrics = finish_iteration(
+        config, names, state, batch, streams, transform_state, rewards, weights, opt_state, aux, transform_key
     )
-    metrics.update({k: v.mean() for k, v in aux.items()})
     new_state = RecurrentPPOState(
         params=new_params,
         opt_state=opt_state,
@@ -261,3 +233,18 @@ def train_segment(config: RecurrentPPOConfig, state: RecurrentPPOState) -> tuple
 def train(config: RecurrentPPOConfig, key: PRNGKey) -> tuple[RecurrentPPOState, Metrics]:
     """Train recurrent PPO from scratch: pure and jittable (metrics as ``ppo.train``)."""
     return run_training(config, init(config, key), train_segment)
+
+
+__all__ = [  # the Agent protocol (agents.base.Agent)
+    "DESCRIPTION",
+    "PRESETS",
+    "RecurrentPPOConfig",
+    "RecurrentPPOState",
+    "evaluate_policy",
+    "init",
+    "make_config",
+    "merge_segments",
+    "train",
+    "train_segment",
+    "validate",
+]

@@ -3,7 +3,8 @@
 The buffer is a ring of fixed ``capacity``: every leaf of the stored pytree has shape
 ``[capacity, ...]``; ``add`` writes a batch of ``M`` items at the write position (wrapping
 around), ``sample`` draws indices uniformly from the filled part. Everything is pure: ``add``
-returns a new buffer.
+returns a new buffer. :func:`replay_item` and :func:`replay_items` give the item layout the
+replay agents (DQN, SAC) store: one transition with its transformed stream rewards.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from jaxrl_rewards.core.types import Array, PRNGKey
+from jaxrl_rewards.agents.acting import flatten_obs
+from jaxrl_rewards.core.types import Array, PRNGKey, Transition
 
 
 class ReplayBuffer(struct.PyTreeNode):
@@ -38,6 +40,7 @@ class ReplayBuffer(struct.PyTreeNode):
 
     @property
     def capacity(self) -> int:
+        """Number of slots (the leading size of every stored leaf)."""
         return jax.tree.leaves(self.data)[0].shape[0]
 
     def add(self, items: Any) -> ReplayBuffer:
@@ -56,3 +59,29 @@ class ReplayBuffer(struct.PyTreeNode):
         (leaves ``[batch_size, ...]``). Sampling an empty buffer returns slot 0."""
         index = jax.random.randint(key, (batch_size,), 0, jnp.maximum(self.size, 1))
         return jax.tree.map(lambda buf: buf[index], self.data)
+
+
+def replay_item(obs: Array, action: Array, num_streams: int) -> dict[str, Array]:
+    """Template of one replay item (for :meth:`ReplayBuffer.create`) from one flat observation
+    ``[D]`` and one action: ``obs``, ``action``, ``rewards [K]``, ``terminated``, ``next_obs``."""
+    return {
+        "obs": obs,
+        "action": action,
+        "rewards": jnp.zeros((num_streams,), jnp.float32),
+        "terminated": jnp.float32(0),
+        "next_obs": obs,
+    }
+
+
+def replay_items(batch: Transition, rewards: Array, action: Array) -> dict[str, Array]:
+    """A ``[T, N]`` batch as ``T * N`` replay items (layout of :func:`replay_item`): flat
+    ``obs``, ``action`` (given, e.g. cast), transformed ``rewards [T, N, K]``, ``terminated``
+    and ``next_obs`` (the true final observation on episode ends)."""
+    flat = lambda x: x.reshape((-1, *x.shape[2:]))
+    return {
+        "obs": flat(flatten_obs(batch.obs, 2)),
+        "action": flat(action),
+        "rewards": flat(rewards),
+        "terminated": flat(batch.terminated.astype(jnp.float32)),
+        "next_obs": flat(flatten_obs(batch.next_obs, 2)),
+    }

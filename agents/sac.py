@@ -32,60 +32,37 @@ import optax
 from flax import struct
 from gymnax.environments import spaces
 
-from jaxrl_rewards.agents.base import (
-    ActionMappedEnv,
-    IterationSchedule,
-    StreamLayout,
-    apply_transform,
-    build_config,
-    check_agent_config,
-    config_layout,
-    flatten_obs,
-    guarded_optimizer,
-    iteration_metrics,
-    merge_segments,  # noqa: F401 (every agent module has merge_segments)
-    replay_item,
-    replay_items,
-    run_segment,
-    run_training,
-    scale_action,
-)
-from jaxrl_rewards.agents.replay import ReplayBuffer
+from jaxrl_rewards.agents.acting import ActionMappedEnv, flatten_obs, scale_action
+from jaxrl_rewards.agents.base import StreamLayout, apply_transform, config_layout
+from jaxrl_rewards.agents.config import ReplayConfig, build_config, static
+from jaxrl_rewards.agents.loop import guarded_optimizer, iteration_metrics, merge_segments, run_segment, run_training
+from jaxrl_rewards.agents.replay import ReplayBuffer, replay_item, replay_items
 from jaxrl_rewards.core.networks import TanhGaussianPolicy, TwinMultiStreamQ, tanh_gaussian_sample
 from jaxrl_rewards.core.rollout import EnvCarry, EpisodeTracker, evaluate, reset_envs, rollout
 from jaxrl_rewards.core.types import Array, Metrics, PRNGKey
-from jaxrl_rewards.core.validation import ConfigError, check_in_range, check_positive
-from jaxrl_rewards.transforms.core import RewardTransform, identity
+from jaxrl_rewards.core.validation import ConfigError, check_positive
 
-#: Hyperparameters (pytree leaves) that a sweep may batch.
-SWEEPABLE = ("learning_rate", "gamma", "tau", "init_alpha", "target_entropy_scale", "max_grad_norm")
+DESCRIPTION = "Soft actor-critic: twin critics, automatic entropy tuning, device replay, one Q head per stream."
 
 
-class SACConfig(IterationSchedule, struct.PyTreeNode):
-    """SAC configuration: static sizes and switches, sweepable leaves (``SWEEPABLE``)."""
+class SACConfig(ReplayConfig):
+    """SAC configuration: ``AgentConfig`` and ``ReplayConfig`` fields (SAC's defaults) plus
+    ``init_alpha`` (initial temperature) and ``target_entropy_scale`` (target entropy
+    ``-scale * |A|``), both leaves."""
 
-    env: Any = struct.field(pytree_node=False)
-    env_params: Any
-    transform: RewardTransform = struct.field(default_factory=identity)
-    num_envs: int = struct.field(pytree_node=False, default=4)
-    num_steps: int = struct.field(pytree_node=False, default=1)
-    total_timesteps: int = struct.field(pytree_node=False, default=50_000)
-    buffer_size: int = struct.field(pytree_node=False, default=50_000)
-    batch_size: int = struct.field(pytree_node=False, default=128)
-    learning_starts: int = struct.field(pytree_node=False, default=1_000)
-    num_updates: int = struct.field(pytree_node=False, default=2)
-    hidden_sizes: tuple[int, ...] = struct.field(pytree_node=False, default=(128, 128))
-    activation: str = struct.field(pytree_node=False, default="relu")
-    num_evals: int = struct.field(pytree_node=False, default=10)
-    eval_episodes: int = struct.field(pytree_node=False, default=8)
-    eval_max_steps: int = struct.field(pytree_node=False, default=1000)
-    env_name: str = struct.field(pytree_node=False, default="")
+    num_steps: int = static(1)
+    total_timesteps: int = static(50_000)
+    hidden_sizes: tuple[int, ...] = static((128, 128))
+    activation: str = static("relu")
+    eval_max_steps: int = static(1000)
     learning_rate: Array | float = 1e-3
-    gamma: Array | float = 0.99
+    max_grad_norm: Array | float = 10.0
+    buffer_size: int = static(50_000)
+    learning_starts: int = static(1_000)
+    num_updates: int = static(2)
     tau: Array | float = 0.005
     init_alpha: Array | float = 1.0
     target_entropy_scale: Array | float = 1.0
-    max_grad_norm: Array | float = 10.0
 
 
 #: Defaults per environment (on top of the SACConfig defaults).
@@ -94,16 +71,12 @@ PRESETS: dict[str, dict[str, Any]] = {"Pendulum-v1": {"eval_max_steps": 200}}
 
 def validate(config: SACConfig) -> SACConfig:
     """Check a configuration eagerly; raise ``ConfigError`` with a clear message."""
-    check_agent_config(config, sizes=("buffer_size", "batch_size", "num_updates"), counts=("learning_starts",))
+    config.check_fields()
     space = config.env.action_space(config.env_params)
     if not isinstance(space, spaces.Box) or len(space.shape) != 1:
         raise ConfigError("SAC needs a flat continuous (Box) action space; use DQN, PQN or PPO for discrete actions")
-    check_positive(config.learning_rate, "learning_rate")
-    check_in_range(config.gamma, "gamma", 0.0, 1.0)
-    check_in_range(config.tau, "tau", 0.0, 1.0)
     check_positive(config.init_alpha, "init_alpha")
     check_positive(config.target_entropy_scale, "target_entropy_scale")
-    check_positive(config.max_grad_norm, "max_grad_norm")
     return config
 
 
@@ -315,3 +288,19 @@ def train(config: SACConfig, key: PRNGKey) -> tuple[SACState, Metrics]:
     """Train SAC from scratch: pure and jittable. Metrics: per-iteration curves
     ``[num_iterations]`` and evaluation curves ``[num_evals]``."""
     return run_training(config, init(config, key), train_segment)
+
+
+__all__ = [  # the Agent protocol (agents.base.Agent)
+    "DESCRIPTION",
+    "PRESETS",
+    "SACConfig",
+    "SACState",
+    "evaluate_policy",
+    "init",
+    "make_config",
+    "merge_segments",
+    "sac_losses",
+    "train",
+    "train_segment",
+    "validate",
+]

@@ -51,7 +51,7 @@ from jaxrl_rewards.agents import ppo
 from jaxrl_rewards.core.rollout import reset_envs, rollout
 from jaxrl_rewards.core.types import TransformSpec, Transition
 from jaxrl_rewards.envs import GridDistancePotential, make
-from jaxrl_rewards.envs.reward_map_grid import MOVES, next_cells
+from jaxrl_rewards.envs.proxy.reward_map_grid import MOVES, next_cells
 from jaxrl_rewards.experiments.results import atomic_write_text
 from jaxrl_rewards.transforms.learned import ensemble_reward_model, preference_reward_model
 from jaxrl_rewards.transforms.learned.preferences import synthetic_preferences

@@ -34,8 +34,8 @@ from bench_machine import machine_info
 from jaxrl_rewards.agents import ppo
 from jaxrl_rewards.analysis.pareto import convex_hull_points, hypervolume, pareto_front
 from jaxrl_rewards.envs import make
-from jaxrl_rewards.envs.deep_sea_treasure import DeepSeaTreasure
-from jaxrl_rewards.envs.weight_conditioned import with_fixed_weights
+from jaxrl_rewards.envs.multi_objective.deep_sea_treasure import DeepSeaTreasure
+from jaxrl_rewards.envs.multi_objective.weight_conditioned import with_fixed_weights
 from jaxrl_rewards.experiments.results import atomic_write_text
 from jaxrl_rewards.transforms.objectives import conditioned_scalarization
 

@@ -1,72 +1,116 @@
-"""Write your own agent: REINFORCE with reward streams and transforms, as one pure function.
+"""Write your own agent: REINFORCE with reward streams and transforms, as an ``Agent`` module.
 
-``train(env, env_params, transform, key)`` is jittable and vmappable over keys. It uses the
-library's rollout, reward streams and transforms, and collapses streams with ``scalarize``
-(the fallback for agents without one value head per stream).
+The module satisfies ``jaxrl_rewards.agents.Agent`` (``check_agent`` checks it): ``DESCRIPTION``,
+``PRESETS``, a config built on ``AgentConfig``, ``make_config``, ``validate``, ``init``,
+``train_segment``, ``train`` and ``merge_segments``; ``train(config, key)`` is jittable and vmappable
+over keys. ``register_agent("reinforce", module)`` hands it to the runner and sweeps. Streams are
+collapsed with ``scalarize`` (the fallback for agents without one value head per stream).
 """
+
+import sys
 
 import jax
 import jax.numpy as jnp
 import optax
+from flax import struct
 
+from jaxrl_rewards.agents.base import check_agent, config_layout
+from jaxrl_rewards.agents.config import AgentConfig, build_config, check_discrete, static
 from jaxrl_rewards.agents.estimators import returns_to_go
+from jaxrl_rewards.agents.loop import merge_segments, run_segment, run_training  # noqa: F401 (protocol)
 from jaxrl_rewards.core.networks import DiscretePolicy
-from jaxrl_rewards.core.rollout import EpisodeTracker, example_batch, reset_envs, rollout
-from jaxrl_rewards.core.streams import env_streams, scalarize, stream_names
-from jaxrl_rewards.core.types import TransformSpec
-from jaxrl_rewards.envs import make
-from jaxrl_rewards.transforms import identity
+from jaxrl_rewards.core.rollout import EpisodeTracker, evaluate, reset_envs, rollout
+from jaxrl_rewards.core.streams import env_streams, scalarize
+
+DESCRIPTION = "REINFORCE on the scalarized reward streams (the 'write your own agent' example)."
+PRESETS = {"CartPole-v1": {}}
 
 
-def train(env, env_params, transform, key, num_envs=8, num_steps=128, iterations=40, lr=1e-2, gamma=0.99):
-    """Returns the final policy parameters and the mean episode return per iteration, ``[iterations]``."""
-    policy = DiscretePolicy(int(env.action_space(env_params).n), (32,))
-    example = example_batch(env, env_params, num_envs, lambda k, obs: jnp.zeros(num_envs, jnp.int32))
-    names = stream_names(env_streams(example, gamma))
-    spec = TransformSpec(env.observation_space(env_params), env.action_space(env_params), num_envs, names, example)
+class Config(AgentConfig):
+    """The shared fields of ``AgentConfig`` (env, transform, schedule, ...) with this agent's defaults."""
+
+    num_envs: int = static(8)
+    total_timesteps: int = static(8 * 128 * 40)  # 40 iterations of [128, 8] steps
+    num_evals: int = static(1)
+    hidden_sizes: tuple[int, ...] = static((32,))
+    learning_rate: float = 1e-2
+
+
+class State(struct.PyTreeNode):
+    """What one seed carries between iterations (``run_segment`` needs ``key`` and ``iteration``)."""
+
+    params: dict
+    opt_state: tuple
+    envs: object
+    transform_state: object
+    tracker: EpisodeTracker
+    key: jax.Array
+    iteration: jax.Array
+
+
+def validate(config: Config) -> Config:
+    """The shared checks of ``AgentConfig`` plus a discrete action space; ``ConfigError`` otherwise."""
+    config.check_fields()
+    check_discrete(config, "REINFORCE")
+    return config
+
+
+def make_config(env="CartPole-v1", env_params=None, **overrides) -> Config:
+    """A validated ``Config`` for a registered env name (its preset applied) or an env object."""
+    return build_config(Config, "REINFORCE", PRESETS, validate, env, env_params, overrides)
+
+
+def _policy(config):
+    return DiscretePolicy(int(config.env.action_space(config.env_params).n), config.hidden_sizes, config.activation)
+
+
+def init(config: Config, key: jax.Array) -> State:
+    """The training state of one seed."""
     env_key, policy_key, transform_key, key = jax.random.split(key, 4)
-    envs = reset_envs(env, env_params, env_key, num_envs)
-    params = policy.init(policy_key, envs.obs[:1])
-    tx = optax.adam(lr)
-    carry = (
-        params,
-        tx.init(params),
-        envs,
-        transform.init(transform_key, spec),
-        EpisodeTracker.create(num_envs, 1),
-        key,
+    envs = reset_envs(config.env, config.env_params, env_key, config.num_envs)
+    params = _policy(config).init(policy_key, envs.obs[:1])
+    transform_state = config.transform.init(transform_key, config_layout(config).spec)
+    tracker = EpisodeTracker.create(config.num_envs, 1)
+    return State(
+        params, optax.adam(config.learning_rate).init(params), envs, transform_state, tracker, key, jnp.int32(0)
     )
 
-    def iteration(carry, _):
-        params, opt_state, envs, transform_state, tracker, key = carry
-        key, rollout_key, update_key = jax.random.split(key, 3)
 
-        def act(k, obs):
-            return policy.apply(params, obs).sample(seed=k), None
+def _iteration(config: Config, state: State):
+    policy, tx = _policy(config), optax.adam(config.learning_rate)
+    key, rollout_key, update_key = jax.random.split(state.key, 3)
+    act = lambda k, obs: (policy.apply(state.params, obs).sample(seed=k), None)
+    envs, batch, _ = rollout(config.env, config.env_params, act, state.envs, rollout_key, config.num_steps)  # [T, N]
+    streams, transform_state = config.transform.apply(state.transform_state, env_streams(batch, config.gamma), batch)
+    returns = returns_to_go(scalarize(streams), batch.done, config.gamma)  # sum_k w_k r_k, no bootstrap
+    advantage = (returns - returns.mean()) / (returns.std() + 1e-8)
+    loss = lambda p: -(policy.apply(p, batch.obs).log_prob(batch.action) * advantage).mean()
+    updates, opt_state = tx.update(jax.grad(loss)(state.params), state.opt_state)
+    transform_state, _ = config.transform.update(transform_state, streams, batch, update_key)
+    tracker, _ = state.tracker.track(batch.reward[..., None], batch.done)
+    params = optax.apply_updates(state.params, updates)
+    state = State(params, opt_state, envs, transform_state, tracker, key, state.iteration + 1)
+    return state, {"train/episode_return": tracker.last_return[0]}
 
-        envs, batch, _ = rollout(env, env_params, act, envs, rollout_key, num_steps)  # [T, N] transitions
-        streams, transform_state = transform.apply(transform_state, env_streams(batch, gamma), batch)
-        reward = scalarize(streams)  # sum_k w_k r_k, [T, N]
-        returns = returns_to_go(reward, batch.done, gamma)  # no bootstrap: episodes cut by the batch end
-        advantage = (returns - returns.mean()) / (returns.std() + 1e-8)
 
-        def loss(p):
-            return -(policy.apply(p, batch.obs).log_prob(batch.action) * advantage).mean()
+def _evaluate(config: Config, state: State, key: jax.Array) -> dict:
+    greedy = lambda k, obs: (_policy(config).apply(state.params, obs).mode(), None)
+    return evaluate(config.env, config.env_params, greedy, key, config.eval_episodes, config.eval_max_steps)
 
-        updates, opt_state = tx.update(jax.grad(loss)(params), opt_state)
-        params = optax.apply_updates(params, updates)
-        transform_state, _ = transform.update(transform_state, streams, batch, update_key)
-        tracker, _ = tracker.track(batch.reward[..., None], batch.done)
-        return (params, opt_state, envs, transform_state, tracker, key), tracker.last_return[0]
 
-    carry, episode_returns = jax.lax.scan(iteration, carry, None, length=iterations)
-    return carry[0], episode_returns
+def train_segment(config: Config, state: State):
+    """``iterations_per_eval`` iterations, then one greedy evaluation (``eval/...``)."""
+    return run_segment(config, state, lambda s: _iteration(config, s), _evaluate)
+
+
+def train(config: Config, key: jax.Array):
+    """A whole run: metrics ``[num_iterations]`` and ``eval/...`` ``[num_evals]``."""
+    return run_training(config, init(config, key), train_segment)
 
 
 if __name__ == "__main__":
-    env, env_params = make("CartPole-v1")
+    check_agent(sys.modules[__name__])
     keys = jax.random.split(jax.random.key(0), 4)
-    _, returns = jax.jit(jax.vmap(train, in_axes=(None, None, None, 0)), static_argnums=(0,))(
-        env, env_params, identity(), keys
-    )
+    _, metrics = jax.jit(jax.vmap(train, in_axes=(None, 0)))(make_config("CartPole-v1"), keys)
+    returns = metrics["train/episode_return"]
     print("mean episode return, first and last iteration:", returns[:, 0].mean(), returns[:, -1].mean())

@@ -5,7 +5,7 @@ import pytest
 
 from jaxrl_rewards.analysis.cmdp import exact_primal_dual, policy_values, solve_cmdp
 from jaxrl_rewards.core.validation import ConfigError
-from jaxrl_rewards.envs.lava_grid import LavaGrid
+from jaxrl_rewards.envs.constrained.lava_grid import LavaGrid
 from jaxrl_rewards.transforms.constraints.lagrangian import lagrangian
 
 pytest.importorskip("scipy")

@@ -217,7 +217,7 @@ def chebyshev_utility(returns: Array, weights: Array, utopia: Array) -> Array:
 class ConditionedScalarization(RewardTransform):
     """Scalarise objective streams with per-environment weights read from
     ``batch.info[weights_key]`` (``[T, N, K]``, e.g. sampled per episode by
-    ``jaxrl_rewards.envs.weight_conditioned.WeightConditioned``, which also shows them to the
+    ``jaxrl_rewards.envs.multi_objective.weight_conditioned.WeightConditioned``, which also shows them to the
     policy: conditioned networks, Abels et al., 2019; Yang et al., 2019). The result replaces
     the ``to`` stream (weight 1); objectives are first divided by ``scales``.
 

@@ -1,6 +1,9 @@
 """Advantage estimators: direct numpy references on fixed batches, invariances as properties,
-and PPO's estimator switch (default path unchanged)."""
+the registry (adapters, registration, dispatch from PPO) and PPO's estimator switch."""
 
+from types import SimpleNamespace
+
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -8,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from jaxrl_rewards.agents import estimators, ppo
+from jaxrl_rewards.agents import estimators, ppo, recurrent_ppo
+from jaxrl_rewards.core.types import Transition
 from jaxrl_rewards.core.validation import ConfigError
 
 RETURNS = np.array([1.0, 3.0, 2.0, 2.0, -1.0, 0.0, 5.0, 4.0], np.float32)  # 2 groups of 4
@@ -217,7 +221,7 @@ def test_std_floor_breaks_scale_invariance_for_small_spreads():
 
 
 def test_ppo_rejects_bad_estimator_settings():
-    with pytest.raises(ConfigError, match="unknown advantage estimator"):
+    with pytest.raises(ConfigError, match=r"unknown advantage estimator 'vtrace'; choose one of \[.*'gae'.*'rloo'"):
         ppo.make_config("CartPole-v1", advantage="vtrace")
     with pytest.raises(ConfigError, match="group_size >= 2"):
         ppo.make_config("CartPole-v1", advantage="rloo")
@@ -227,3 +231,120 @@ def test_ppo_rejects_bad_estimator_settings():
 
 def test_ppo_gae_is_the_estimators_gae():
     assert ppo.gae is estimators.gae
+
+
+# ----------------------------------------------------------------------------- the registry
+
+
+def _inputs(seed=0, t=4, n=4, k=2):
+    rng = np.random.default_rng(seed)
+    shape = (t, n, k)
+    done = np.zeros((t, n), bool)
+    done[1, 0] = done[2, 3] = True
+    batch = Transition(
+        obs=jnp.asarray(rng.integers(0, 2, (t, n, 3)), jnp.float32),
+        action=jnp.zeros((t, n), jnp.int32),
+        reward=jnp.zeros((t, n)),
+        next_obs=jnp.zeros((t, n, 3)),
+        terminated=jnp.asarray(done),
+        truncated=jnp.zeros((t, n), bool),
+        info={},
+    )
+    inputs = estimators.AdvantageInputs(
+        rewards=jnp.asarray(rng.normal(size=shape), jnp.float32),
+        values=jnp.asarray(rng.normal(size=shape), jnp.float32),
+        next_values=jnp.asarray(rng.normal(size=shape), jnp.float32),
+        nonterminal=jnp.asarray(np.broadcast_to(1.0 - done[..., None], shape), jnp.float32),
+        continues=jnp.asarray(np.broadcast_to(1.0 - done[..., None], shape), jnp.float32),
+        discounts=jnp.array([0.9, 0.5]),
+        weights=jnp.array([1.0, -2.0]),
+        batch=batch,
+    )
+    return inputs, done
+
+
+CONFIG = SimpleNamespace(
+    gae_lambda=0.8, n_steps=2, group_size=2, std_floor=0.0, anchor_weight=0.5, gamma=0.9, num_envs=4
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "maths"),
+    [
+        ("gae", lambda x: estimators.gae(*x.critic_args, x.discounts, CONFIG.gae_lambda)),
+        ("n_step", lambda x: estimators.n_step(*x.critic_args, x.discounts, CONFIG.n_steps)),
+        ("monte_carlo", lambda x: estimators.monte_carlo(*x.critic_args, x.discounts)),
+        ("min_form", lambda x: estimators.min_form(*x.critic_args)),
+    ],
+)
+def test_critic_estimators_weight_their_per_stream_advantages(name, maths):
+    x, _ = _inputs()
+    out = estimators.ESTIMATORS[name].advantages(CONFIG, x)
+    adv, targets = (np.asarray(a) for a in maths(x))
+    np.testing.assert_allclose(out.combined, adv[..., 0] * 1.0 + adv[..., 1] * -2.0, rtol=1e-6)
+    np.testing.assert_array_equal(out.targets, targets)
+    assert out.mask is None and not estimators.ESTIMATORS[name].needs_group
+
+
+def test_rloo_estimator_scores_first_episodes_and_masks_the_rest():
+    x, done = _inputs()
+    out = estimators.ESTIMATORS["rloo"].advantages(CONFIG, x)
+    reward = np.asarray(x.rewards) @ np.array([1.0, -2.0])  # [T, N]
+    mask = np.cumsum(done, 0) - done == 0  # up to and including the first episode end
+    returns = (reward * mask).sum(0)
+    expected = np_rloo(returns.astype(np.float32), 2)
+    np.testing.assert_allclose(out.mask, mask.astype(np.float32))
+    np.testing.assert_allclose(out.combined, expected[None, :] * mask, rtol=1e-5, atol=1e-6)
+    _, gae_targets = estimators.gae(*x.critic_args, x.discounts, CONFIG.gae_lambda)
+    np.testing.assert_array_equal(out.targets, gae_targets)  # the critic still learns GAE targets
+    assert estimators.ESTIMATORS["rloo"].needs_group
+
+
+def test_every_registered_estimator_returns_the_documented_shapes():
+    x, _ = _inputs()
+    for name, estimator in estimators.ESTIMATORS.items():
+        out = estimator.advantages(CONFIG, x)
+        assert out.combined.shape == (4, 4) and out.targets.shape == (4, 4, 2), name
+        assert out.mask is None or out.mask.shape == (4, 4), name
+        assert estimator.description, name
+
+
+@pytest.fixture
+def zero_estimator():
+    """A registered estimator giving zero advantages (GAE targets), counting its traces."""
+    calls = []
+
+    def zero(config, x):
+        calls.append(config.advantage)
+        _, targets = estimators.gae(*x.critic_args, x.discounts, config.gae_lambda)
+        return estimators.Advantages(jnp.zeros(x.rewards.shape[:2]), targets, None)
+
+    estimators.register_estimator("zero_test", zero, description="zero advantages (test)")
+    yield calls
+    del estimators.ESTIMATORS["zero_test"]
+
+
+def test_ppo_dispatches_through_the_registry(zero_estimator):
+    tiny = dict(num_envs=2, num_steps=8, total_timesteps=32, num_evals=1, hidden_sizes=(8,), update_epochs=2)
+    tiny.update(num_minibatches=2, eval_episodes=1, eval_max_steps=5)
+    config = ppo.make_config("CartPole-v1", advantage="zero_test", **tiny)
+    _, metrics = jax.jit(ppo.train)(config, jax.random.key(0))
+    assert zero_estimator == ["zero_test"]  # traced once, for the scanned iteration
+    np.testing.assert_array_equal(metrics["loss/policy"], 0.0)  # zero advantages: no policy gradient
+    _, gae_metrics = jax.jit(ppo.train)(config.replace(advantage="gae"), jax.random.key(0))
+    assert np.all(np.asarray(gae_metrics["loss/policy"]) != 0.0)
+    np.testing.assert_array_equal(metrics["loss/value"][0], gae_metrics["loss/value"][0])  # same critic targets
+
+
+def test_register_estimator_refuses_taken_names_and_get_estimator_lists_the_registry(zero_estimator):
+    with pytest.raises(ConfigError, match="already registered"):
+        estimators.register_estimator("gae", lambda config, x: None)
+    assert estimators.get_estimator("zero_test").description == "zero advantages (test)"
+    with pytest.raises(ConfigError, match=r"unknown advantage estimator 'vtrace'.*'zero_test'"):
+        estimators.get_estimator("vtrace")
+
+
+def test_recurrent_ppo_takes_critic_estimators_but_not_group_ones():
+    assert recurrent_ppo.make_config("MemoryChain-bsuite", advantage="n_step").advantage == "n_step"
+    with pytest.raises(ConfigError, match="no group estimators"):
+        recurrent_ppo.make_config("MemoryChain-bsuite", advantage="rloo", group_size=2)
