@@ -294,7 +294,7 @@ def spec_from_dict(raw: Mapping[str, Any]) -> SweepSpec:
         raise ConfigError(f"search.direction: must be 'maximize' or 'minimize', got {direction!r}")
     params = _table(raw.get("params", {}), "params")
     params = {str(k): _check_param(str(k), v, method) for k, v in params.items()}
-    base_config = _table(raw.get("config", {}), "config")
+    base_config = _flatten(_table(raw.get("config", {}), "config"))
     base_env_options = _table(raw.get("env_options", {}), "env_options")
     base_transform = _transform_tables(raw.get("transform", []), "transform")
     variants_raw = _table(raw.get("variants", {}), "variants")
@@ -309,7 +309,7 @@ def spec_from_dict(raw: Mapping[str, Any]) -> SweepSpec:
                 transform=(
                     base_transform if transform is None else _transform_tables(transform, f"variants.{label}.transform")
                 ),
-                config={**base_config, **_table(body.get("config", {}), f"variants.{label}.config")},
+                config={**base_config, **_flatten(_table(body.get("config", {}), f"variants.{label}.config"))},
                 env_options={
                     **base_env_options,
                     **_table(body.get("env_options", {}), f"variants.{label}.env_options"),
