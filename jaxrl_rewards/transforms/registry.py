@@ -235,6 +235,9 @@ def build_transform(entry: TransformEntry) -> RewardTransform:
                 raise ConfigError(
                     f"transform {name!r} has no option {key!r}{close_matches(key, valid)}; its options: {valid}"
                 )
+    required = [k for k, v in transform_options(name).items() if v is inspect.Parameter.empty and k not in options]
+    if required:
+        raise ConfigError(f"transform {name!r} needs option(s) {required}, e.g. '{name}:{required[0]}=...'")
     try:
         return factory(**options)
     except TypeError as err:
