@@ -50,7 +50,7 @@ def build_train_config(
     options: dict[str, Any] = {"total_timesteps": steps}
     if transforms:
         options["transform"] = parse_transforms(transforms)
-    return module, configure(module, env_obj, params, env, {**options, **overrides})
+    return module, configure(module, env_obj, params, env, {**options, **overrides}, where="--set")
 
 
 def train(

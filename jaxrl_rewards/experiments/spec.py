@@ -62,8 +62,8 @@ import numpy as np
 from jaxrl_rewards.agents import AGENTS, get_agent
 from jaxrl_rewards.core.validation import ConfigError
 from jaxrl_rewards.envs import make
-from jaxrl_rewards.experiments.paths import batch_config, find_leaf, set_leaves
-from jaxrl_rewards.transforms.registry import build_transforms, transform_table
+from jaxrl_rewards.experiments.paths import batch_config, find_leaf, leaf_paths, set_leaves
+from jaxrl_rewards.transforms.registry import build_transforms, close_matches, transform_table
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -383,26 +383,47 @@ def _flatten(options: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def configure(agent: ModuleType, env: Any, env_params: Any, env_name: str, options: Mapping[str, Any]) -> Any:
+def configure(
+    agent: ModuleType, env: Any, env_params: Any, env_name: str, options: Mapping[str, Any], where: str = "[config]"
+) -> Any:
     """An agent config from options of two kinds: plain names are ``make_config`` options (on
     top of the agent's preset for ``env_name``); dotted config paths (``transform.lagrangian.limits``,
     ``env_params.gravity``, see ``experiments.paths``) then replace leaves of the built config,
     which is validated again. The CLI's ``--set`` and a spec's ``[config]`` both come here.
 
-    Raises ``ConfigError`` (``ValueError``/``TypeError`` of ``make_config`` included)."""
+    Raises ``ConfigError`` (``ValueError``/``TypeError`` of ``make_config`` included); a
+    misspelled option name or path gets close matches, ``where`` names the source in messages."""
     flat = _flatten(options)
     plain = {k: v for k, v in flat.items() if "." not in k}
     dotted = {k: v for k, v in flat.items() if "." in k}
     preset = getattr(agent, "PRESETS", {}).get(env_name, {})
     try:
         config = agent.make_config(env, env_params, env_name=env_name, **{**preset, **plain})
-        if dotted:
-            config = agent.validate(set_leaves(config, dotted))
-    except ConfigError:
-        raise
     except (ValueError, TypeError) as err:
+        _check_option_names(agent, env, env_params, env_name, plain)
         raise ConfigError(str(err)) from None
+    if dotted:
+        try:
+            config = agent.validate(set_leaves(config, dotted, where))
+        except (ValueError, TypeError) as err:
+            raise ConfigError(str(err)) from None
     return config
+
+
+def _check_option_names(agent: ModuleType, env: Any, env_params: Any, env_name: str, plain: Mapping[str, Any]) -> None:
+    """After ``make_config`` failed: ``ConfigError`` with close matches if an option name is
+    not a field of the agent's config (the error then lists the options and the leaf paths)."""
+    preset = getattr(agent, "PRESETS", {}).get(env_name, {})
+    try:
+        base = agent.make_config(env, env_params, env_name=env_name, **preset)
+    except (ValueError, TypeError):
+        return
+    options = sorted(set(base.__dataclass_fields__) - {"env", "env_params"})
+    paths = leaf_paths(base)
+    for key in plain:
+        if key not in options:
+            near = close_matches(key, sorted({*options, *paths}))
+            raise ConfigError(f"unknown option {key!r}{near}; agent options: {options}; leaf paths: {paths}")
 
 
 def variant_config(spec: SweepSpec, variant: Variant) -> Any:
