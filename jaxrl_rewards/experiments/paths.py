@@ -170,31 +170,37 @@ def batch_config(config: Any, values: Mapping[str, Any]) -> tuple[Any, Any]:
 
     Args:
         config: any pytree config (agent config, transform, env params).
-        values: dotted path (canonical or real, see the module docstring) -> 1-D sequence of
-            values, all of the same length ``S``; each named leaf must be a scalar.
+        values: dotted path (canonical or real, see the module docstring) -> ``S`` values of
+            the leaf's shape (``[S]`` for a scalar leaf, ``[S, K]`` for a ``[K]`` leaf such as
+            a Lagrangian's ``limits``), the same ``S`` for every path.
 
     Returns:
         ``(batched_config, in_axes)`` for ``jax.vmap(fn, in_axes=(in_axes, ...))``: the named
-        leaves are ``[S]`` arrays with axis 0, every other leaf is unchanged with ``None``.
+        leaves get a leading ``[S]`` axis (``in_axes`` 0), every other leaf is unchanged (``None``).
 
     Raises:
-        ConfigError: unknown path (the message lists the valid ones), a non-scalar leaf, empty
-            or mismatched lengths.
+        ConfigError: unknown path (the message lists the valid ones), values of the wrong
+            shape, empty or mismatched lengths.
     """
     leaves = config_leaves(config)
     flat, treedef = jax.tree_util.tree_flatten(config)
     arrays = {}
     for path, value in values.items():
         leaf = find_leaf(config, path, "sweep parameter")
-        if np.ndim(leaf.value):
-            shape = np.shape(leaf.value)
-            raise ConfigError(f"sweep parameter {path!r}: only scalar leaves can be swept (shape {shape})")
         if leaf.real in arrays:
             raise ConfigError(f"sweep parameter {path!r}: names the same leaf as another parameter ({leaf.real})")
-        arrays[leaf.real] = jnp.asarray(value)
-    sizes = {k: (a.shape[0] if a.ndim == 1 else 0) for k, a in arrays.items()}
-    if any(s == 0 for s in sizes.values()) or len(set(sizes.values())) > 1:
-        raise ConfigError(f"each swept parameter needs a non-empty 1-D list of equal length; got sizes {sizes}")
+        array = jnp.asarray(value)
+        shape = np.shape(leaf.value)
+        if array.ndim != len(shape) + 1 or array.shape[1:] != shape or not array.shape[0]:
+            want = "[" + ", ".join(["S", *map(str, shape)]) + "]"
+            raise ConfigError(
+                f"sweep parameter {path!r}: needs S >= 1 values of the leaf's shape {shape}, an array of shape "
+                f"{want}; got shape {array.shape}"
+            )
+        arrays[leaf.real] = array
+    sizes = {k: a.shape[0] for k, a in arrays.items()}
+    if len(set(sizes.values())) > 1:
+        raise ConfigError(f"each swept parameter needs the same number of values; got sizes {sizes}")
     new_leaves = [arrays.get(leaf.real, old) for leaf, old in zip(leaves, flat, strict=True)]
     axes = [0 if leaf.real in arrays else None for leaf in leaves]
     return jax.tree_util.tree_unflatten(treedef, new_leaves), jax.tree_util.tree_unflatten(treedef, axes)
