@@ -12,7 +12,7 @@ from conftest import TINY_PPO
 from jaxrl_rewards.agents import ppo
 from jaxrl_rewards.cli.train import build_train_config
 from jaxrl_rewards.core.validation import ConfigError
-from jaxrl_rewards.experiments import paths
+from jaxrl_rewards.experiments import options, paths
 from jaxrl_rewards.experiments.backends.local import batch_runs
 from jaxrl_rewards.experiments.paths import batch_config, find_leaf, leaf_paths, resolve_path, set_leaves
 from jaxrl_rewards.experiments.spec import check_spec, spec_from_dict
@@ -32,8 +32,9 @@ def _raw_paths(tree):
     return out
 
 
-def test_the_module_docstring_runs():
-    assert doctest.testmod(paths, raise_on_error=False).failed == 0
+@pytest.mark.parametrize("module", [paths, options])
+def test_the_module_docstrings_run(module):
+    assert doctest.testmod(module, raise_on_error=False).failed == 0
 
 
 @pytest.mark.parametrize(

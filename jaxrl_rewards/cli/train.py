@@ -14,9 +14,9 @@ from jaxrl_rewards.agents import get_agent
 from jaxrl_rewards.cli.common import console, err_console, fail, parse_assignments, parse_transforms
 from jaxrl_rewards.envs import make
 from jaxrl_rewards.experiments.checkpoint import train_checkpointed
+from jaxrl_rewards.experiments.options import configure
 from jaxrl_rewards.experiments.results import save_result
 from jaxrl_rewards.experiments.runner import TrainingDivergedError, train_seeds
-from jaxrl_rewards.experiments.spec import configure
 
 
 def summary_table(title: str, rows: list[tuple[str, Any]]) -> Table:
@@ -43,7 +43,7 @@ def build_train_config(
 ) -> tuple[Any, Any]:
     """``(agent module, config)`` from the command's options: ``--env-param`` go to
     ``envs.make``, ``-t`` builds the transform chain, ``--set`` are ``make_config`` options or
-    dotted config paths (``experiments.spec.configure``). Raises ``ConfigError`` / ``ValueError``."""
+    dotted config paths (``experiments.options.configure``). Raises ``ConfigError`` / ``ValueError``."""
     module = get_agent(agent)
     overrides = parse_assignments(sets, "--set")
     env_obj, params = make(env, **parse_assignments(env_params, "--env-param"))

@@ -41,29 +41,29 @@ or, equivalently, strings of the CLI's ``-t`` syntax (``"scale:factor=0.5"``); s
     factor = 0.1
 
 Every problem (unknown key or parameter, empty grid, wrong types, invalid values) raises
-``ConfigError`` naming the offending key before anything is compiled.
+``ConfigError`` naming the offending key before anything is compiled. (Slightly over 400 lines:
+the schema, its checks and its canonical form change together; building configs from options
+lives in ``experiments.options``.)
 """
 
 from __future__ import annotations
 
 import difflib
-import functools
 import hashlib
 import json
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import numpy as np
 
 from jaxrl_rewards.agents import AGENTS, get_agent
 from jaxrl_rewards.core.validation import ConfigError
-from jaxrl_rewards.envs import make
-from jaxrl_rewards.experiments.paths import batch_config, find_leaf, leaf_paths, set_leaves
-from jaxrl_rewards.transforms.registry import build_transforms, close_matches, transform_table
+from jaxrl_rewards.experiments.options import configure, flatten_options, make_env
+from jaxrl_rewards.experiments.paths import batch_config, find_leaf
+from jaxrl_rewards.transforms.registry import build_transforms, transform_table
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -294,7 +294,7 @@ def spec_from_dict(raw: Mapping[str, Any]) -> SweepSpec:
         raise ConfigError(f"search.direction: must be 'maximize' or 'minimize', got {direction!r}")
     params = _table(raw.get("params", {}), "params")
     params = {str(k): _check_param(str(k), v, method) for k, v in params.items()}
-    base_config = _flatten(_table(raw.get("config", {}), "config"))
+    base_config = flatten_options(_table(raw.get("config", {}), "config"))
     base_env_options = _table(raw.get("env_options", {}), "env_options")
     base_transform = _transform_tables(raw.get("transform", []), "transform")
     variants_raw = _table(raw.get("variants", {}), "variants")
@@ -309,7 +309,7 @@ def spec_from_dict(raw: Mapping[str, Any]) -> SweepSpec:
                 transform=(
                     base_transform if transform is None else _transform_tables(transform, f"variants.{label}.transform")
                 ),
-                config={**base_config, **_flatten(_table(body.get("config", {}), f"variants.{label}.config"))},
+                config={**base_config, **flatten_options(_table(body.get("config", {}), f"variants.{label}.config"))},
                 env_options={
                     **base_env_options,
                     **_table(body.get("env_options", {}), f"variants.{label}.env_options"),
@@ -346,84 +346,6 @@ def load_spec(path: str | Path) -> SweepSpec:
 
 
 # --------------------------------------------------------------------------- building configs
-
-
-def _freeze(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
-    if isinstance(value, list):
-        return tuple(_freeze(v) for v in value)
-    return value
-
-
-@functools.lru_cache(maxsize=64)
-def _cached_env(name: str, frozen_options: tuple) -> tuple[Any, Any]:
-
-    return make(name, **dict(frozen_options))
-
-
-def make_env(name: str, options: Mapping[str, Any]) -> tuple[Any, Any]:
-    """``envs.make`` with a per-process cache: the same name and options give the same env
-    object, so configs built twice share one compiled program (static fields compare equal)."""
-    try:
-        return _cached_env(name, _freeze(options))
-    except TypeError:  # unhashable options
-        return make(name, **options)
-
-
-def _flatten(options: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """``{"transform": {"scale": {"factor": 1}}}`` (TOML's unquoted dotted keys) ->
-    ``{"transform.scale.factor": 1}``; agent options are never tables, so every table nests a path."""
-    out = {}
-    for key, value in options.items():
-        if isinstance(value, Mapping):
-            out.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            out[f"{prefix}{key}"] = value
-    return out
-
-
-def configure(
-    agent: ModuleType, env: Any, env_params: Any, env_name: str, options: Mapping[str, Any], where: str = "[config]"
-) -> Any:
-    """An agent config from options of two kinds: plain names are ``make_config`` options (on
-    top of the agent's preset for ``env_name``); dotted config paths (``transform.lagrangian.limits``,
-    ``env_params.gravity``, see ``experiments.paths``) then replace leaves of the built config,
-    which is validated again. The CLI's ``--set`` and a spec's ``[config]`` both come here.
-
-    Raises ``ConfigError`` (``ValueError``/``TypeError`` of ``make_config`` included); a
-    misspelled option name or path gets close matches, ``where`` names the source in messages."""
-    flat = _flatten(options)
-    plain = {k: v for k, v in flat.items() if "." not in k}
-    dotted = {k: v for k, v in flat.items() if "." in k}
-    preset = getattr(agent, "PRESETS", {}).get(env_name, {})
-    try:
-        config = agent.make_config(env, env_params, env_name=env_name, **{**preset, **plain})
-    except (ValueError, TypeError) as err:
-        _check_option_names(agent, env, env_params, env_name, plain)
-        raise ConfigError(str(err)) from None
-    if dotted:
-        try:
-            config = agent.validate(set_leaves(config, dotted, where))
-        except (ValueError, TypeError) as err:
-            raise ConfigError(str(err)) from None
-    return config
-
-
-def _check_option_names(agent: ModuleType, env: Any, env_params: Any, env_name: str, plain: Mapping[str, Any]) -> None:
-    """After ``make_config`` failed: ``ConfigError`` with close matches if an option name is
-    not a field of the agent's config (the error then lists the options and the leaf paths)."""
-    preset = getattr(agent, "PRESETS", {}).get(env_name, {})
-    try:
-        base = agent.make_config(env, env_params, env_name=env_name, **preset)
-    except (ValueError, TypeError):
-        return
-    options = sorted(set(base.__dataclass_fields__) - {"env", "env_params"})
-    paths = leaf_paths(base)
-    for key in plain:
-        if key not in options:
-            near = close_matches(key, sorted({*options, *paths}))
-            raise ConfigError(f"unknown option {key!r}{near}; agent options: {options}; leaf paths: {paths}")
 
 
 def variant_config(spec: SweepSpec, variant: Variant) -> Any:
@@ -496,7 +418,6 @@ __all__ = [
     "Variant",
     "check_params",
     "check_spec",
-    "configure",
     "load_spec",
     "make_env",
     "spec_from_dict",
