@@ -51,7 +51,7 @@ TINY_SWEEP = {
     "seeds": 2,
     "config": TINY_PPO,
     "search": {"chunk_size": 2},
-    "params": {"learning_rate": [1e-3, 3e-2], "transform.transforms.0.factor": [1.0]},
+    "params": {"learning_rate": [1e-3, 3e-2], "transform.scale.factor": [1.0]},
     "transform": ["scale:factor=1.0"],
 }
 

@@ -20,9 +20,19 @@ def test_quickstart_variants_validate_and_carry_their_transforms():
     assert set(checked) == set(VARIANTS)
     configs = {label: config for label, (config, _) in checked.items()}
     assert all(isinstance(c.transform, RewardTransform) for c in configs.values())
-    assert type(configs["PPO + distance shaping"].transform).__name__ == "PotentialShaping"
-    assert type(configs["PPO + RND"].transform).__name__ == "RNDBonus"
+    shaping, rnd = configs["PPO + distance shaping"].transform, configs["PPO + RND"].transform
+    assert shaping.member_names == ("grid_distance_shaping",) and rnd.member_names == ("rnd",)  # one-member chains
+    assert type(shaping.transforms[0]).__name__ == "PotentialShaping"
+    assert type(rnd.transforms[0]).__name__ == "RNDBonus"
+    assert checked["PPO + count bonus"][0].transform.transforms[0].beta == 0.05
     assert configs["PPO"].env.size == ENV_OPTIONS["size"]
+
+
+def test_quickstart_spec_stores_its_transforms_as_tables():
+    variants = quickstart_spec().to_dict()["variants"]
+    assert variants["PPO"]["transform"] == []
+    assert variants["PPO + distance shaping"]["transform"] == [{"name": "grid_distance_shaping", "size": 16}]
+    assert variants["PPO + count bonus"]["transform"] == [{"name": "count", "beta": 0.05}]
 
 
 def test_quickstart_on_another_env_uses_that_envs_presets():

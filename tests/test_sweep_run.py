@@ -34,7 +34,7 @@ def test_sweep_compiles_once_and_writes_one_row_per_run_and_iteration(full):
         (1e-3, 0), (1e-3, 1), (3e-2, 0), (3e-2, 1),
     ]  # fmt: skip
     assert frame["eval/return/task"].notna().sum() == 4 * 2  # an evaluation after every iteration here
-    assert np.all(frame["transform.factor"] == 1.0)
+    assert np.all(frame["transform.scale.factor"] == 1.0)
     # different learning rates give different training; the same seed starts identically
     by_run = frame.set_index(["run", "iteration"])["loss/value"].unstack()
     assert by_run.loc[0, 0] == by_run.loc[2, 0] and by_run.loc[0, 1] != by_run.loc[2, 1]
@@ -67,7 +67,7 @@ def test_changed_spec_is_refused_unless_forced(full, tmp_path):
 def test_a_run_gives_the_same_numbers_in_any_chunk(full, tmp_path):
     # seed 1 of both learning rates now share one chunk (before: each learning rate had its own);
     # a third learning rate makes a last chunk of one run, padded to the chunk size
-    params = {"learning_rate": [1e-3, 3e-2, 1e-2], "transform.factor": [1.0]}
+    params = {"learning_rate": [1e-3, 3e-2, 1e-2], "transform.scale.factor": [1.0]}
     mixed = run_sweep({**SPEC, "seeds": [1], "params": params}, tmp_path, progress=False)
     assert mixed.compiles == 0 and mixed.chunks_run == 2 and mixed.frame["run"].tolist() == [0, 0, 1, 1, 2, 2]
     ours = mixed.frame[mixed.frame["learning_rate"] != 1e-2].drop(columns=["run", "point", "chunk"])

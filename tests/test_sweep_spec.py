@@ -27,9 +27,22 @@ def spec(**changes):
     [
         (
             {"params": {"learnin_rate": [1e-3]}},
-            r"params\.learnin_rate: unknown parameter.*did you mean \['learning_rate'",
+            r"params\.learnin_rate: unknown parameter 'learnin_rate' \(did you mean 'learning_rate'",
         ),
-        ({"params": {"transform.factor": [1.0]}}, r"params\.transform\.factor: unknown parameter"),
+        ({"params": {"transform.factor": [1.0]}}, r"params\.transform\.factor: unknown parameter.*valid paths"),
+        ({"params": {"num_envs": [2, 4]}}, r"params\.num_envs: 'num_envs' is a static option"),
+        (
+            {
+                "transform": [{"name": "lagrangian", "limits": [1.0, 2.0]}],
+                "params": {"transform.lagrangian.limits": [1.0]},
+                "env": "PointTwoHazards-v0",
+            },
+            r"params\.transform\.lagrangian\.limits: only scalar leaves can be swept \(shape \(2,\)\)",
+        ),
+        ({"transform": [{"nam": "scale"}]}, r"transform\[0\]: a transform table needs a string 'name'"),
+        ({"transform": ["scale:factor=[1.0"]}, r"transform\[0\]: transform 'scale': unclosed bracket"),
+        ({"transform": [{"name": "scale", "fator": 1.0}]}, r"has no option 'fator' \(did you mean 'factor'"),
+        ({"config": {**TINY, "transform.scale.factor": 0.5}}, r"config .*unknown parameter 'transform\.scale\.factor'"),
         ({"params": {"learning_rate": []}}, r"params\.learning_rate: empty grid"),
         ({"params": {"learning_rate": ["fast"]}}, r"params\.learning_rate: expected numbers only, got 'fast'"),
         ({"params": {"learning_rate": 0.1}}, r"params\.learning_rate: expected a list"),
@@ -65,10 +78,10 @@ def test_toml_round_trip_and_fingerprint(tmp_path):
     path.write_text(
         'name = "lr"\nseeds = [0, 5]\ntransform = ["scale:factor=0.5"]\n[config]\ntotal_timesteps = 128\n'
         '[search]\nmethod = "random"\nnum_samples = 3\nchunk_size = 4\n'
-        '[params]\nlearning_rate = {low = 1e-4, high = 1e-2, log = true}\n"transform.factor" = [0.5, 1.0]\n'
+        '[params]\nlearning_rate = {low = 1e-4, high = 1e-2, log = true}\n"transform.scale.factor" = [0.5, 1.0]\n'
     )
     parsed = load_spec(path)
-    assert parsed.seeds == (0, 5) and parsed.variants[0].transform == ("scale:factor=0.5",)
+    assert parsed.seeds == (0, 5) and parsed.variants[0].transform == ({"name": "scale", "factor": 0.5},)
     assert spec_from_dict(parsed.to_dict()) == parsed
     rechunked = spec_from_dict({**parsed.to_dict(), "search": {**parsed.to_dict()["search"], "chunk_size": 8}})
     assert rechunked.fingerprint() == parsed.fingerprint()  # chunking does not change the runs
@@ -112,3 +125,62 @@ def test_chunk_size_fits_memory_and_devices():
     small = choose_chunk_size(ppo, config, 64, memory_bytes=1 << 20)
     assert 1 <= small < 64
     assert choose_chunk_size(ppo, config, 64, memory_bytes=1 << 40, devices=[None] * 4, max_chunk_size=30) == 28
+
+
+def _docstring_example() -> str:
+    import textwrap
+
+    from jaxrl_rewards.experiments import spec as spec_module
+
+    doc = spec_module.__doc__
+    block = doc.split("Example (``tests/test_sweep_spec.py`` runs it)::\n", 1)[1].split("\nEvery problem", 1)[0]
+    return textwrap.dedent(block)
+
+
+def test_the_module_docstring_example_is_a_valid_spec():
+    from jaxrl_rewards.experiments.spec import check_spec
+
+    tomllib = pytest.importorskip("tomllib")
+    parsed = spec_from_dict(tomllib.loads(_docstring_example()))
+    assert [v.label for v in parsed.variants] == ["scale + normalize", "scale only"]
+    both, only = parsed.variants
+    assert both.transform == ({"name": "scale", "factor": 0.5}, {"name": "normalize"})
+    assert only.transform == ({"name": "scale", "factor": 0.1},)
+    checked = check_spec(parsed)  # builds both configs and checks every [params] path
+    config, dtypes = checked["scale only"]
+    assert config.transform.member_names == ("scale",) and config.transform.transforms[0].factor == 0.1
+    assert config.env_params.max_steps_in_episode == 200  # the dotted [config] key
+    assert checked["scale + normalize"][0].transform.member_names == ("scale", "normalize")
+    assert set(dtypes) == {"learning_rate", "transform.scale.factor"}
+
+
+def test_table_and_string_transforms_are_one_canonical_form():
+    tomllib = pytest.importorskip("tomllib")
+    as_tables = tomllib.loads(
+        '[[transform]]\nname = "lagrangian"\nlimits = [1.0, 2.0]\nrule = "pid"\n'
+        '[[variants."two".transform]]\nname = "scale"\nfactor = 0.5\n[[variants."two".transform]]\nname = "clip"\n'
+    )
+    as_strings = {
+        "transform": ["lagrangian:limits=[1.0, 2.0],rule=pid"],
+        "variants": {"two": {"transform": ["scale:factor=0.5", "clip"]}},
+    }
+    a, b = spec_from_dict(as_tables), spec_from_dict(as_strings)
+    assert a == b and a.fingerprint() == b.fingerprint()
+    assert a.to_dict()["variants"]["two"]["transform"] == [{"name": "scale", "factor": 0.5}, {"name": "clip"}]
+    single = spec_from_dict({"transform": {"name": "lagrangian", "limits": [1.0, 2.0], "rule": "pid"}})
+    assert single.variants[0].transform == spec_from_dict({"transform": as_strings["transform"]}).variants[0].transform
+
+
+def test_config_dotted_keys_set_array_leaves_in_both_toml_spellings():
+    from jaxrl_rewards.experiments.spec import variant_config
+
+    tomllib = pytest.importorskip("tomllib")
+    head = 'env = "PointTwoHazards-v0"\n[[transform]]\nname = "lagrangian"\nlimits = [1.0, 2.0]\n[config]\n'
+    for line in ('"transform.lagrangian.limits" = [3.0, 4.5]', "transform.lagrangian.limits = [3.0, 4.5]"):
+        parsed = spec_from_dict(tomllib.loads(head + line + "\n"))
+        config = variant_config(parsed, parsed.variants[0])
+        np.testing.assert_array_equal(config.transform.transforms[0].limits, np.float32([3.0, 4.5]))
+        assert config.transform.transforms[0].limits.dtype == np.float32
+    parsed = spec_from_dict(tomllib.loads(head + '"transform.lagrangian.limits" = [3.0]\n'))
+    with pytest.raises(ConfigError, match=r"transform\.lagrangian\.limits: expected shape \(2,\)"):
+        variant_config(parsed, parsed.variants[0])

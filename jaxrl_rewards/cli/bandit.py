@@ -13,28 +13,20 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from jaxrl_rewards.bandits import ALGORITHMS, ENVIRONMENTS, make_algorithm, make_bandit, run_seeds, summarize
 from jaxrl_rewards.bandits.metrics import cumulative_regret
 from jaxrl_rewards.bandits.plots import plot_curves
+from jaxrl_rewards.cli.common import console, fail, parse_transforms
 from jaxrl_rewards.core.validation import ConfigError, check_positive_int
 from jaxrl_rewards.experiments.results import atomic_write_text
-from jaxrl_rewards.transforms.registry import build_transforms
 
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     help="Bandits: pure-JAX environments and algorithms, many seeds per compiled call.",
 )
-console = Console()
-err_console = Console(stderr=True)
-
-
-def _fail(message: str, code: int = 2) -> None:
-    err_console.print(f"[bold red]error:[/] {message}")
-    raise typer.Exit(code)
 
 
 @app.command("list")
@@ -77,12 +69,9 @@ def run(
         check_positive_int(seeds, "seeds")
         environment = make_bandit(env, arms, horizon, env_seed)
         algorithms = {name: make_algorithm(name, environment) for name in algorithm}
-        if transform:
-            reward_transform = build_transforms(transform)
-        else:
-            reward_transform = None
+        reward_transform = parse_transforms(transform) if transform else None
     except (ConfigError, ValueError, TypeError) as err:
-        _fail(str(err))
+        fail(str(err))
     seed_list = list(range(seed_offset, seed_offset + seeds))
     summaries, curves = {}, {}
     for name, alg in algorithms.items():
@@ -90,7 +79,7 @@ def run(
         try:
             trace = run_seeds(environment, alg, horizon, seed_list, transform=reward_transform)
         except ConfigError as err:
-            _fail(f"{name}: {err}")
+            fail(f"{name}: {err}")
         trace.regret.block_until_ready()
         summaries[name] = {**summarize(trace), "wall_s": time.perf_counter() - start}
         curves[name] = cumulative_regret(trace)

@@ -1,37 +1,54 @@
 """Sweep specifications: what to run, parsed from TOML (or a dict) and checked before compiling.
 
 A spec names an agent, an environment, base agent options, a reward transform, seeds, a search
-method and the swept parameters, addressed by dotted paths into the agent's config pytree
-(``learning_rate``, ``transform.transforms.0.factor``, ``env_params.gravity``; see
-``jaxrl_rewards.experiments.paths.leaf_paths``). Example::
+method and the swept parameters. Parameters are dotted config paths
+(``jaxrl_rewards.experiments.paths``): ``learning_rate``, ``env_params.gravity``, and chain
+members by name, ``transform.<member>.<field>`` (``transform.scale.factor``; a transform given
+here is always a named chain, even of one). Transforms are TOML tables ``{name = ..., options}``
+or, equivalently, strings of the CLI's ``-t`` syntax (``"scale:factor=0.5"``); see
+``jaxrl_rewards.transforms.registry``. Example (``tests/test_sweep_spec.py`` runs it)::
 
     name = "lr"
     agent = "ppo"
     env = "CartPole-v1"
     seeds = 8                       # or [0, 3, 7]
-    transform = ["normalize"]       # registry names, "name:key=value,..." for options
+
+    [[transform]]                   # chained in order; or transform = ["scale:factor=0.5", "normalize"]
+    name = "scale"
+    factor = 0.5
+    [[transform]]
+    name = "normalize"
+
     [config]                        # base agent options (static sizes and leaves alike)
     total_timesteps = 50_000
+    "env_params.max_steps_in_episode" = 200   # dotted keys set any leaf (arrays too)
+
     [search]
-    method = "grid"                 # grid | random | optuna
+    method = "random"               # grid | random | optuna
     num_samples = 16                # random / optuna: points to draw
     chunk_size = 16                 # runs per compiled call; default: fit memory
     objective = "eval/return/task"  # optuna: final value, mean over seeds
     direction = "maximize"
+
     [params]
-    learning_rate = [1e-4, 3e-4]                             # grid (or choices for random/optuna)
-    "transform.transforms.0.factor" = {low = 0.1, high = 1.0, log = true}   # random / optuna
-    [variants."PPO + scale"]        # optional: structural alternatives, one compile each
-    transform = ["scale:factor=0.1"]
+    learning_rate = [1e-4, 3e-4]                                     # grid values / random choices
+    "transform.scale.factor" = {low = 0.1, high = 1.0, log = true}   # random / optuna
+
+    [variants."scale + normalize"]  # optional: structural alternatives, one compile each
+    [variants."scale only"]         # (a variant without a transform uses the one above)
+    [[variants."scale only".transform]]
+    name = "scale"
+    factor = 0.1
 
 Every problem (unknown key or parameter, empty grid, wrong types, invalid values) raises
-``ConfigError`` naming the offending key before anything is compiled.
+``ConfigError`` naming the offending key before anything is compiled. (Slightly over 400 lines:
+the schema, its checks and its canonical form change together; building configs from options
+lives in ``experiments.options``.)
 """
 
 from __future__ import annotations
 
 import difflib
-import functools
 import hashlib
 import json
 import sys
@@ -40,14 +57,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import jax
 import numpy as np
 
 from jaxrl_rewards.agents import AGENTS, get_agent
 from jaxrl_rewards.core.validation import ConfigError
-from jaxrl_rewards.envs import make
-from jaxrl_rewards.experiments.paths import batch_config, leaf_paths
-from jaxrl_rewards.transforms.registry import build_transforms
+from jaxrl_rewards.experiments.options import configure, flatten_options, make_env
+from jaxrl_rewards.experiments.paths import batch_config, find_leaf
+from jaxrl_rewards.transforms.registry import build_transforms, transform_table
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -71,10 +87,11 @@ _VARIANT_KEYS = {"transform", "config", "env_options"}
 
 @dataclass(frozen=True)
 class Variant:
-    """One structural alternative of a sweep (its own compile): a transform and option overrides."""
+    """One structural alternative of a sweep (its own compile): a transform (its tables
+    ``{"name": ..., **options}``, chained in order) and option overrides."""
 
     label: str
-    transform: tuple[str, ...] = ()
+    transform: tuple[Mapping[str, Any], ...] = ()
     config: Mapping[str, Any] = field(default_factory=dict)
     env_options: Mapping[str, Any] = field(default_factory=dict)
 
@@ -124,7 +141,11 @@ class SweepSpec:
             "env_options": dict(self.env_options),
             "seeds": list(self.seeds),
             "variants": {
-                v.label: {"transform": list(v.transform), "config": dict(v.config), "env_options": dict(v.env_options)}
+                v.label: {
+                    "transform": [dict(t) for t in v.transform],
+                    "config": dict(v.config),
+                    "env_options": dict(v.env_options),
+                }
                 for v in self.variants
             },
             "search": {
@@ -165,12 +186,20 @@ def _check_keys(table: Mapping[str, Any], allowed: set[str], where: str) -> None
             raise ConfigError(f"unknown key {where}{key!r}{hint}")
 
 
-def _str_list(value: Any, key: str) -> tuple[str, ...]:
-    if isinstance(value, str):
+def _transform_tables(value: Any, key: str) -> tuple[dict[str, Any], ...]:
+    """A spec's ``transform``: one entry or a list of them, each a table ``{name = ...}``
+    (``[[transform]]``) or a string in the CLI syntax; returned as tables."""
+    if isinstance(value, (str, Mapping)):
         value = [value]
-    if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
-        raise _type_error(key, "a transform string or a list of them", value)
-    return tuple(value)
+    if not isinstance(value, (list, tuple)) or not all(isinstance(v, (str, Mapping)) for v in value):
+        raise _type_error(key, "a transform table {name = ...}, a 'name:key=value' string, or a list of them", value)
+    tables = []
+    for i, entry in enumerate(value):
+        try:
+            tables.append(transform_table(entry))
+        except ConfigError as err:
+            raise ConfigError(f"{key}[{i}]: {err}") from None
+    return tuple(tables)
 
 
 def _table(value: Any, key: str) -> dict[str, Any]:
@@ -265,9 +294,9 @@ def spec_from_dict(raw: Mapping[str, Any]) -> SweepSpec:
         raise ConfigError(f"search.direction: must be 'maximize' or 'minimize', got {direction!r}")
     params = _table(raw.get("params", {}), "params")
     params = {str(k): _check_param(str(k), v, method) for k, v in params.items()}
-    base_config = _table(raw.get("config", {}), "config")
+    base_config = flatten_options(_table(raw.get("config", {}), "config"))
     base_env_options = _table(raw.get("env_options", {}), "env_options")
-    base_transform = _str_list(raw.get("transform", []), "transform")
+    base_transform = _transform_tables(raw.get("transform", []), "transform")
     variants_raw = _table(raw.get("variants", {}), "variants")
     variants = []
     for label, body in variants_raw.items():
@@ -277,8 +306,10 @@ def spec_from_dict(raw: Mapping[str, Any]) -> SweepSpec:
         variants.append(
             Variant(
                 label=str(label),
-                transform=base_transform if transform is None else _str_list(transform, f"variants.{label}.transform"),
-                config={**base_config, **_table(body.get("config", {}), f"variants.{label}.config")},
+                transform=(
+                    base_transform if transform is None else _transform_tables(transform, f"variants.{label}.transform")
+                ),
+                config={**base_config, **flatten_options(_table(body.get("config", {}), f"variants.{label}.config"))},
                 env_options={
                     **base_env_options,
                     **_table(body.get("env_options", {}), f"variants.{label}.env_options"),
@@ -317,29 +348,6 @@ def load_spec(path: str | Path) -> SweepSpec:
 # --------------------------------------------------------------------------- building configs
 
 
-def _freeze(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
-    if isinstance(value, list):
-        return tuple(_freeze(v) for v in value)
-    return value
-
-
-@functools.lru_cache(maxsize=64)
-def _cached_env(name: str, frozen_options: tuple) -> tuple[Any, Any]:
-
-    return make(name, **dict(frozen_options))
-
-
-def make_env(name: str, options: Mapping[str, Any]) -> tuple[Any, Any]:
-    """``envs.make`` with a per-process cache: the same name and options give the same env
-    object, so configs built twice share one compiled program (static fields compare equal)."""
-    try:
-        return _cached_env(name, _freeze(options))
-    except TypeError:  # unhashable options
-        return make(name, **options)
-
-
 def variant_config(spec: SweepSpec, variant: Variant) -> Any:
     """The agent config of one variant (base options + variant overrides), validated."""
 
@@ -351,35 +359,34 @@ def variant_config(spec: SweepSpec, variant: Variant) -> Any:
     options = dict(variant.config)
     if variant.transform:
         options["transform"] = build_transforms(variant.transform)
-    preset = getattr(agent, "PRESETS", {}).get(spec.env, {})
     try:
-        return agent.make_config(env, params, env_name=spec.env, **{**preset, **options})
-    except (ValueError, TypeError) as err:
+        return configure(agent, env, params, spec.env, options)
+    except ConfigError as err:
         raise ConfigError(f"config of variant {variant.label!r}: {err}") from None
 
 
 def check_params(spec: SweepSpec, config: Any, label: str) -> dict[str, np.dtype]:
     """Check the swept paths against ``config``'s leaves and value types; returns path -> dtype.
 
-    Raises ``ConfigError`` naming the key for unknown paths (with close matches), non-integer
-    values for integer leaves, and values the agent's ``validate`` rejects."""
-    paths = leaf_paths(config)
-    leaves = dict(zip(paths, jax.tree.leaves(config), strict=True))
+    Paths are resolved by ``experiments.paths`` (canonical or index form). Raises
+    ``ConfigError`` naming the key for unknown paths (with close matches and the valid
+    paths), non-scalar or boolean leaves and non-integer values for integer leaves."""
     dtypes = {}
     for key, values in spec.params.items():
-        if key not in leaves:
-            close = difflib.get_close_matches(key, paths, n=3, cutoff=0.5)
-            hint = f"did you mean {close}? " if close else ""
-            raise ConfigError(f"params.{key}: unknown parameter for variant {label!r}; {hint}sweepable: {paths}")
-        dtype = np.asarray(leaves[key]).dtype
-        if np.asarray(leaves[key]).ndim:
-            raise ConfigError(f"params.{key}: only scalar leaves can be swept (shape {np.shape(leaves[key])})")
+        where = f"params.{key}" if len(spec.variants) == 1 else f"params.{key} (variant {label!r})"
+        leaf = find_leaf(config, key, where).value
+        if np.ndim(leaf):
+            raise ConfigError(
+                f"{where}: only scalar leaves can be swept (shape {np.shape(leaf)}); set the whole array in [config] "
+                "or the transform's table, or make one variant per value"
+            )
+        dtype = np.asarray(leaf).dtype
         if dtype == np.bool_:
-            raise ConfigError(f"params.{key}: boolean leaves cannot be swept")
+            raise ConfigError(f"{where}: boolean leaves cannot be swept")
         if np.issubdtype(dtype, np.integer):
             candidates = values if isinstance(values, list) else [values["low"], values["high"]]
             if not all(float(v).is_integer() for v in candidates):
-                raise ConfigError(f"params.{key}: integer parameter, got non-integer values {candidates}")
+                raise ConfigError(f"{where}: integer parameter, got non-integer values {candidates}")
         dtypes[key] = dtype
     return dtypes
 

@@ -95,33 +95,50 @@ REGISTRY = {
 TransformEntry = str | Mapping[str, Any]
 
 
+_CLOSING = {"[": "]", "{": "}", "(": ")"}
+
+
 def _split_options(text: str) -> list[str]:
-    """Split ``k=v,k=v`` at the commas outside brackets, braces and quotes."""
-    parts, depth, quote, start = [], 0, "", 0
+    """Split ``k=v,k=v`` at the commas outside brackets, braces and quotes; ``ConfigError`` for
+    unbalanced brackets or an unclosed quote."""
+    parts, stack, quote, start = [], [], "", 0
     for i, char in enumerate(text):
         if quote:
             quote = "" if char == quote and text[i - 1] != "\\" else quote
         elif char in "\"'":
             quote = char
-        elif char in "[{(":
-            depth += 1
+        elif char in _CLOSING:
+            stack.append(_CLOSING[char])
         elif char in "]})":
-            depth -= 1
-        elif char == "," and depth == 0:
+            if not stack or stack.pop() != char:
+                raise ConfigError(f"unbalanced {char!r} at position {i} in {text!r}")
+        elif char == "," and not stack:
             parts.append(text[start:i])
             start = i + 1
+    if quote:
+        raise ConfigError(f"unclosed quote {quote} in {text!r}")
+    if stack:
+        raise ConfigError(f"unclosed bracket in {text!r} (missing {''.join(reversed(stack))!r})")
     parts.append(text[start:])
     return [p for p in parts if p.strip()]
 
 
 def parse_value(text: str, where: str = "value") -> Any:
     """One option value: a TOML value (``1e-3``, ``[1.0, 2.0]``, ``"text"``, ``true``, ``{a = 1}``),
-    or a bare word, read as a string."""
+    or a bare word (letters, digits, ``_-./``), read as a string.
+
+    >>> parse_value("[1.0, 2.0]"), parse_value("pid"), parse_value("true"), parse_value("'a,b'")
+    ([1.0, 2.0], 'pid', True, 'a,b')
+
+    Raises ``ConfigError`` naming ``where`` for text that is neither (``(1, 2)``, ``[1,``) and
+    for Python spellings TOML does not have (``True``, ``False``, ``None``)."""
     text = text.strip()
     try:
         return tomllib.loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:
         pass
+    if text in ("True", "False", "None"):
+        raise ConfigError(f"{where}: {text!r} is Python, not TOML; write true / false (there is no None)")
     if text and all(c.isalnum() or c in "_-./" for c in text):
         return text  # a bare word: pid, sgd, task, cost_0
     hint = " (lists are written [a, b])" if text.startswith("(") else ""
@@ -130,12 +147,24 @@ def parse_value(text: str, where: str = "value") -> Any:
 
 def parse_transform(text: str) -> dict[str, Any]:
     """``"name"`` or ``"name:key=value,..."`` -> ``{"name": name, key: value, ...}`` (see the
-    module docstring). Raises ``ConfigError`` on malformed text."""
+    module docstring).
+
+    >>> parse_transform("lagrangian:limits=[1.0,2.0],mode=pid")
+    {'name': 'lagrangian', 'limits': [1.0, 2.0], 'mode': 'pid'}
+
+    Raises ``ConfigError`` on malformed text (no name, an option without ``=``, a repeated
+    option, unbalanced brackets or quotes, an unreadable value)."""
     if not isinstance(text, str):
         raise ConfigError(f"a transform must be a string like 'scale:factor=0.5'; got {type(text).__name__}")
     name, _, options = text.partition(":")
     entry: dict[str, Any] = {"name": name.strip()}
-    for item in _split_options(options):
+    if not entry["name"]:
+        raise ConfigError(f"transform {text!r}: missing the name before ':' (available: {sorted(REGISTRY)})")
+    try:
+        items = _split_options(options)
+    except ConfigError as err:
+        raise ConfigError(f"transform {entry['name']!r}: {err}") from None
+    for item in items:
         key, sep, value = item.partition("=")
         key = key.strip()
         if not sep or not key:
@@ -177,20 +206,26 @@ def _entry(name: str) -> tuple[Callable[..., RewardTransform], str]:
     return REGISTRY[name]
 
 
-def _as_entry(entry: TransformEntry) -> dict[str, Any]:
+def transform_table(entry: TransformEntry) -> dict[str, Any]:
+    """The table form ``{"name": ..., **options}`` of an entry (a string is parsed, a table
+    checked and copied): the canonical form sweep specs store.
+
+    >>> transform_table("scale:factor=0.5") == transform_table({"name": "scale", "factor": 0.5})
+    True
+    """
     if isinstance(entry, str):
         return parse_transform(entry)
     if isinstance(entry, Mapping):
         if "name" not in entry or not isinstance(entry["name"], str):
             raise ConfigError(f"a transform table needs a string 'name'; got {dict(entry)!r}")
-        return dict(entry)
+        return {"name": entry["name"].strip(), **{k: v for k, v in entry.items() if k != "name"}}
     raise ConfigError(f"a transform is a string or a table with a 'name'; got {type(entry).__name__}")
 
 
 def build_transform(entry: TransformEntry) -> RewardTransform:
     """A transform from its string form or its table (``ConfigError`` for unknown names or
     options, with close matches and the valid options)."""
-    options = _as_entry(entry)
+    options = transform_table(entry)
     name = options.pop("name").strip()
     factory, _ = _entry(name)
     if not _accepts_any_keyword(factory):
@@ -200,6 +235,9 @@ def build_transform(entry: TransformEntry) -> RewardTransform:
                 raise ConfigError(
                     f"transform {name!r} has no option {key!r}{close_matches(key, valid)}; its options: {valid}"
                 )
+    required = [k for k, v in transform_options(name).items() if v is inspect.Parameter.empty and k not in options]
+    if required:
+        raise ConfigError(f"transform {name!r} needs option(s) {required}, e.g. '{name}:{required[0]}=...'")
     try:
         return factory(**options)
     except TypeError as err:
@@ -208,7 +246,7 @@ def build_transform(entry: TransformEntry) -> RewardTransform:
 
 def entry_name(entry: TransformEntry) -> str:
     """The registry name of an entry (string or table)."""
-    return _as_entry(entry)["name"].strip()
+    return transform_table(entry)["name"].strip()
 
 
 def build_transforms(entries: Sequence[TransformEntry]) -> RewardTransform:
@@ -232,4 +270,5 @@ __all__ = [
     "parse_transform",
     "parse_value",
     "transform_options",
+    "transform_table",
 ]

@@ -42,8 +42,10 @@ def test_bad_input_fails_with_a_clear_message(tmp_path):
         (["run", "-a", "linucb"], "needs a contextual bandit"),
         (["run", "-a", "primal_dual", "--horizon", "10"], "constrained bandit"),
         (["run", "-t", "sharpen"], "unknown transform"),
+        (["run", "-t", "scale:fator=0.5"], "has no option 'fator' (did you mean 'factor'?)"),
+        (["run", "-t", "scale:factor=[0.5"], "unclosed bracket"),
     ]
     for args, message in cases:
         result = runner.invoke(app, [*args, "--out-dir", str(tmp_path)])
         assert result.exit_code == 2, (args, result.output)
-        assert message in result.output, (args, result.output)
+        assert message in " ".join(result.output.split()), (args, result.output)

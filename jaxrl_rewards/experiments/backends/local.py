@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from jaxrl_rewards.experiments import live_logging
-from jaxrl_rewards.experiments.paths import leaf_paths
+from jaxrl_rewards.experiments.paths import leaf_paths, resolve_path
 from jaxrl_rewards.experiments.runner import shard_over_devices
 from jaxrl_rewards.experiments.store import chunk_frame
 
@@ -62,14 +62,16 @@ def chunk_function(agent: ModuleType, live: bool) -> Callable:
 
 def batch_runs(config: Any, points: Sequence[Mapping[str, Any]], dtypes: Mapping[str, Any]) -> Any:
     """The config with a leading run axis on every leaf: swept leaves take each run's value,
-    the others are broadcast. ``points`` has one entry per run."""
+    the others are broadcast. ``points`` has one entry per run, keyed by config paths (any
+    spelling ``experiments.paths.resolve_path`` accepts)."""
 
     size = len(points)
     leaves, treedef = jax.tree.flatten(config)
+    swept = {resolve_path(config, key): key for key in (points[0] if points else {})}
     out = []
-    for path, leaf in zip(leaf_paths(config), leaves, strict=True):
-        if points and path in points[0]:
-            out.append(np.asarray([p[path] for p in points], dtype=dtypes[path]))
+    for path, leaf in zip(leaf_paths(config, canonical=False), leaves, strict=True):
+        if path in swept:
+            out.append(np.asarray([p[swept[path]] for p in points], dtype=dtypes[swept[path]]))
         elif isinstance(leaf, jax.Array) and jnp.issubdtype(leaf.dtype, jax.dtypes.prng_key):
             out.append(jnp.broadcast_to(leaf, (size, *leaf.shape)))
         else:  # strongly typed numpy arrays: a Python float leaf and a swept one compile alike
