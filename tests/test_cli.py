@@ -89,7 +89,7 @@ def test_list_shows_one_transforms_options_and_defaults():
     result = cli("list", "--transform", "lagrangian")
     assert result.returncode == 0, result.stderr
     rows = {line.split()[1]: line.split()[3] for line in result.stdout.splitlines() if line.startswith("│")}
-    assert rows["limits"] == "required" and rows["rule"] == "'pid'" and rows["lr"] == "0.05"
+    assert rows["limits"] == "required" and rows["rule"] == "'pid'" and rows["learning_rate"] == "0.05"
     missing = cli("list", "--transform", "lagrangan")
     assert missing.returncode == 2 and "did you mean 'lagrangian'" in missing.stderr
 
@@ -104,7 +104,7 @@ def test_train_with_a_two_constraint_lagrangian(tmp_path):
     sets = [arg for item in TINY_SETS for arg in ("--set", item)]
     result = cli(
         "train", "--env", "PointTwoHazards-v0", "-t", "lagrangian:limits=[1.0,2.0]", "--seeds", "1", "--steps", "128",
-        *sets, "--set", "transform.lagrangian.lr=0.5", "--out", str(out), "--no-progress",
+        *sets, "--set", "transform.lagrangian.learning_rate=0.5", "--out", str(out), "--no-progress",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     metrics = json.loads(out.read_text())["metrics"]
@@ -164,7 +164,7 @@ num_evals = 2
 eval_episodes = 1
 eval_max_steps = 20
 [params]
-"transform.lagrangian.lr" = [0.05, 0.5]
+"transform.lagrangian.learning_rate" = [0.05, 0.5]
 """
 
 
@@ -177,7 +177,7 @@ def test_sweep_spec_with_a_two_constraint_lagrangian_table(tmp_path):
     frame = ResultStore(out).load()
     lambdas = sorted(c for c in frame.columns if "/lambda/" in c)
     assert lambdas == ["transform/lagrangian/lambda/cost_0", "transform/lagrangian/lambda/cost_1"]
-    assert sorted(frame["transform.lagrangian.lr"].unique()) == [0.05, 0.5]
+    assert sorted(frame["transform.lagrangian.learning_rate"].unique()) == [0.05, 0.5]
 
 
 def test_sweep_with_a_bad_spec_fails_naming_the_key(tmp_path):

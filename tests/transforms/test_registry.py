@@ -74,9 +74,9 @@ def test_parse_value_and_tables():
 
 
 def test_string_and_table_build_the_same_transform():
-    a = build_transform("lagrangian:limits=[1.0,2.0],rule=gradient,lr=0.1")
-    b = build_transform({"name": "lagrangian", "limits": [1.0, 2.0], "rule": "gradient", "lr": 0.1})
-    assert type(a) is type(b) and a.rule == b.rule == "gradient" and a.lr == b.lr == 0.1
+    a = build_transform("lagrangian:limits=[1.0,2.0],rule=gradient,learning_rate=0.1")
+    b = build_transform({"name": "lagrangian", "limits": [1.0, 2.0], "rule": "gradient", "learning_rate": 0.1})
+    assert type(a) is type(b) and a.rule == b.rule == "gradient" and a.learning_rate == b.learning_rate == 0.1
     np.testing.assert_array_equal(a.limits, b.limits)
     np.testing.assert_array_equal(a.limits, np.float32([1.0, 2.0]))
 
