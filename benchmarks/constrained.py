@@ -7,7 +7,7 @@ Run from the repository root with the main venv:
     python benchmarks/constrained.py --only overhead   # rerun parts, keep the rest of the json
     python benchmarks/constrained.py --report   # rebuild md and png from the json
 
-Experiments (each variant trains all its seeds in one ``jax.jit(jax.vmap(ppo.train))`` call):
+Experiments (each variant trains all its seeds through the library's runner, ``train_seeds``):
 
 * ``point``: ``PointHazard-v0`` (one hazard on the straight path), cost limit 1 per episode,
   8 seeds: plain PPO, PPO-Lagrangian with gradient ascent on lambda (SGD, ``lr``) and with the
@@ -121,11 +121,13 @@ def summarise(metrics: dict[str, np.ndarray], streams: tuple[str, ...], limits: 
 
 
 def downsample(x: np.ndarray, n: int = 100) -> list[float]:
+    """At most ``n`` evenly spaced values of ``x [T]`` (first and last included), rounded."""
     idx = np.unique(np.linspace(0, len(x) - 1, min(n, len(x))).round().astype(int))
     return [round(float(v), 3) for v in x[idx]]
 
 
 def curves(metrics: dict[str, np.ndarray], streams: tuple[str, ...]) -> dict[str, Any]:
+    """Downsampled mean curves (return, costs, multipliers) and final per-seed return / cost."""
     out = {
         "timesteps": downsample(metrics["timesteps"][0]),
         "return": downsample(metrics["train/episode_return"].mean(0)),
@@ -216,6 +218,7 @@ def _overshoot(summary: dict[str, Any]) -> float:
 
 
 def markdown(res: dict[str, Any]) -> str:
+    """The markdown report of ``main``'s results."""
     p = res["point"]["summary"]
     t = res["two"]["summary"]
     o = res["overhead"]
@@ -354,6 +357,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run_point(options: dict[str, Any], seeds: int) -> dict[str, Any]:
+    """PointHazard-v0: plain PPO vs gradient-ascent and PID Lagrangian."""
     point: dict[str, Any] = {"summary": {}, "curves": {}, "wall_s": {}}
     variants = {"plain": None, "gradient": lagrangian(LIMIT, **GRADIENT), "pid": lagrangian(LIMIT, **PID)}
     for name, transform in variants.items():
@@ -368,6 +372,7 @@ def run_point(options: dict[str, Any], seeds: int) -> dict[str, Any]:
 
 
 def run_two(options: dict[str, Any], seeds: int) -> dict[str, Any]:
+    """PointTwoHazards-v0: plain PPO vs the PID Lagrangian on two constraints."""
     two: dict[str, Any] = {"summary": {}, "curves": {}, "wall_s": {}}
     for name, transform in {"plain": None, "pid": lagrangian(TWO_LIMITS, **PID)}.items():
         log(f"two/{name}: training {seeds} seeds")

@@ -200,7 +200,10 @@ def _jsonable(value: Any) -> Any:
 
 
 def strict_json(value: Any) -> Any:
-    """``value`` with every non-finite float replaced by ``None`` (strict JSON has no NaN)."""
+    """``value`` with every non-finite float replaced by ``None`` (strict JSON has no NaN); numpy
+    scalars become Python numbers."""
+    if isinstance(value, np.generic):
+        value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, Mapping):
@@ -336,14 +339,23 @@ def compile_training(
     return run
 
 
-def train_batched(agent: ModuleType, config: Any, config_axes: Any, keys: jax.Array | int) -> tuple[Any, Any]:
-    """Train a batch of configs (leaves with a leading axis where ``config_axes`` says 0, e.g. from
-    ``experiments.paths.batch_config``) times ``keys [S]`` seeds in one call: ``(state, metrics)``
-    with leaves ``[L, S, ...]``. ``config_axes=None`` is ``runner.vmapped(agent, "train")``."""
+def train_batched(
+    agent: ModuleType, config: Any, config_axes: Any, keys: jax.Array | int, *, paired: bool = False
+) -> tuple[Any, Any]:
+    """Train a batch of configs (leaves with a leading axis L where ``config_axes`` says 0, e.g.
+    from ``experiments.paths.batch_config``) in one call: ``(state, metrics)``.
+
+    * default: every config times every key ``[S]``, leaves ``[L, S, ...]``;
+    * ``paired``: config i with key i (L = S), leaves ``[S, ...]`` (e.g. seed i with dataset i).
+
+    ``config_axes=None`` is the runner's ``jit(vmap(train))`` over the keys alone."""
     keys = seed_keys(keys) if isinstance(keys, int) else keys
     if config_axes is None:
         return jax.block_until_ready(vmapped(agent, "train")(config, keys))
-    fn = jax.jit(jax.vmap(vmapped(agent, "train"), in_axes=(config_axes, None)))
+    if paired:
+        fn = jax.jit(jax.vmap(agent.train, in_axes=(config_axes, 0)))
+    else:
+        fn = jax.jit(jax.vmap(vmapped(agent, "train"), in_axes=(config_axes, None)))
     return jax.block_until_ready(fn(config, keys))
 
 
