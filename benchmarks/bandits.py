@@ -287,55 +287,56 @@ def markdown(data: dict) -> str:
             f"{100 * s['best_arm_fraction']:.1f}% | {100 * s['suffix_failure_rate']:.1f}% | {s['wall_s']:.1f} |"
         )
     lines += ["", f"Checks: {b['checks']}", "", "![regret curves](bandits_regret.png)", ""]
-    c = data["constrained"]
-    lines += [
-        f"## Constrained bandit, horizon {c['horizon']}, {c['seeds']} seeds",
-        "",
-        f"Reward probabilities {c['reward_probs']}, cost probabilities {c['cost_probs']}, threshold "
-        f"{c['threshold']}; always playing the best feasible arm earns {c['best_feasible_total_reward']:.0f}. "
-        "Violation = sum over rounds of max(0, E[cost of the arm played] - threshold); long-term violation = "
-        "max(0, sum of (E[cost] - threshold)) (over- and under-spending cancel).",
-        "",
-        "| algorithm | total expected reward | cumulative violation | long-term violation | best feasible arm |",
-        "|---|---|---|---|---|",
-    ]
-    for name, s in c["results"].items():
-        lines.append(
-            f"| {name} | {_fmt(s, 'total_expected_reward')} | {_fmt(s, 'cumulative_violation')} | "
-            f"{s['long_term_violation']:.1f} | {100 * s['best_arm_fraction']:.1f}% |"
-        )
-    lines += ["", f"Checks: {c['checks']}", ""]
-    s_ = data["satiation"]
-    lines += [
-        f"## Satiation bandit, horizon {s_['horizon']}, {s_['seeds']} seeds",
-        "",
-        f"Rested means {s_['base']}, satiation decay {s_['decay']}, strength {s_['strength']} "
-        "(reward = base · exp(-strength · satiation)). Fixed-arm totals: "
-        f"{[round(v, 1) for v in s_['fixed_arm_totals']]}.",
-        "",
-        "| policy | total expected reward |",
-        "|---|---|",
-    ]
-    for name, s in s_["results"].items():
-        lines.append(f"| {name} | {_fmt(s, 'total_expected_reward')} |")
-    lines += ["", f"Checks: {s_['checks']}", ""]
-    for key, title in (
-        ("linear", "Linear contextual bandit (d=5, 10 arms)"),
-        ("adversarial", "Adversarial (oblivious) bandit: regret vs the best fixed arm in hindsight"),
-        ("switching", "Switching (warm-up) bandit: reward depends on the time since the last switch"),
-    ):
-        sec = data["other"][key]
-        lines += [f"## {title}, horizon {sec['horizon']}, {sec['seeds']} seeds", "", NOTES[key], ""]
+    if "constrained" in data:  # not in a --quick run
+        c = data["constrained"]
         lines += [
-            "| algorithm | R(T) | R(T)/R(T/4) | best-arm pulls | total expected reward |",
+            f"## Constrained bandit, horizon {c['horizon']}, {c['seeds']} seeds",
+            "",
+            f"Reward probabilities {c['reward_probs']}, cost probabilities {c['cost_probs']}, threshold "
+            f"{c['threshold']}; always playing the best feasible arm earns {c['best_feasible_total_reward']:.0f}. "
+            "Violation = sum over rounds of max(0, E[cost of the arm played] - threshold); long-term violation = "
+            "max(0, sum of (E[cost] - threshold)) (over- and under-spending cancel).",
+            "",
+            "| algorithm | total expected reward | cumulative violation | long-term violation | best feasible arm |",
             "|---|---|---|---|---|",
         ]
-        for name, s in sec["results"].items():
+        for name, s in c["results"].items():
             lines.append(
-                f"| {name} | {_fmt(s, 'final_regret')} | {s['regret_ratio_T_over_T4']:.2f} | "
-                f"{100 * s['best_arm_fraction']:.1f}% | {_fmt(s, 'total_expected_reward')} |"
+                f"| {name} | {_fmt(s, 'total_expected_reward')} | {_fmt(s, 'cumulative_violation')} | "
+                f"{s['long_term_violation']:.1f} | {100 * s['best_arm_fraction']:.1f}% |"
             )
-        lines.append("")
+        lines += ["", f"Checks: {c['checks']}", ""]
+        s_ = data["satiation"]
+        lines += [
+            f"## Satiation bandit, horizon {s_['horizon']}, {s_['seeds']} seeds",
+            "",
+            f"Rested means {s_['base']}, satiation decay {s_['decay']}, strength {s_['strength']} "
+            "(reward = base · exp(-strength · satiation)). Fixed-arm totals: "
+            f"{[round(v, 1) for v in s_['fixed_arm_totals']]}.",
+            "",
+            "| policy | total expected reward |",
+            "|---|---|",
+        ]
+        for name, s in s_["results"].items():
+            lines.append(f"| {name} | {_fmt(s, 'total_expected_reward')} |")
+        lines += ["", f"Checks: {s_['checks']}", ""]
+        for key, title in (
+            ("linear", "Linear contextual bandit (d=5, 10 arms)"),
+            ("adversarial", "Adversarial (oblivious) bandit: regret vs the best fixed arm in hindsight"),
+            ("switching", "Switching (warm-up) bandit: reward depends on the time since the last switch"),
+        ):
+            sec = data["other"][key]
+            lines += [f"## {title}, horizon {sec['horizon']}, {sec['seeds']} seeds", "", NOTES[key], ""]
+            lines += [
+                "| algorithm | R(T) | R(T)/R(T/4) | best-arm pulls | total expected reward |",
+                "|---|---|---|---|---|",
+            ]
+            for name, s in sec["results"].items():
+                lines.append(
+                    f"| {name} | {_fmt(s, 'final_regret')} | {s['regret_ratio_T_over_T4']:.2f} | "
+                    f"{100 * s['best_arm_fraction']:.1f}% | {_fmt(s, 'total_expected_reward')} |"
+                )
+            lines.append("")
     t = data["throughput"]
     lines += [
         "## Throughput (10 arms, one compiled call per row)",
@@ -370,9 +371,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     data = {"machine": {**machine_info(), "cpus": os.cpu_count(), "shared": True}, "quick": args.quick}
     start = time.perf_counter()
     data["bernoulli"] = bernoulli_section(horizon, seeds, out_dir / "bandits_regret.png")
-    data["constrained"] = constrained_section(horizon, c_seeds)
-    data["satiation"] = satiation_section(horizon, c_seeds)
-    data["other"] = other_sections(horizon, c_seeds)
+    if not args.quick:  # quick: the Bernoulli study and the throughput rows only
+        data["constrained"] = constrained_section(horizon, c_seeds)
+        data["satiation"] = satiation_section(horizon, c_seeds)
+        data["other"] = other_sections(horizon, c_seeds)
     data["throughput"] = throughput_section(horizon, seed_counts, args.repeats)
     data["total_s"] = time.perf_counter() - start
     text = markdown(data)

@@ -108,16 +108,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def render(data: dict[str, Any]) -> str:
     """The markdown report of a ``main`` result (the modes that ran)."""
-    runs, steps, repeats = data["runs"], data["steps_per_run"], data["repeats"]
+    runs, steps = data["runs"], data["steps_per_run"]
+    repeats = data.get("repeats", len(next(iter(data["times_s"].values()))))  # results before the harness lack it
     best, med = data["min_s"], data["median_s"]
     over, low = data["overhead_median_of_rounds"], data["overhead_of_best"]
     total = runs * steps
+    evals = data.get("num_evals", 10)
     lines = [
         "# Live-logging overhead",
         "",
         f"One compiled chunk of {runs} PPO runs on CartPole-v1 ({steps:,} steps and",
-        f"{data['iterations_per_run']} iterations per run, {data['num_evals']} evaluations), TensorBoard logging "
-        "through",
+        f"{data['iterations_per_run']} iterations per run, {evals} evaluations), TensorBoard logging through",
         f"host callbacks for every run of the vmapped chunk. {repeats} timed repeats per mode, interleaved.",
         f"Command: `python benchmarks/live_logging_overhead.py`. Machine: {data['cpus']} CPU cores, **shared with",
         "other jobs while this ran** (load average between about 7 and 25): single timings vary by 2x from round to "
