@@ -1,5 +1,8 @@
 """Exploration benchmark: intrinsic bonuses on our exploration environments (issue 6).
 
+Over 400 lines: five small exploration experiments that share one PPO setup, one info probe and
+one report (resumable per experiment); the shared machinery is in ``harness``.
+
 Run from the repository root with the main venv:
 
     python benchmarks/exploration.py                       # every experiment (resumable)

@@ -1,5 +1,8 @@
 """Ensembles vs a single preference reward model under 25% label noise (issue 9).
 
+Over 400 lines: one study (two tasks, the planning check and the report with its statistics)
+whose parts share the datasets and variants; the shared machinery is in ``harness``.
+
 Run from the repository root with the main venv:
 
     python benchmarks/learned_rewards_ensemble.py                 # continuing task (default)
