@@ -73,11 +73,15 @@ SIZE = 6
 QUICK_VARIANTS = ("single reward model", "ensemble x2, min (worst case)")
 
 
+#: PPO options ``main`` adds for a ``--quick`` run (one epoch, one minibatch, a tiny network)
+QUICK_PPO_OPTIONS = {"update_epochs": 1, "num_minibatches": 1, "hidden_sizes": (16,), "eval_episodes": 1}
+_PPO_EXTRA: dict[str, Any] = {}
+
+
 def grid_ppo_config(env: Any, params: Any, transform: Any, iters: int, **kw: Any) -> ppo.PPOConfig:
     """PPO with 8 envs x 64 steps for ``iters`` iterations on the learned reward ``transform``."""
-    return ppo.make_config(
-        env, env_params=params, transform=transform, num_envs=8, num_steps=64, total_timesteps=8 * 64 * iters, **kw
-    )
+    options = {"num_envs": 8, "num_steps": 64, "total_timesteps": 8 * 64 * iters, **kw, **_PPO_EXTRA}
+    return ppo.make_config(env, env_params=params, transform=transform, **options)
 
 
 def curve_record(name: str, metrics: Any, t0: float) -> dict[str, Any]:
@@ -166,7 +170,7 @@ def train_per_seed_datasets(
     """PPO on the learned reward, seed i with dataset i: one ``jit(vmap)`` call whose in_axes
     map only the dataset leaves of the config."""
     env, params = continuing_env()
-    cfg = grid_ppo_config(env, params, transform, iters, num_evals=10, eval_max_steps=HORIZON)
+    cfg = grid_ppo_config(env, params, transform, iters, num_evals=min(10, iters), eval_max_steps=HORIZON)
     cfg = cfg.replace(transform=cfg.transform.replace(dataset=datasets))
     axes = jax.tree.map(lambda _: None, cfg)
     axes = axes.replace(transform=axes.transform.replace(dataset=jax.tree.map(lambda _: 0, datasets)))
@@ -319,7 +323,7 @@ def run_goal(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
     params = params.replace(step_cost=GOAL_STEP_COST, max_steps_in_episode=GOAL_MAX_STEPS)
     results: dict[str, Any] = {}
     for name, transform in variants.items():
-        cfg = grid_ppo_config(env, params, transform, iters, num_evals=5, eval_max_steps=GOAL_MAX_STEPS)
+        cfg = grid_ppo_config(env, params, transform, iters, num_evals=min(5, iters), eval_max_steps=GOAL_MAX_STEPS)
         t0 = time.perf_counter()
         results[name] = curve_record(name, train_runs(ppo, cfg, seeds, label=name).metrics, t0)
     settings = {
@@ -485,6 +489,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--replicate", action="store_true", help="continuing task: fresh datasets and PPO seeds, no planning study"
     )
     args = parse_args(parser, argv)
+    _PPO_EXTRA.clear()
+    _PPO_EXTRA.update(QUICK_PPO_OPTIONS if args.quick else {})
     defaults = {"continuing": (300, 400), "goal": (100, 320)}[args.task]
     args.iters = defaults[0] if args.iters is None else args.iters
     args.budget = defaults[1] if args.budget is None else args.budget
