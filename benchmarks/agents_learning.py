@@ -26,26 +26,18 @@ Experiments and pass criteria (issue 8):
 
 from __future__ import annotations
 
-import argparse
-import json
-import platform
 import sys
-import tempfile
 import time
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import jax
 import numpy as np
+from harness import log, machine_info, make_parser, parse_args, read_json, train_runs, write_report
 
 from jaxrl_rewards.agents import dqn, ppo, pqn, sac
 from jaxrl_rewards.core.rollout import evaluate
 from jaxrl_rewards.envs import make
-from jaxrl_rewards.experiments.results import atomic_write_text
-from jaxrl_rewards.experiments.runner import train_seeds
-
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS_DIR = ROOT / "benchmarks" / "results"
 
 #: name -> (agent module, env, seeds, overrides, criterion)
 EXPERIMENTS: dict[str, tuple[Any, str, int, dict[str, Any], str]] = {
@@ -71,18 +63,15 @@ EXPERIMENTS: dict[str, tuple[Any, str, int, dict[str, Any], str]] = {
     ),
 }
 BRAX_OPTIONS = {"backend": "spring", "max_steps_in_episode": 200}
+_TINY = {"hidden_sizes": (16,), "num_evals": 1, "eval_episodes": 1, "eval_max_steps": 16}
 QUICK = {
-    "dqn": {"total_timesteps": 4000, "learning_starts": 500},
-    "pqn": {"total_timesteps": 40_960, "num_envs": 8},
-    "sac": {"total_timesteps": 2000, "learning_starts": 200},
-    "ppo": {"total_timesteps": 5120},
+    "dqn": {"total_timesteps": 128, "learning_starts": 32, "num_envs": 2, "batch_size": 8, **_TINY},
+    "pqn": {"total_timesteps": 128, "num_envs": 4, "num_steps": 8, "num_minibatches": 1, "update_epochs": 1, **_TINY},
+    "sac": {"total_timesteps": 64, "learning_starts": 16, "num_envs": 2, "batch_size": 8, **_TINY},
+    "ppo": {"total_timesteps": 128, "num_envs": 4, "num_steps": 16, **_TINY},
 }
-
-_T0 = time.perf_counter()
-
-
-def log(msg: str) -> None:
-    print(f"[agents_learning {time.perf_counter() - _T0:7.1f}s] {msg}", file=sys.stderr, flush=True)
+#: experiments a ``--quick`` run trains (one compile)
+QUICK_EXPERIMENTS = ("pqn_cartpole",)
 
 
 def random_return(config: Any, episodes: int = 64) -> float:
@@ -97,6 +86,7 @@ def random_return(config: Any, episodes: int = 64) -> float:
 
 
 def run_experiment(name: str, quick: bool) -> dict[str, Any]:
+    """Train one experiment's seeds through the runner and apply its pass criterion."""
     agent, env, seeds, overrides, criterion = EXPERIMENTS[name]
     short = agent.__name__.rsplit(".", 1)[-1]
     overrides = {**overrides, **(QUICK[short] if quick else {})}
@@ -106,14 +96,14 @@ def run_experiment(name: str, quick: bool) -> dict[str, Any]:
     else:
         config = agent.make_config(env, **overrides)
     log(f"{name}: {short} on {env}, {config.trained_timesteps} steps x {seeds} seeds")
-    result = train_seeds(agent, config, seeds, progress=False)
+    result = train_runs(agent, config, 2 if quick else seeds, label=name)
     final = result.final_eval_returns()
     entry: dict[str, Any] = {
         "agent": short,
         "env": env,
-        "seeds": seeds,
+        "seeds": len(result.seeds),
         "timesteps": config.trained_timesteps,
-        "overrides": {k: v for k, v in overrides.items()},
+        "overrides": {k: (list(v) if isinstance(v, tuple) else v) for k, v in overrides.items()},
         "final_returns": [float(x) for x in final],
         "mean": float(np.mean(final)),
         "std": float(np.std(final)),
@@ -141,6 +131,7 @@ def run_experiment(name: str, quick: bool) -> dict[str, Any]:
 
 
 def markdown(results: dict[str, Any]) -> str:
+    """The markdown report of every finished experiment."""
     lines = [
         "# Agents learning benchmark (issue 8)",
         "",
@@ -165,30 +156,24 @@ def markdown(results: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the experiments asked for (resumable); write ``agents_learning.{json,md}`` to ``--out``."""
+    parser = make_parser("agents_learning", __doc__)
     parser.add_argument("--only", nargs="*", default=None, choices=sorted(EXPERIMENTS))
     parser.add_argument("--force", action="store_true")
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args(argv)
-    out_dir = Path(tempfile.mkdtemp()) if args.quick else RESULTS_DIR
-    json_path = out_dir / "agents_learning.json"
-    saved = json.loads(json_path.read_text()) if json_path.exists() else {}
-    results = saved.get("experiments", {})
-    for name in args.only or list(EXPERIMENTS):
+    args = parse_args(parser, argv)
+    json_path = args.out / "agents_learning.json"
+    results = read_json(json_path, {}).get("experiments", {})
+    for name in args.only or (QUICK_EXPERIMENTS if args.quick else list(EXPERIMENTS)):
         if name in results and not args.force:
             log(f"{name}: done already (use --force to rerun)")
             continue
         results[name] = run_experiment(name, args.quick)
-        payload = {
-            "machine": {"platform": platform.platform(), "jax": jax.__version__, "devices": str(jax.devices())},
-            "note": "2 CPU cores shared with other jobs",
-            "experiments": results,
-        }
-        atomic_write_text(json_path, json.dumps(payload, indent=1))
-        atomic_write_text(out_dir / "agents_learning.md", markdown(results))
+        payload = {"machine": machine_info(), "note": "2 CPU cores shared with other jobs", "experiments": results}
+        write_report(args.out, "agents_learning", payload, markdown(results))
     print(markdown(results))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

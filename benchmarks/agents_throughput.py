@@ -19,26 +19,26 @@ Writes ``benchmarks/results/agents_throughput.json`` and ``.md`` atomically.
 
 from __future__ import annotations
 
-import argparse
 import json
-import platform
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
-import jax
+from harness import (
+    REJAX_PYTHON,
+    compile_training,
+    log,
+    machine_info,
+    make_parser,
+    parse_args,
+    run_peer_json,
+    write_report,
+)
 
 from jaxrl_rewards.agents import dqn, pqn, sac
-from jaxrl_rewards.experiments.results import atomic_write_text
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS_DIR = ROOT / "benchmarks" / "results"
-REJAX_PYTHON = ROOT / "benchmarks" / "peers" / ".venv-rejax" / "bin" / "python"
-REJAX_SCRIPT = ROOT / "benchmarks" / "peers" / "rejax_agents.py"
 EVAL = {"num_evals": 1, "eval_episodes": 1, "eval_max_steps": 10}
 
 #: name -> (our module, env, timesteps, our overrides, rejax algo, rejax create options)
@@ -75,39 +75,44 @@ CASES: dict[str, tuple[Any, str, int, dict[str, Any], str, dict[str, Any]]] = {
     ),
 }
 
-_T0 = time.perf_counter()
-
-
-def log(msg: str) -> None:
-    print(f"[agents_throughput {time.perf_counter() - _T0:7.1f}s] {msg}", file=sys.stderr, flush=True)
+#: ``--quick``: the three cases at these sizes, ours only (the rejax peer is not run)
+QUICK = {
+    "dqn": {"total_timesteps": 64, "num_envs": 2, "batch_size": 8, "buffer_size": 64, "learning_starts": 16},
+    "pqn": {"total_timesteps": 128, "num_envs": 4, "num_steps": 8, "num_minibatches": 1, "update_epochs": 1},
+    "sac": {"total_timesteps": 32, "num_envs": 2, "batch_size": 8, "learning_starts": 8},
+}
+QUICK_CASES = ("pqn",)
 
 
 def rejax_round(algo: str, env: str, steps: int, seeds: int, options: dict[str, Any]) -> dict[str, Any]:
-    cmd = [str(REJAX_PYTHON), str(REJAX_SCRIPT), "--algo", algo, "--env", env, "--total-timesteps", str(steps)]
-    cmd += ["--seeds", str(seeds), "--repeats", "1", "--config", json.dumps(options)]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=1200)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    """One ``peers/rejax_agents.py`` subprocess (compile call, then one timed call); its JSON line."""
+    args = ["--algo", algo, "--env", env, "--total-timesteps", steps, "--seeds", seeds, "--repeats", 1]
+    result = run_peer_json("rejax_agents.py", [*map(str, args), "--config", json.dumps(options)], timeout=1200)
+    if "error" in result:
+        raise RuntimeError(result["error"])
+    return result
 
 
 def run_case(name: str, seeds: int, rounds: int, quick: bool) -> dict[str, Any]:
+    """Ours and rejax (unless ``quick``) in alternating rounds; steps/s and their per-round ratios."""
     module, env, steps, ours, algo, theirs = CASES[name]
     if quick:
-        steps = steps // 10
+        ours = {**ours, "hidden_sizes": (16,), **QUICK[name]}
+        steps = ours.pop("total_timesteps")
     config = module.make_config(env, total_timesteps=steps, **ours, **EVAL)
-    keys = jax.random.split(jax.random.key(0), seeds)
-    t0 = time.perf_counter()
-    compiled = jax.jit(jax.vmap(module.train, in_axes=(None, 0))).lower(config, keys).compile()
-    compile_s = time.perf_counter() - t0
-    jax.block_until_ready(compiled(config, keys))
+    run = compile_training(module, config, seeds, label=name)
+    compile_s = run.compile_s
     our_s, their_s, ratios, their_compile = [], [], [], []
+    peer: dict[str, Any] = {}
     for r in range(rounds):
-        t0 = time.perf_counter()
-        jax.block_until_ready(compiled(config, keys))
-        our_s.append(time.perf_counter() - t0)
+        our_s.append(run.timed())
+        ours_sps = config.trained_timesteps * seeds / our_s[-1]
+        if quick:
+            log(f"{name} round {r + 1}: ours {ours_sps:,.0f} steps/s (quick: rejax not run)")
+            continue
         peer = rejax_round(algo, env, steps, seeds, theirs)
         their_s.append(peer["run_s_median"])
         their_compile.append(peer["compile_s"])
-        ours_sps = config.trained_timesteps * seeds / our_s[-1]
         ratios.append(ours_sps / peer["steps_per_s"])
         log(f"{name} round {r + 1}: ours {ours_sps:,.0f} steps/s, rejax {peer['steps_per_s']:,.0f}")
     ours_sps = config.trained_timesteps * seeds / statistics.median(our_s)
@@ -122,13 +127,18 @@ def run_case(name: str, seeds: int, rounds: int, quick: bool) -> dict[str, Any]:
         "ours_steps_per_s": ours_sps,
         "rejax_compile_s_all": their_compile,
         "rejax_run_s_all": their_s,
-        "rejax_steps_per_s": peer["timesteps_executed"] * seeds / statistics.median(their_s),
-        "ratio_ours_over_rejax": statistics.median(ratios),
+        "rejax_steps_per_s": peer["timesteps_executed"] * seeds / statistics.median(their_s) if peer else None,
+        "ratio_ours_over_rejax": statistics.median(ratios) if ratios else None,
         "ratios_per_round": ratios,
     }
 
 
+def _num(x: float | None, spec: str) -> str:
+    return "—" if x is None else format(x, spec)
+
+
 def markdown(results: dict[str, Any]) -> str:
+    """The markdown report of every case that ran."""
     lines = [
         "# Agent throughput: ours vs rejax 0.1.3 (issue 8)",
         "",
@@ -143,7 +153,7 @@ def markdown(results: dict[str, Any]) -> str:
     for name, e in results.items():
         lines.append(
             f"| {name} | {e['env']} | {e['seeds']} | {e['timesteps']:,} | {e['ours_steps_per_s']:,.0f} | "
-            f"{e['rejax_steps_per_s']:,.0f} | {e['ratio_ours_over_rejax']:.2f} | "
+            f"{_num(e['rejax_steps_per_s'], ',.0f')} | {_num(e['ratio_ours_over_rejax'], '.2f')} | "
             f"{', '.join(f'{r:.2f}' for r in e['ratios_per_round'])} | {e['ours_compile_s']:.1f} |"
         )
     lines += [
@@ -155,28 +165,29 @@ def markdown(results: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def main(argv: Sequence[str] | None = None) -> int:
+    """Time every case; write ``agents_throughput.{json,md}`` to ``--out``."""
+    parser = make_parser("agents_throughput", __doc__)
     parser.add_argument("--only", nargs="*", default=None, choices=sorted(CASES))
     parser.add_argument("--seeds", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args(argv)
-    if not REJAX_PYTHON.exists():
+    args = parse_args(parser, argv)
+    if args.quick:
+        args.seeds, args.rounds = 2, 1
+    elif not REJAX_PYTHON.exists():
         sys.exit("rejax venv missing: run bash benchmarks/peers/setup_rejax.sh")
-    out_dir = Path(tempfile.mkdtemp()) if args.quick else RESULTS_DIR
     results: dict[str, Any] = {}
-    for name in args.only or list(CASES):
+    for name in args.only or (QUICK_CASES if args.quick else list(CASES)):
         results[name] = run_case(name, args.seeds, args.rounds, args.quick)
         payload = {
-            "machine": {"platform": platform.platform(), "jax": jax.__version__, "devices": str(jax.devices())},
-            "note": "2 CPU cores shared with other jobs",
+            "machine": machine_info(),
+            "note": "2 CPU cores shared with other jobs" + (" (quick: ours only)" if args.quick else ""),
             "results": results,
         }
-        atomic_write_text(out_dir / "agents_throughput.json", json.dumps(payload, indent=1))
-        atomic_write_text(out_dir / "agents_throughput.md", markdown(results))
+        write_report(args.out, "agents_throughput", payload, markdown(results))
     print(markdown(results))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

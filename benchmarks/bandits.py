@@ -14,20 +14,18 @@ compiled ahead of time (``compile_s``), called once untimed, then timed ``--repe
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import platform
 import statistics
 import sys
-import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from harness import log, machine_info, make_parser, parse_args, write_report
 
 from jaxrl_rewards.bandits import (
     FixedArm,
@@ -51,20 +49,11 @@ from jaxrl_rewards.bandits import (
     ucb1,
 )
 from jaxrl_rewards.bandits.plots import plot_curves
-from jaxrl_rewards.experiments.results import atomic_write_text
 from jaxrl_rewards.transforms import identity
-
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS_DIR = ROOT / "benchmarks" / "results"
-_T0 = time.perf_counter()
 
 
 def _r(values: Any) -> list[float]:
     return np.round(np.asarray(values, np.float64), 4).tolist()
-
-
-def log(message: str) -> None:
-    print(f"[{time.perf_counter() - _T0:7.1f}s] {message}", file=sys.stderr, flush=True)
 
 
 def evaluate(env, algorithms: dict[str, Any], horizon: int, seeds: int) -> tuple[dict[str, dict], dict[str, Any]]:
@@ -85,7 +74,12 @@ def evaluate(env, algorithms: dict[str, Any], horizon: int, seeds: int) -> tuple
     return summaries, traces
 
 
-def bernoulli_section(horizon: int, seeds: int, plot_path: Path) -> dict:
+#: Bernoulli algorithms a ``--quick`` run keeps (the ones its checks read)
+QUICK_BERNOULLI = ("greedy", "ucb1", "thompson_beta")
+
+
+def bernoulli_section(horizon: int, seeds: int, plot_path: Path, quick: bool = False) -> dict:
+    """10-arm Bernoulli: regret growth and suffix failures per algorithm, plus the regret plot."""
     log(f"10-arm Bernoulli, T={horizon}, {seeds} seeds")
     env = make_bandit("bernoulli", 10)
     algorithms = {
@@ -96,6 +90,8 @@ def bernoulli_section(horizon: int, seeds: int, plot_path: Path) -> dict:
         "thompson_gaussian": gaussian_thompson(),
         "exp3(0.1)": exp3(0.1),
     }
+    if quick:
+        algorithms = {k: v for k, v in algorithms.items() if k in QUICK_BERNOULLI}
     summaries, traces = evaluate(env, algorithms, horizon, seeds)
     plot_curves(
         {k: np.asarray(cumulative_regret(v)) for k, v in traces.items()},
@@ -120,6 +116,7 @@ def bernoulli_section(horizon: int, seeds: int, plot_path: Path) -> dict:
 
 
 def constrained_section(horizon: int, seeds: int) -> dict:
+    """Constrained bandits: reward and cumulative violation per algorithm."""
     env = make_bandit("constrained", 10)
     threshold = float(env.threshold)
     log(f"constrained bandit, T={horizon}, {seeds} seeds, threshold {threshold}")
@@ -149,6 +146,7 @@ def constrained_section(horizon: int, seeds: int) -> dict:
 
 
 def satiation_section(horizon: int, seeds: int) -> dict:
+    """Satiation bandit: adaptive algorithms vs every fixed arm."""
     env = make_bandit("satiation", 5)
     log(f"satiation bandit, 5 arms, T={horizon}, {seeds} seeds")
     algorithms = {
@@ -184,6 +182,7 @@ def satiation_section(horizon: int, seeds: int) -> dict:
 
 
 def other_sections(horizon: int, seeds: int) -> dict:
+    """Linear, adversarial and switching bandits."""
     out = {}
     env = make_bandit("linear", 10)
     log(f"linear contextual, d={env.context_dim}, T={horizon}, {seeds} seeds")
@@ -264,6 +263,7 @@ def _fmt(s: dict, key: str, digits: int = 1) -> str:
 
 
 def markdown(data: dict) -> str:
+    """The markdown report of ``main``'s data."""
     lines = [
         "# Bandit benchmark",
         "",
@@ -293,55 +293,56 @@ def markdown(data: dict) -> str:
             f"{100 * s['best_arm_fraction']:.1f}% | {100 * s['suffix_failure_rate']:.1f}% | {s['wall_s']:.1f} |"
         )
     lines += ["", f"Checks: {b['checks']}", "", "![regret curves](bandits_regret.png)", ""]
-    c = data["constrained"]
-    lines += [
-        f"## Constrained bandit, horizon {c['horizon']}, {c['seeds']} seeds",
-        "",
-        f"Reward probabilities {c['reward_probs']}, cost probabilities {c['cost_probs']}, threshold "
-        f"{c['threshold']}; always playing the best feasible arm earns {c['best_feasible_total_reward']:.0f}. "
-        "Violation = sum over rounds of max(0, E[cost of the arm played] - threshold); long-term violation = "
-        "max(0, sum of (E[cost] - threshold)) (over- and under-spending cancel).",
-        "",
-        "| algorithm | total expected reward | cumulative violation | long-term violation | best feasible arm |",
-        "|---|---|---|---|---|",
-    ]
-    for name, s in c["results"].items():
-        lines.append(
-            f"| {name} | {_fmt(s, 'total_expected_reward')} | {_fmt(s, 'cumulative_violation')} | "
-            f"{s['long_term_violation']:.1f} | {100 * s['best_arm_fraction']:.1f}% |"
-        )
-    lines += ["", f"Checks: {c['checks']}", ""]
-    s_ = data["satiation"]
-    lines += [
-        f"## Satiation bandit, horizon {s_['horizon']}, {s_['seeds']} seeds",
-        "",
-        f"Rested means {s_['base']}, satiation decay {s_['decay']}, strength {s_['strength']} "
-        "(reward = base · exp(-strength · satiation)). Fixed-arm totals: "
-        f"{[round(v, 1) for v in s_['fixed_arm_totals']]}.",
-        "",
-        "| policy | total expected reward |",
-        "|---|---|",
-    ]
-    for name, s in s_["results"].items():
-        lines.append(f"| {name} | {_fmt(s, 'total_expected_reward')} |")
-    lines += ["", f"Checks: {s_['checks']}", ""]
-    for key, title in (
-        ("linear", "Linear contextual bandit (d=5, 10 arms)"),
-        ("adversarial", "Adversarial (oblivious) bandit: regret vs the best fixed arm in hindsight"),
-        ("switching", "Switching (warm-up) bandit: reward depends on the time since the last switch"),
-    ):
-        sec = data["other"][key]
-        lines += [f"## {title}, horizon {sec['horizon']}, {sec['seeds']} seeds", "", NOTES[key], ""]
+    if "constrained" in data:  # not in a --quick run
+        c = data["constrained"]
         lines += [
-            "| algorithm | R(T) | R(T)/R(T/4) | best-arm pulls | total expected reward |",
+            f"## Constrained bandit, horizon {c['horizon']}, {c['seeds']} seeds",
+            "",
+            f"Reward probabilities {c['reward_probs']}, cost probabilities {c['cost_probs']}, threshold "
+            f"{c['threshold']}; always playing the best feasible arm earns {c['best_feasible_total_reward']:.0f}. "
+            "Violation = sum over rounds of max(0, E[cost of the arm played] - threshold); long-term violation = "
+            "max(0, sum of (E[cost] - threshold)) (over- and under-spending cancel).",
+            "",
+            "| algorithm | total expected reward | cumulative violation | long-term violation | best feasible arm |",
             "|---|---|---|---|---|",
         ]
-        for name, s in sec["results"].items():
+        for name, s in c["results"].items():
             lines.append(
-                f"| {name} | {_fmt(s, 'final_regret')} | {s['regret_ratio_T_over_T4']:.2f} | "
-                f"{100 * s['best_arm_fraction']:.1f}% | {_fmt(s, 'total_expected_reward')} |"
+                f"| {name} | {_fmt(s, 'total_expected_reward')} | {_fmt(s, 'cumulative_violation')} | "
+                f"{s['long_term_violation']:.1f} | {100 * s['best_arm_fraction']:.1f}% |"
             )
-        lines.append("")
+        lines += ["", f"Checks: {c['checks']}", ""]
+        s_ = data["satiation"]
+        lines += [
+            f"## Satiation bandit, horizon {s_['horizon']}, {s_['seeds']} seeds",
+            "",
+            f"Rested means {s_['base']}, satiation decay {s_['decay']}, strength {s_['strength']} "
+            "(reward = base · exp(-strength · satiation)). Fixed-arm totals: "
+            f"{[round(v, 1) for v in s_['fixed_arm_totals']]}.",
+            "",
+            "| policy | total expected reward |",
+            "|---|---|",
+        ]
+        for name, s in s_["results"].items():
+            lines.append(f"| {name} | {_fmt(s, 'total_expected_reward')} |")
+        lines += ["", f"Checks: {s_['checks']}", ""]
+        for key, title in (
+            ("linear", "Linear contextual bandit (d=5, 10 arms)"),
+            ("adversarial", "Adversarial (oblivious) bandit: regret vs the best fixed arm in hindsight"),
+            ("switching", "Switching (warm-up) bandit: reward depends on the time since the last switch"),
+        ):
+            sec = data["other"][key]
+            lines += [f"## {title}, horizon {sec['horizon']}, {sec['seeds']} seeds", "", NOTES[key], ""]
+            lines += [
+                "| algorithm | R(T) | R(T)/R(T/4) | best-arm pulls | total expected reward |",
+                "|---|---|---|---|---|",
+            ]
+            for name, s in sec["results"].items():
+                lines.append(
+                    f"| {name} | {_fmt(s, 'final_regret')} | {s['regret_ratio_T_over_T4']:.2f} | "
+                    f"{100 * s['best_arm_fraction']:.1f}% | {_fmt(s, 'total_expected_reward')} |"
+                )
+            lines.append("")
     t = data["throughput"]
     lines += [
         "## Throughput (10 arms, one compiled call per row)",
@@ -363,53 +364,31 @@ def markdown(data: dict) -> str:
     return "\n".join(lines)
 
 
-def _strict_json(value):
-    """Plain JSON (no NaN/Infinity, which strict parsers reject): non-finite numbers -> null."""
-    if isinstance(value, dict):
-        return {k: _strict_json(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_strict_json(v) for v in value]
-    if isinstance(value, float | int | np.floating | np.integer) and not isinstance(value, bool):
-        value = float(value) if isinstance(value, float | np.floating) else int(value)
-        return value if not isinstance(value, float) or np.isfinite(value) else None
-    return value
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="tiny sizes, results to a temp dir")
+def main(argv: Sequence[str] | None = None) -> int:
+    """Every bandit section; write ``bandits.{json,md}`` and ``bandits_regret.png`` to ``--out``."""
+    parser = make_parser("bandits", __doc__)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--out-dir", type=Path, default=None)
-    args = parser.parse_args()
+    args = parse_args(parser, argv)
     if args.quick:
         horizon, seeds, c_seeds, seed_counts = 200, 8, 8, (1, 16)
-        out_dir = args.out_dir or Path(tempfile.mkdtemp(prefix="bandits_bench_"))
     else:
         horizon, seeds, c_seeds, seed_counts = 2000, 200, 100, (1, 1024)
-        out_dir = args.out_dir or RESULTS_DIR
-    data = {
-        "machine": {
-            "platform": platform.platform(),
-            "jax": jax.__version__,
-            "cpus": os.cpu_count(),
-            "devices": [str(d) for d in jax.devices()],
-            "shared": True,
-        },
-        "quick": args.quick,
-    }
-    data["bernoulli"] = bernoulli_section(horizon, seeds, out_dir / "bandits_regret.png")
-    data["constrained"] = constrained_section(horizon, c_seeds)
-    data["satiation"] = satiation_section(horizon, c_seeds)
-    data["other"] = other_sections(horizon, c_seeds)
+    out_dir = args.out
+    data = {"machine": {**machine_info(), "cpus": os.cpu_count(), "shared": True}, "quick": args.quick}
+    start = time.perf_counter()
+    data["bernoulli"] = bernoulli_section(horizon, seeds, out_dir / "bandits_regret.png", args.quick)
+    if not args.quick:  # quick: the Bernoulli study and the throughput rows only
+        data["constrained"] = constrained_section(horizon, c_seeds)
+        data["satiation"] = satiation_section(horizon, c_seeds)
+        data["other"] = other_sections(horizon, c_seeds)
     data["throughput"] = throughput_section(horizon, seed_counts, args.repeats)
-    data["total_s"] = time.perf_counter() - _T0
-    text_json = json.dumps(_strict_json(data), indent=2, allow_nan=False)
-    atomic_write_text(out_dir / "bandits.json", text_json + "\n")
+    data["total_s"] = time.perf_counter() - start
     text = markdown(data)
-    atomic_write_text(out_dir / "bandits.md", text)
+    json_path, md_path = write_report(out_dir, "bandits", data, text, strict=True)
     print(text)
-    log(f"wrote {out_dir / 'bandits.json'}, {out_dir / 'bandits.md'}")
+    log(f"wrote {json_path}, {md_path}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

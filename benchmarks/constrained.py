@@ -7,11 +7,11 @@ Run from the repository root with the main venv:
     python benchmarks/constrained.py --only overhead   # rerun parts, keep the rest of the json
     python benchmarks/constrained.py --report   # rebuild md and png from the json
 
-Experiments (each variant trains all its seeds in one ``jax.jit(jax.vmap(ppo.train))`` call):
+Experiments (each variant trains all its seeds through the library's runner, ``train_seeds``):
 
 * ``point``: ``PointHazard-v0`` (one hazard on the straight path), cost limit 1 per episode,
-  8 seeds: plain PPO, PPO-Lagrangian with gradient ascent on lambda (SGD, ``lr``) and with the
-  PID Lagrangian (same integral gain ``ki = lr`` plus a proportional term). Reported: mean
+  8 seeds: plain PPO, PPO-Lagrangian with gradient ascent on lambda (SGD, ``learning_rate``) and with the
+  PID Lagrangian (same integral gain ``ki = learning_rate`` plus a proportional term). Reported: mean
   episodic cost over the last 20% of training (per seed, then averaged), peak overshoot of the
   seed-averaged cost curve over the limit, return, multipliers, violation rate.
 * ``two``: ``PointTwoHazards-v0`` (``info["cost"]`` is ``[2]``), two constraints with different
@@ -26,29 +26,38 @@ iteration (``train/stream_return/cost...``, the same for every variant). Results
 
 from __future__ import annotations
 
-import argparse
-import io
 import json
 import sys
-import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import jax
 import numpy as np
-from bench_machine import machine_info
+from harness import (
+    QUICK_PPO,
+    atomic_write_text,
+    log,
+    machine_info,
+    make_parser,
+    parse_args,
+    read_json,
+    seed_keys,
+    train_runs,
+    write_figure,
+    write_report,
+)
+from matplotlib.figure import Figure
 
 from jaxrl_rewards.agents import ppo
-from jaxrl_rewards.experiments.results import atomic_write_bytes, atomic_write_text
+from jaxrl_rewards.experiments.runner import vmapped
 from jaxrl_rewards.transforms.constraints.lagrangian import lagrangian
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS_DIR = ROOT / "benchmarks" / "results"
 SEEDS = 8
 LIMIT = 1.0
 TWO_LIMITS = (0.5, 2.0)
-GRADIENT = {"rule": "gradient", "lr": 0.02}
+GRADIENT = {"rule": "gradient", "learning_rate": 0.02}
 PID = {"rule": "pid", "kp": 0.1, "ki": 0.02, "kd": 0.0}
 PPO_OPTIONS: dict[str, Any] = {
     "num_envs": 16,
@@ -63,22 +72,15 @@ PPO_OPTIONS: dict[str, Any] = {
     "num_evals": 10,
     "eval_episodes": 16,
 }
-QUICK = {"total_timesteps": 20_480, "num_evals": 2, "eval_episodes": 2}
-
-_T0 = time.perf_counter()
-
-
-def log(msg: str) -> None:
-    print(f"[constrained {time.perf_counter() - _T0:7.1f}s] {msg}", file=sys.stderr, flush=True)
+QUICK = {**QUICK_PPO, "total_timesteps": 640, "num_evals": 2}
 
 
 def train(env: str, transform, seeds: int, options: dict[str, Any]) -> tuple[dict[str, np.ndarray], float]:
+    """Train ``seeds`` seeds of PPO on ``env`` (through the runner); metrics ``[S, ...]`` and wall s."""
     kwargs = dict(options) if transform is None else {**options, "transform": transform}
     config = ppo.make_config(env, **kwargs)
-    keys = jax.random.split(jax.random.key(0), seeds)
-    t0 = time.perf_counter()
-    _, metrics = jax.block_until_ready(jax.jit(jax.vmap(ppo.train, in_axes=(None, 0)))(config, keys))
-    return {k: np.asarray(v) for k, v in metrics.items()}, time.perf_counter() - t0
+    result = train_runs(ppo, config, seeds, label=env)
+    return result.metrics, result.total_s
 
 
 def summarise(metrics: dict[str, np.ndarray], streams: tuple[str, ...], limits: tuple[float, ...]) -> dict[str, Any]:
@@ -119,11 +121,13 @@ def summarise(metrics: dict[str, np.ndarray], streams: tuple[str, ...], limits: 
 
 
 def downsample(x: np.ndarray, n: int = 100) -> list[float]:
+    """At most ``n`` evenly spaced values of ``x [T]`` (first and last included), rounded."""
     idx = np.unique(np.linspace(0, len(x) - 1, min(n, len(x))).round().astype(int))
     return [round(float(v), 3) for v in x[idx]]
 
 
 def curves(metrics: dict[str, np.ndarray], streams: tuple[str, ...]) -> dict[str, Any]:
+    """Downsampled mean curves (return, costs, multipliers) and final per-seed return / cost."""
     out = {
         "timesteps": downsample(metrics["timesteps"][0]),
         "return": downsample(metrics["train/episode_return"].mean(0)),
@@ -146,9 +150,8 @@ def overhead(options: dict[str, Any], seeds: int, reps: int) -> dict[str, Any]:
         "plain": ppo.make_config("PointHazard-v0", **options),
         "lagrangian": ppo.make_config("PointHazard-v0", **options, transform=lagrangian(LIMIT, **PID)),
     }
-    keys = jax.random.split(jax.random.key(1), seeds)
-    init = jax.jit(jax.vmap(ppo.init, in_axes=(None, 0)))
-    segment = jax.jit(jax.vmap(ppo.train_segment, in_axes=(None, 0)))
+    keys = seed_keys(range(1, seeds + 1))
+    init, segment = vmapped(ppo, "init"), vmapped(ppo, "train_segment")  # the runner's compiled programs
     states = {}
     for name, cfg in configs.items():
         states[name] = jax.block_until_ready(segment(cfg, init(cfg, keys))[0])  # compile + warm up
@@ -173,12 +176,9 @@ def overhead(options: dict[str, Any], seeds: int, reps: int) -> dict[str, Any]:
 
 
 def plot(results: dict[str, Any], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, grid = plt.subplots(2, 3, figsize=(16, 8.5))
+    """Return-cost curves of every variant (``constrained.png``)."""
+    fig = Figure(figsize=(16, 8.5))
+    grid = fig.subplots(2, 3)
     axes = grid.reshape(-1)
     point = results["point"]["curves"]
     colors = {"plain": "tab:red", "gradient": "tab:blue", "pid": "tab:green"}
@@ -209,10 +209,7 @@ def plot(results: dict[str, Any], path: Path) -> None:
             ax.set_xlabel("env steps (thousands)")
         ax.legend(fontsize=8)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=80)
-    plt.close(fig)
-    atomic_write_bytes(path, buf.getvalue())
+    write_figure(fig, path, dpi=80)
 
 
 def _overshoot(summary: dict[str, Any]) -> float:
@@ -221,6 +218,7 @@ def _overshoot(summary: dict[str, Any]) -> float:
 
 
 def markdown(res: dict[str, Any]) -> str:
+    """The markdown report of ``main``'s results."""
     p = res["point"]["summary"]
     t = res["two"]["summary"]
     o = res["overhead"]
@@ -297,9 +295,9 @@ def markdown(res: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="tiny sizes, results in a temp dir")
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the parts asked for; write ``constrained.{json,md,png}`` to ``--out``."""
+    parser = make_parser("constrained", __doc__)
     parser.add_argument("--seeds", type=int, default=SEEDS)
     parser.add_argument(
         "--only",
@@ -309,14 +307,14 @@ def main() -> None:
     )
     parser.add_argument("--reps", type=int, default=15, help="alternating repetitions of the overhead timing")
     parser.add_argument("--report", action="store_true", help="only rebuild the md and png from the json")
-    args = parser.parse_args()
+    args = parse_args(parser, argv)
+    out_dir = args.out
     if args.report:
-        res = json.loads((RESULTS_DIR / "constrained.json").read_text())
-        plot(res, RESULTS_DIR / "constrained.png")
-        atomic_write_text(RESULTS_DIR / "constrained.md", markdown(res))
-        return
+        res = read_json(out_dir / "constrained.json")
+        plot(res, out_dir / "constrained.png")
+        atomic_write_text(out_dir / "constrained.md", markdown(res))
+        return 0
     options = {**PPO_OPTIONS, **(QUICK if args.quick else {})}
-    out_dir = Path(tempfile.mkdtemp()) if args.quick else RESULTS_DIR
     seeds = 2 if args.quick else args.seeds
     res: dict[str, Any] = {
         "machine": machine_info(shared=True),
@@ -352,13 +350,14 @@ def main() -> None:
         "overhead_ok": res["overhead"]["ratio_lagrangian_over_plain"] <= 1.15,
     }
     res["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    atomic_write_text(out_dir / "constrained.json", json.dumps(res, indent=1))
     plot(res, out_dir / "constrained.png")
-    atomic_write_text(out_dir / "constrained.md", markdown(res))
+    write_report(out_dir, "constrained", res, markdown(res))
     log(f"done: {res['checks']} -> {out_dir}")
+    return 0
 
 
 def run_point(options: dict[str, Any], seeds: int) -> dict[str, Any]:
+    """PointHazard-v0: plain PPO vs gradient-ascent and PID Lagrangian."""
     point: dict[str, Any] = {"summary": {}, "curves": {}, "wall_s": {}}
     variants = {"plain": None, "gradient": lagrangian(LIMIT, **GRADIENT), "pid": lagrangian(LIMIT, **PID)}
     for name, transform in variants.items():
@@ -373,6 +372,7 @@ def run_point(options: dict[str, Any], seeds: int) -> dict[str, Any]:
 
 
 def run_two(options: dict[str, Any], seeds: int) -> dict[str, Any]:
+    """PointTwoHazards-v0: plain PPO vs the PID Lagrangian on two constraints."""
     two: dict[str, Any] = {"summary": {}, "curves": {}, "wall_s": {}}
     for name, transform in {"plain": None, "pid": lagrangian(TWO_LIMITS, **PID)}.items():
         log(f"two/{name}: training {seeds} seeds")
@@ -385,4 +385,4 @@ def run_two(options: dict[str, Any], seeds: int) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

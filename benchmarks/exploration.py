@@ -1,5 +1,8 @@
 """Exploration benchmark: intrinsic bonuses on our exploration environments (issue 6).
 
+Over 400 lines: five small exploration experiments that share one PPO setup, one info probe and
+one report (resumable per experiment); the shared machinery is in ``harness``.
+
 Run from the repository root with the main venv:
 
     python benchmarks/exploration.py                       # every experiment (resumable)
@@ -7,7 +10,8 @@ Run from the repository root with the main venv:
     python benchmarks/exploration.py --force               # rerun finished experiments
     python benchmarks/exploration.py --quick               # smoke test, tiny sizes, temp dir
 
-Every variant trains 8 seeds in ONE compiled call (``jax.jit(jax.vmap(ppo.train))``);
+Every variant trains 8 seeds through the library's runner (``experiments.runner.train_seeds``;
+the contextual grid's two layouts are one batched call, ``harness.train_batched``);
 evaluation (greedy policy, inside the call) gives the final task return. A probe transform
 chained after the bonus logs the env's ``info`` signals per iteration (treasure found,
 success, time at the TV). Results: ``benchmarks/results/exploration.{json,md}`` and
@@ -30,25 +34,36 @@ Experiments:
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from bench_machine import machine_info
 from flax import struct
+from harness import (
+    QUICK_PPO,
+    compile_training,
+    log,
+    machine_info,
+    make_parser,
+    parse_args,
+    read_json,
+    train_batched,
+    train_runs,
+    write_figure,
+    write_report,
+)
+from matplotlib.figure import Figure
 
 from jaxrl_rewards.agents import ppo
 from jaxrl_rewards.analysis.reward_free import coverage, empirical_model, planning_scores, reachable_states
 from jaxrl_rewards.envs import SparseGridWorld, make
 from jaxrl_rewards.experiments.paths import batch_config
-from jaxrl_rewards.experiments.results import atomic_write_text
 from jaxrl_rewards.transforms import RewardTransform, chain, scale
 from jaxrl_rewards.transforms.intrinsic import (
     combine_bonuses,
@@ -59,15 +74,11 @@ from jaxrl_rewards.transforms.intrinsic import (
     rnd_bonus,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS_DIR = ROOT / "benchmarks" / "results"
 SEEDS = 8
 CACHE_DIR = Path(tempfile.gettempdir()) / "jaxrl_rewards_exploration_cache"
-_T0 = time.perf_counter()
-
-
-def log(msg: str) -> None:
-    print(f"[exploration {time.perf_counter() - _T0:7.1f}s] {msg}", file=sys.stderr, flush=True)
+#: what ``main`` sets for a ``--quick`` run: no metrics cache, 2 seeds, the first 2 variants, tiny PPO
+_RUN: dict[str, Any] = {"cache": CACHE_DIR, "seeds": SEEDS, "max_variants": None, "ppo": {}}
+QUICK_EXPERIMENTS = ("deep_sea",)
 
 
 class InfoProbe(RewardTransform):
@@ -76,6 +87,7 @@ class InfoProbe(RewardTransform):
     keys: tuple[str, ...] = struct.field(pytree_node=False, default=())
 
     def update(self, state, streams, batch, key):
+        """Per-iteration batch means of the probed ``info`` keys; state unchanged."""
         return state, {f"probe/{k}": jnp.asarray(batch.info[k], jnp.float32).mean() for k in self.keys}
 
 
@@ -85,31 +97,32 @@ def run_variants(
     """Train every variant for SEEDS seeds (one vmapped call each); numpy metrics per variant,
     ``[S, ...]`` (or ``[L, S, ...]`` with ``sweep``: dotted config path -> L values, vmapped too)."""
     out = {}
-    keys = jax.random.split(jax.random.key(0), SEEDS)
-    for name, bonus in variants.items():
+    seeds, cache_dir = _RUN["seeds"], _RUN["cache"]
+    ppo_kw = {**ppo_kw, **_RUN["ppo"]}
+    for name, bonus in list(variants.items())[: _RUN["max_variants"]]:
         transform = chain(*(t for t in (bonus, InfoProbe(keys=probe)) if t is not None))
         config = ppo.make_config(env, params, transform=transform, **ppo_kw)
         # raw metrics are cached per variant, so a crash while summarising loses no training
         tag = f"{env!r}_{name}_{config.trained_timesteps}_{sweep is not None}".replace(" ", "").replace("/", "-")
-        cache = CACHE_DIR / f"{tag}.npz"
-        if cache.exists():
+        cache = None if cache_dir is None else cache_dir / f"{tag}.npz"
+        if cache is not None and cache.exists():
             out[name] = dict(np.load(cache))
             log(f"{name}: cached ({cache})")
             continue
         start = time.perf_counter()
-        train = jax.vmap(ppo.train, in_axes=(None, 0))
         if sweep is None:
-            _, metrics = jax.jit(train)(config, keys)
+            metrics = train_runs(ppo, config, seeds, label=name).metrics
         else:
             config, axes = batch_config(config, sweep)
-            _, metrics = jax.jit(jax.vmap(train, in_axes=(axes, None)))(config, keys)
-        metrics = {k: np.asarray(v) for k, v in jax.device_get(metrics).items()}
+            _, metrics = train_batched(ppo, config, axes, seeds)
+            metrics = {k: np.asarray(v) for k, v in jax.device_get(metrics).items()}
         wall = time.perf_counter() - start
         log(f"{name}: {wall:.0f}s, final eval return {metrics['eval/return/task'][..., -1].round(2)}")
         metrics["wall_s"] = np.asarray(wall)
         metrics["steps_per_seed"] = np.asarray(config.trained_timesteps)
-        CACHE_DIR.mkdir(parents=True, exist_ok=True)
-        np.savez(cache, **metrics)
+        if cache is not None:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            np.savez(cache, **metrics)
         out[name] = metrics
     return out
 
@@ -125,8 +138,9 @@ PPO_SPARSE = dict(num_envs=16, num_steps=32, update_epochs=4, num_minibatches=4,
 
 
 def deep_sea(quick: bool) -> dict[str, Any]:
+    """DeepSea: seeds reaching the treasure and final greedy solves per variant."""
     size = 6 if quick else 20
-    steps = 20_000 if quick else 200_000
+    steps = 640 if quick else 200_000
     env, params = make("DeepSea-v0", size=size)
     variants = {
         "ppo": None,
@@ -153,8 +167,9 @@ def deep_sea(quick: bool) -> dict[str, Any]:
 
 
 def key_door(quick: bool) -> dict[str, Any]:
+    """Key-door grid: final greedy solves, goal reached during training, curves."""
     size = 5 if quick else 8
-    steps = 20_000 if quick else 250_000
+    steps = 640 if quick else 250_000
     env, params = make("KeyDoor-v0", size=size)
     variants = {
         "ppo": None,
@@ -177,8 +192,9 @@ def key_door(quick: bool) -> dict[str, Any]:
 
 
 def noisy_tv(quick: bool) -> dict[str, Any]:
+    """Noisy TV grid: share of steps spent at the TV in the second half of training."""
     size = 4 if quick else 8
-    steps = 20_000 if quick else 100_000
+    steps = 640 if quick else 100_000
     env, params = make("NoisyTV-v0", size=size, noise_dim=16)
     variants = {
         "prediction_error": prediction_error_bonus(normalize=True),
@@ -221,8 +237,9 @@ def contextual_indices(size: int):
 
 
 def contextual(quick: bool) -> dict[str, Any]:
+    """Contextual grid: episodic / global / combined counts, fixed vs resampled layout."""
     size = 5 if quick else 9
-    steps = 20_000 if quick else 100_000
+    steps = 640 if quick else 100_000
     result = {"size": size, "variants": {}}
     env, params = make("ContextualGrid-v0", size=size)
     cell, layout_cell, cells, layouts = contextual_indices(size)
@@ -255,24 +272,26 @@ def contextual(quick: bool) -> dict[str, Any]:
 
 
 def reward_free(quick: bool) -> dict[str, Any]:
+    """Reward-free exploration: coverage and planning scores of the empirical model."""
     size = 5 if quick else 10
-    steps = 10_000 if quick else 40_000
+    steps = 640 if quick else 40_000
     env = SparseGridWorld(size=size)
     params = env.default_params
     mdp = env.tabular_mdp(params)
     model = empirical_model(lambda o: jnp.argmax(o), env.num_states, 4)
     reach = reachable_states(mdp.transitions, 0, mdp.terminal)
     goals = np.random.default_rng(0).choice(np.arange(1, env.num_states - 1), 20, replace=False)
-    keys = jax.random.split(jax.random.key(0), SEEDS)
+    seeds = _RUN["seeds"]
     result = {"size": size, "goals": goals.tolist(), "variants": {}}
     for name, bonus in {"no_bonus": None, "counts": count_bonus(beta=1.0)}.items():
         parts = [scale(0.0)] + ([bonus] if bonus is not None else []) + [model]
-        config = ppo.make_config(env, params, transform=chain(*parts), total_timesteps=steps, **PPO_SPARSE)
+        options = {"total_timesteps": steps, **PPO_SPARSE, **_RUN["ppo"]}
+        config = ppo.make_config(env, params, transform=chain(*parts), **options)
         start = time.perf_counter()
-        state, _ = jax.jit(jax.vmap(ppo.train, in_axes=(None, 0)))(config, keys)
+        state, _ = compile_training(ppo, config, seeds, label=f"reward_free {name}", warmup=False).run()
         counts = jax.device_get(state.transform_state[-1])
         covs, scores = [], []
-        for s in range(SEEDS):
+        for s in range(seeds):
             seed_counts = jax.tree.map(lambda x, s=s: x[s], counts)
             covs.append(coverage(seed_counts, reach))
             scores.append(planning_scores(seed_counts, mdp.transitions, mdp.terminal, goals, 0, 0.95).mean())
@@ -301,6 +320,7 @@ EXPERIMENTS = {
 
 
 def render(results: dict[str, Any]) -> str:
+    """The markdown report of the experiments that ran."""
     lines = [
         "# Exploration benchmark (issue 6)",
         "",
@@ -386,13 +406,7 @@ def render(results: dict[str, Any]) -> str:
 
 
 def plot(results: dict[str, Any], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import io
-
-    import matplotlib.pyplot as plt
-
+    """Curves of the experiments that ran (``exploration_curves.png``)."""
     panels = [
         ("deep_sea", "treasure_rate_curve", "deep sea: treasure per step"),
         ("key_door", "success_rate_curve", "key-door: goal per step"),
@@ -402,8 +416,8 @@ def plot(results: dict[str, Any], path: Path) -> None:
     panels = [p for p in panels if p[0] in results]
     if not panels:
         return
-    fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 3.5))
-    axes = np.atleast_1d(axes)
+    fig = Figure(figsize=(4.5 * len(panels), 3.5))
+    axes = np.atleast_1d(fig.subplots(1, len(panels)))
     for ax, (exp, key, title) in zip(axes, panels, strict=True):
         for name, v in results[exp]["variants"].items():
             if key in v:
@@ -412,26 +426,23 @@ def plot(results: dict[str, Any], path: Path) -> None:
         ax.set_xlabel("iteration" if key != "eval_curve" else "evaluation")
         ax.legend(fontsize=7)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90)
-    plt.close(fig)
-    from jaxrl_rewards.experiments.results import atomic_write_bytes
-
-    atomic_write_bytes(path, buf.getvalue())
+    write_figure(fig, path, dpi=90)
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the experiments asked for (resumable); write ``exploration.{json,md}`` and curves to ``--out``."""
+    parser = make_parser("exploration", __doc__)
     parser.add_argument("--only", choices=sorted(EXPERIMENTS), action="append")
     parser.add_argument("--force", action="store_true")
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--out-dir", type=Path, default=None)
-    args = parser.parse_args(argv)
-    out_dir = args.out_dir or (Path(tempfile.gettempdir()) / "jaxrl_rewards_bench_quick" if args.quick else RESULTS_DIR)
-    json_path = out_dir / "exploration.json"
-    results = json.loads(json_path.read_text()) if json_path.exists() else {}
+    args = parse_args(parser, argv)
+    if args.quick:
+        _RUN.update(cache=None, seeds=2, max_variants=2, ppo={**QUICK_PPO, "num_evals": 2})
+    else:
+        _RUN.update(cache=CACHE_DIR, seeds=SEEDS, max_variants=None, ppo={})
+    json_path = args.out / "exploration.json"
+    results = read_json(json_path, {})
     results["machine"] = machine_info(shared="yes: 2 cores shared with the coordinator and other agents' jobs")
-    for name in args.only or list(EXPERIMENTS):
+    for name in args.only or (QUICK_EXPERIMENTS if args.quick else list(EXPERIMENTS)):
         if name in results and not args.force:
             log(f"{name}: already done (use --force)")
             continue
@@ -439,11 +450,11 @@ def main(argv: list[str] | None = None) -> None:
         start = time.perf_counter()
         results[name] = EXPERIMENTS[name](args.quick)
         results[name]["experiment_wall_s"] = time.perf_counter() - start
-        atomic_write_text(json_path, json.dumps(results, indent=1))
-        atomic_write_text(out_dir / "exploration.md", render(results))
-        plot(results, out_dir / "exploration_curves.png")
+        write_report(args.out, "exploration", results, render(results))
+        plot(results, args.out / "exploration_curves.png")
     print(render(results))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

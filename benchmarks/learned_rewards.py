@@ -27,24 +27,33 @@ Experiments:
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
-import tempfile
-import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from bench_machine import machine_info
+from harness import (
+    QUICK_PPO,
+    atomic_write_text,
+    compile_training,
+    log,
+    machine_info,
+    make_parser,
+    parse_args,
+    read_json,
+    train_runs,
+    write_figure,
+    write_json,
+)
+from matplotlib.figure import Figure
 
 from jaxrl_rewards.agents import ppo
 from jaxrl_rewards.agents.policies import expert_data_from_ppo
 from jaxrl_rewards.envs import make
-from jaxrl_rewards.experiments.results import atomic_write_bytes, atomic_write_text
-from jaxrl_rewards.experiments.runner import train_seeds
 from jaxrl_rewards.transforms.learned import (
     airl_reward,
     collect_reference_samples,
@@ -56,17 +65,13 @@ from jaxrl_rewards.transforms.learned import (
     true_reward_oracle,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "benchmarks" / "results"
 SEEDS = 8
-_T0 = time.perf_counter()
+#: ``--quick``: the first overopt variant only (one compile)
+QUICK_EXPERIMENTS = ("overopt",)
+QUICK_VARIANTS = 1
 
 
 SHARED_NOTE = "shared machine: 2 CPU cores used by several jobs at once; timings are indicative"
-
-
-def log(msg: str) -> None:
-    print(f"[learned_rewards {time.perf_counter() - _T0:7.1f}s] {msg}", file=sys.stderr, flush=True)
 
 
 # --------------------------------------------------------------------------- reference policy (grid)
@@ -88,11 +93,13 @@ def reference_probs(obs: jax.Array) -> jax.Array:
 
 
 def reference_log_prob(obs: jax.Array, action: jax.Array) -> jax.Array:
+    """``log pi_ref(action | obs)`` of ``reference_probs``."""
     probs = reference_probs(obs)
     return jnp.log(jnp.take_along_axis(probs, action[..., None].astype(jnp.int32), axis=-1)[..., 0])
 
 
 def reference_policy(key: jax.Array, obs: jax.Array):
+    """Sample an action of ``reference_probs``; ``(action, None)``."""
     return jax.random.categorical(key, jnp.log(reference_probs(obs))), None
 
 
@@ -100,6 +107,7 @@ def reference_policy(key: jax.Array, obs: jax.Array):
 
 
 def overopt_variants(quick: bool) -> dict[str, dict[str, Any]]:
+    """Overoptimisation variants: config overrides by name."""
     env, params = make("ProxyGrid-bonus")
     samples = collect_reference_samples(env, params, reference_policy, jax.random.key(123), 16, 64)
     return {
@@ -110,19 +118,16 @@ def overopt_variants(quick: bool) -> dict[str, dict[str, Any]]:
 
 
 def overopt_config(quick: bool, **kw) -> ppo.PPOConfig:
-    iters = 10 if quick else 200
+    """PPO on ProxyGrid-bonus (200 iterations of 8 x 64 steps, 25 evaluations)."""
+    if quick:
+        return ppo.make_config("ProxyGrid-bonus", **{**QUICK_PPO, "total_timesteps": 128, "num_evals": 2}, **kw)
     return ppo.make_config(
-        "ProxyGrid-bonus",
-        num_envs=8,
-        num_steps=64,
-        total_timesteps=8 * 64 * iters,
-        num_evals=5 if quick else 25,
-        eval_max_steps=40,
-        **kw,
+        "ProxyGrid-bonus", num_envs=8, num_steps=64, total_timesteps=8 * 64 * 200, num_evals=25, eval_max_steps=40, **kw
     )
 
 
 def ensemble_variants(quick: bool) -> dict[str, dict[str, Any]]:
+    """Single preference reward model vs ensembles of 5: config overrides by name."""
     common = dict(
         oracle=true_reward_oracle,
         flip_rate=0.25,
@@ -149,7 +154,7 @@ def cartpole_expert(quick: bool) -> Any:
     if "data" not in _EXPERT:
         cfg = ppo.make_config("CartPole-v1", total_timesteps=20_000 if quick else 500_000)
         log("gail: training the PPO expert")
-        state, metrics = jax.jit(ppo.train)(cfg, jax.random.key(0))
+        state, metrics = compile_training(ppo, cfg, jax.random.key(0), label="gail expert", warmup=False).run()
         data, batch = expert_data_from_ppo(cfg, state, jax.random.key(1), 8, 512)
         _EXPERT["data"] = data
         _EXPERT["return"] = float(metrics["eval/return/task"][-1])
@@ -159,6 +164,7 @@ def cartpole_expert(quick: bool) -> Any:
 
 
 def gail_variants(quick: bool) -> dict[str, dict[str, Any]]:
+    """Adversarial imitation variants of the CartPole expert: config overrides by name."""
     expert = cartpole_expert(quick)
     return {
         "GAIL + gradient penalty (10)": {"transform": gail_reward(expert, gp_coef=10.0)},
@@ -171,6 +177,7 @@ def gail_variants(quick: bool) -> dict[str, dict[str, Any]]:
 
 
 def gail_config(quick: bool, **kw) -> ppo.PPOConfig:
+    """PPO on CartPole-v1 (500k steps)."""
     return ppo.make_config("CartPole-v1", total_timesteps=20_000 if quick else 500_000, **kw)
 
 
@@ -182,7 +189,8 @@ EXPERIMENTS = {
 
 
 def run_variant(config: ppo.PPOConfig, seeds: int, name: str) -> dict[str, Any]:
-    result = train_seeds(ppo, config, seeds, progress=False, description=name)
+    """Train ``seeds`` seeds through the runner; eval curves (proxy and true return) and timings."""
+    result = train_runs(ppo, config, seeds, label=name)
     m = result.metrics
     out = {
         "eval_timesteps": m["eval/timesteps"][0].tolist(),
@@ -197,6 +205,7 @@ def run_variant(config: ppo.PPOConfig, seeds: int, name: str) -> dict[str, Any]:
 
 
 def summarise_overopt(res: dict[str, Any]) -> list[str]:
+    """Markdown table lines: peak / final true return and the proxy per variant."""
     lines = [
         "| variant | peak mean true return (eval #) | final mean true | final / peak | final mean proxy | "
         "proxy first -> last |",
@@ -215,6 +224,7 @@ def summarise_overopt(res: dict[str, Any]) -> list[str]:
 
 
 def summarise_final(res: dict[str, Any], baseline: str) -> list[str]:
+    """Markdown table lines: final true return per variant against ``baseline``."""
     lines = ["| variant | final true return, mean ± s.e. (8 seeds) | per seed | vs baseline |", "|---|---|---|---|"]
     base = np.asarray(res[baseline]["true_return"])[:, -1].mean() if baseline in res else float("nan")
     for name, r in res.items():
@@ -228,6 +238,7 @@ def summarise_final(res: dict[str, Any], baseline: str) -> list[str]:
 
 
 def write_report(results: dict[str, Any], out_dir: Path) -> None:
+    """Write ``learned_rewards.md`` and the curves from ``results`` (the JSON is saved by ``main``)."""
     lines = [
         "# Learned rewards (issue 9)",
         "",
@@ -300,17 +311,12 @@ def write_report(results: dict[str, Any], out_dir: Path) -> None:
 
 
 def plot(results: dict[str, Any], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import io
-
-    import matplotlib.pyplot as plt
-
+    """Eval curves of every experiment that ran (``learned_rewards_curves.png``)."""
     panels = [k for k in ("overopt", "ensemble", "gail") if k in results]
     if not panels:
         return
-    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4), squeeze=False)
+    fig = Figure(figsize=(6 * len(panels), 4))
+    axes = fig.subplots(1, len(panels), squeeze=False)
     for ax, key in zip(axes[0], panels, strict=True):
         for i, (name, r) in enumerate(results[key].items()):
             t = np.asarray(r["eval_timesteps"])
@@ -324,41 +330,40 @@ def plot(results: dict[str, Any], path: Path) -> None:
         ax.set_xlabel("environment steps")
         ax.set_ylabel("return (greedy)")
         ax.legend(fontsize=6)
-    buf = io.BytesIO()
     fig.tight_layout()
-    fig.savefig(buf, format="png", dpi=110)
-    atomic_write_bytes(path, buf.getvalue())
+    write_figure(fig, path, dpi=110)
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the experiments asked for (resumable); write ``learned_rewards.{json,md}`` and curves to ``--out``."""
+    parser = make_parser("learned_rewards", __doc__)
     parser.add_argument("--only", choices=sorted(EXPERIMENTS), action="append")
     parser.add_argument("--force", action="store_true")
-    parser.add_argument("--quick", action="store_true")
     parser.add_argument("--report-only", action="store_true", help="rewrite the md/png from the saved JSON")
-    args = parser.parse_args(argv)
-    out_dir = Path(tempfile.mkdtemp()) if args.quick else RESULTS
+    args = parse_args(parser, argv)
+    out_dir = args.out
     path = out_dir / "learned_rewards.json"
-    results = json.loads(path.read_text()) if path.exists() and not args.force else {}
+    results = {} if args.force else read_json(path, {})
     seeds = 2 if args.quick else SEEDS
     if args.report_only:
         write_report(results, out_dir)
-        return
+        return 0
 
     def save(exp: str) -> None:
         # merge into what is on disk: another run of this script may own other experiments
-        merged = json.loads(path.read_text()) if path.exists() else {}
+        merged = read_json(path, {})
         merged[exp] = results[exp]
         if exp == "gail":
             merged["gail_expert"] = results.get("gail_expert", {})
-        atomic_write_text(path, json.dumps(merged, indent=1))
+        write_json(path, merged)
         results.update(merged)
         write_report(results, out_dir)
 
-    for exp in args.only or list(EXPERIMENTS):
+    for exp in args.only or (QUICK_EXPERIMENTS if args.quick else list(EXPERIMENTS)):
         variants_fn, config_fn = EXPERIMENTS[exp]
         done = results.setdefault(exp, {})
-        for name, overrides in variants_fn(args.quick).items():
+        chosen = list(variants_fn(args.quick).items())[: QUICK_VARIANTS if args.quick else None]
+        for name, overrides in chosen:
             if name in done:
                 log(f"{exp}/{name}: done, skipped")
                 continue
@@ -371,7 +376,8 @@ def main(argv: list[str] | None = None) -> None:
             save(exp)
     write_report(results, out_dir)
     log(f"wrote {out_dir}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

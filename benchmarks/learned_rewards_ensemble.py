@@ -1,5 +1,8 @@
 """Ensembles vs a single preference reward model under 25% label noise (issue 9).
 
+Over 400 lines: one study (two tasks, the planning check and the report with its statistics)
+whose parts share the datasets and variants; the shared machinery is in ``harness``.
+
 Run from the repository root with the main venv:
 
     python benchmarks/learned_rewards_ensemble.py                 # continuing task (default)
@@ -9,8 +12,8 @@ Run from the repository root with the main venv:
 Two tasks, both with Bradley-Terry labels on 8-step segments, each label flipped with
 probability 0.25, the same label budget for every variant, and the learned reward REPLACING the
 task reward (PPO never sees the environment reward); reported is the environment's own (true)
-return of the final greedy policy, 8 seeds per variant in one ``jax.jit(jax.vmap(ppo.train))``
-call.
+return of the final greedy policy, 8 seeds per variant in one compiled call
+(``harness.train_batched``: seed i with dataset i; the goal task through the runner).
 
 * ``--task continuing`` (the Coste et al., 2024 protocol: a reward model fitted to a FIXED noisy
   dataset, then optimised): ``RewardMapGrid-v0`` (6x6, no terminal state, 30-step episodes,
@@ -36,15 +39,23 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 import time
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from bench_machine import machine_info
+from harness import (
+    log,
+    machine_info,
+    make_parser,
+    parse_args,
+    read_json,
+    train_batched,
+    train_runs,
+    write_report,
+)
 from scipy import stats
 
 from jaxrl_rewards.agents import ppo
@@ -52,27 +63,25 @@ from jaxrl_rewards.core.rollout import reset_envs, rollout
 from jaxrl_rewards.core.types import TransformSpec, Transition
 from jaxrl_rewards.envs import GridDistancePotential, make
 from jaxrl_rewards.envs.proxy.reward_map_grid import MOVES, next_cells
-from jaxrl_rewards.experiments.results import atomic_write_text
 from jaxrl_rewards.transforms.learned import ensemble_reward_model, preference_reward_model
 from jaxrl_rewards.transforms.learned.preferences import synthetic_preferences
 
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "benchmarks" / "results"
 FLIP_RATE = 0.25
 SEGMENT = 8
 SIZE = 6
-_T0 = time.perf_counter()
+#: ``--quick``: the continuing task with these variants only (two compiles), no reference, no planning
+QUICK_VARIANTS = ("single reward model", "ensemble x2, min (worst case)")
 
 
-def log(msg: str) -> None:
-    print(f"[learned_rewards_ensemble {time.perf_counter() - _T0:7.1f}s] {msg}", file=sys.stderr, flush=True)
+#: PPO options ``main`` adds for a ``--quick`` run (one epoch, one minibatch, a tiny network)
+QUICK_PPO_OPTIONS = {"update_epochs": 1, "num_minibatches": 1, "hidden_sizes": (16,), "eval_episodes": 1}
+_PPO_EXTRA: dict[str, Any] = {}
 
 
 def grid_ppo_config(env: Any, params: Any, transform: Any, iters: int, **kw: Any) -> ppo.PPOConfig:
     """PPO with 8 envs x 64 steps for ``iters`` iterations on the learned reward ``transform``."""
-    return ppo.make_config(
-        env, env_params=params, transform=transform, num_envs=8, num_steps=64, total_timesteps=8 * 64 * iters, **kw
-    )
+    options = {"num_envs": 8, "num_steps": 64, "total_timesteps": 8 * 64 * iters, **kw, **_PPO_EXTRA}
+    return ppo.make_config(env, env_params=params, transform=transform, **options)
 
 
 def curve_record(name: str, metrics: Any, t0: float) -> dict[str, Any]:
@@ -95,6 +104,7 @@ BEHAVIOUR_ENVS, BEHAVIOUR_STEPS = 64, 64
 
 
 def continuing_env():
+    """RewardMapGrid-v0 (size 6) with ``HORIZON``-step episodes."""
     env, params = make("RewardMapGrid-v0", size=SIZE)
     return env, params.replace(max_steps_in_episode=HORIZON)
 
@@ -131,6 +141,7 @@ def offline_dataset(key: jax.Array, num_pairs: int, flip_rate: float, batch: Tra
 
 
 def continuing_variants(dataset: Any, k: int) -> dict[str, Any]:
+    """Offline reward models on ``dataset``: single vs ensembles of ``k``."""
     common = dict(
         inputs=("obs", "action"),
         dataset=dataset,
@@ -149,6 +160,7 @@ def continuing_variants(dataset: Any, k: int) -> dict[str, Any]:
 
 
 def stack(trees: list[Any]) -> Any:
+    """Stack a list of pytrees leaf by leaf (new leading axis)."""
     return jax.tree.map(lambda *xs: jnp.stack(xs), *trees)
 
 
@@ -158,12 +170,11 @@ def train_per_seed_datasets(
     """PPO on the learned reward, seed i with dataset i: one ``jit(vmap)`` call whose in_axes
     map only the dataset leaves of the config."""
     env, params = continuing_env()
-    cfg = grid_ppo_config(env, params, transform, iters, num_evals=10, eval_max_steps=HORIZON)
+    cfg = grid_ppo_config(env, params, transform, iters, num_evals=min(10, iters), eval_max_steps=HORIZON)
     cfg = cfg.replace(transform=cfg.transform.replace(dataset=datasets))
     axes = jax.tree.map(lambda _: None, cfg)
     axes = axes.replace(transform=axes.transform.replace(dataset=jax.tree.map(lambda _: 0, datasets)))
-    train = jax.jit(jax.vmap(ppo.train, in_axes=(axes, 0)))
-    _, metrics = train(cfg, jax.random.split(jax.random.key(key), seeds))
+    _, metrics = train_batched(ppo, cfg, axes, jax.random.split(jax.random.key(key), seeds), paired=True)
     return {k: np.asarray(v) for k, v in metrics.items()}
 
 
@@ -221,10 +232,11 @@ def plan_study(transform: Any, datasets: Any, batches: Transition, updates: int)
 
 
 def run_continuing(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The continuing-task study: settings and per-variant results (and planning)."""
     env, params = continuing_env()
     seeds, k = (2, 2) if args.quick else (8, 5)
-    iters = 10 if args.quick else args.iters
-    plan_count = 0 if args.replicate else 4 if args.quick else 32
+    iters = 2 if args.quick else args.iters
+    plan_count = 0 if args.replicate or args.quick else 32
     data_base, ppo_key = (2000, 1) if args.replicate else (1000, 0)
     pairs = args.budget
     made = [offline_dataset(jax.random.key(data_base + i), pairs, FLIP_RATE) for i in range(max(seeds, plan_count))]
@@ -240,6 +252,8 @@ def run_continuing(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, 
         [offline_dataset(jax.random.key(data_base + i), pairs, 0.0, batch=made[i][1])[0] for i in range(seeds)]
     )
     runs = [*variants.items(), ("reference: single model, noise-free labels", clean)]
+    if args.quick:
+        runs = [(name, t) for name, t in runs if name in QUICK_VARIANTS]
     for name, transform in runs:
         data = clean_data if name.startswith("reference") else seed_data
         t0 = time.perf_counter()
@@ -285,8 +299,9 @@ def dense_oracle(batch: Transition) -> jax.Array:
 
 
 def run_goal(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The goal-task study (online labels): settings and per-variant results."""
     seeds, k = (2, 2) if args.quick else (8, 5)
-    iters = 5 if args.quick else args.iters
+    iters = 2 if args.quick else args.iters
     inputs = tuple(args.inputs.split(","))
     common = dict(
         inputs=inputs,
@@ -308,10 +323,9 @@ def run_goal(args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
     params = params.replace(step_cost=GOAL_STEP_COST, max_steps_in_episode=GOAL_MAX_STEPS)
     results: dict[str, Any] = {}
     for name, transform in variants.items():
-        cfg = grid_ppo_config(env, params, transform, iters, num_evals=5, eval_max_steps=GOAL_MAX_STEPS)
+        cfg = grid_ppo_config(env, params, transform, iters, num_evals=min(5, iters), eval_max_steps=GOAL_MAX_STEPS)
         t0 = time.perf_counter()
-        _, metrics = jax.jit(jax.vmap(ppo.train, in_axes=(None, 0)))(cfg, jax.random.split(jax.random.key(0), seeds))
-        results[name] = curve_record(name, metrics, t0)
+        results[name] = curve_record(name, train_runs(ppo, cfg, seeds, label=name).metrics, t0)
     settings = {
         "env": f"SparseGridWorld-v0 size={SIZE}, step_cost={GOAL_STEP_COST}, max_steps={GOAL_MAX_STEPS}, onehot obs",
         "oracle": "r_env + Phi(s') - Phi(s), Phi = -manhattan/(2(size-1)) (dense)",
@@ -343,6 +357,7 @@ def section_head(title: str, command: str, settings: dict[str, Any]) -> list[str
 
 
 def render_continuing(command: str, run: dict[str, Any]) -> list[str]:
+    """Markdown lines of one continuing-task run."""
     results, planning = run["results"], run["planning"]
     single = np.asarray(results["single reward model"]["final_true_return"])
     replicate = "--replicate" in command
@@ -363,6 +378,7 @@ def render_continuing(command: str, run: dict[str, Any]) -> list[str]:
 
 
 def render_planning(planning: dict[str, Any]) -> list[str]:
+    """Markdown lines of the planning study (no PPO)."""
     plan_single = np.asarray(planning["single reward model"])
     lines = [
         "",
@@ -379,6 +395,7 @@ def render_planning(planning: dict[str, Any]) -> list[str]:
 
 
 def render_verdict(results: dict[str, Any], single: np.ndarray) -> list[str]:
+    """Markdown lines: does a pessimistic ensemble beat the single model."""
     lines: list[str] = []
     pess = {k: np.mean(v["final_true_return"]) for k, v in results.items() if "min" in k or "lcb" in k}
     best = max(pess, key=pess.get)
@@ -400,6 +417,7 @@ def render_verdict(results: dict[str, Any], single: np.ndarray) -> list[str]:
 
 
 def render_goal(command: str, run: dict[str, Any]) -> list[str]:
+    """Markdown lines of one goal-task run."""
     results = run["results"]
     single = np.mean(results["single reward model"]["final_true_return"])
     lines = [
@@ -415,11 +433,12 @@ def render_goal(command: str, run: dict[str, Any]) -> list[str]:
 
 
 def render(payload: dict[str, Any]) -> str:
+    """The markdown report of every run in ``payload``."""
     lines = [
         "# Ensembles vs a single reward model under 25% label noise (issue 9)",
         "",
         f"Machine: {json.dumps(payload['machine'])}. Every variant's seeds run in one "
-        "`jax.jit(jax.vmap(ppo.train))` call; wall s includes compilation. PPO optimises only the learned "
+        "compiled call (seed i with dataset i); wall s includes compilation. PPO optimises only the learned "
         "reward (it replaces the task reward); the true return is the environment's own reward.",
         "",
     ]
@@ -459,23 +478,25 @@ def render(payload: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one task; add it to ``learned_rewards_ensemble.{json,md}`` in ``--out`` (keyed by command line)."""
+    parser = make_parser("learned_rewards_ensemble", __doc__)
     parser.add_argument("--task", choices=("continuing", "goal"), default="continuing")
-    parser.add_argument("--quick", action="store_true")
     parser.add_argument("--iters", type=int, default=None, help="PPO iterations (8 envs x 64 steps each)")
     parser.add_argument("--budget", type=int, default=None, help="labels per seed (same for every variant)")
     parser.add_argument("--inputs", default="obs,action", help="goal task: reward-model inputs")
     parser.add_argument(
         "--replicate", action="store_true", help="continuing task: fresh datasets and PPO seeds, no planning study"
     )
-    args = parser.parse_args(argv)
+    args = parse_args(parser, argv)
+    _PPO_EXTRA.clear()
+    _PPO_EXTRA.update(QUICK_PPO_OPTIONS if args.quick else {})
     defaults = {"continuing": (300, 400), "goal": (100, 320)}[args.task]
     args.iters = defaults[0] if args.iters is None else args.iters
     args.budget = defaults[1] if args.budget is None else args.budget
     settings, run = (run_continuing if args.task == "continuing" else run_goal)(args)
     run["settings"] = settings
-    out_dir = Path(tempfile.mkdtemp()) if args.quick else RESULTS
+    out_dir = args.out
     command = "python benchmarks/learned_rewards_ensemble.py"
     if args.task != "continuing":
         command += f" --task {args.task}"
@@ -488,14 +509,14 @@ def main(argv: list[str] | None = None) -> None:
     if args.task == "goal" and args.inputs != "obs,action":
         command += f" --inputs {args.inputs}"
     path = out_dir / "learned_rewards_ensemble.json"
-    payload = json.loads(path.read_text()) if path.exists() else {"runs": {}}
+    payload = read_json(path, {"runs": {}})
     payload["machine"] = machine_info()
     payload["runs"][command] = run
     payload["runs"] = dict(sorted(payload["runs"].items(), key=lambda kv: "planning" not in kv[1]))
-    atomic_write_text(path, json.dumps(payload, indent=1))
-    atomic_write_text(out_dir / "learned_rewards_ensemble.md", render(payload))
+    write_report(out_dir, "learned_rewards_ensemble", payload, render(payload))
     log(f"wrote {out_dir}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

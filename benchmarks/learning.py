@@ -7,9 +7,10 @@ Run from the repository root with the main venv:
     python benchmarks/learning.py --force             # rerun experiments that already finished
     python benchmarks/learning.py --quick             # smoke test: tiny sizes, written to a temp dir
 
-Each experiment trains all its seeds in ONE compiled call
-(``jax.jit(jax.vmap(ppo.train, in_axes=(None, 0)))``); evaluation (greedy policy) runs inside
-that call ``num_evals`` times. Results go to ``benchmarks/results/learning.json`` (saved
+Each experiment trains all its seeds through the library's runner
+(``experiments.runner.train_seeds``: one compiled ``jit(vmap(train_segment))`` call per
+evaluation segment, seeds ``0..S-1``); evaluation (greedy policy) runs inside those calls
+``num_evals`` times. Results go to ``benchmarks/results/learning.json`` (saved
 atomically after each experiment, so an interrupted run resumes: finished experiments are
 skipped unless ``--force``), ``learning.md`` and ``learning_curves.png``.
 
@@ -23,26 +24,32 @@ Experiments:
 
 from __future__ import annotations
 
-import argparse
-import io
 import json
 import statistics
 import sys
-import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import jax
 import numpy as np
-from bench_machine import machine_info
+from harness import (
+    QUICK_PPO,
+    elapsed,
+    log,
+    machine_info,
+    make_parser,
+    parse_args,
+    read_json,
+    train_runs,
+    write_figure,
+    write_report,
+)
+from matplotlib.figure import Figure
 
 from jaxrl_rewards.agents import ppo
-from jaxrl_rewards.experiments.results import atomic_write_bytes
 from jaxrl_rewards.transforms import normalize_rewards
-
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS_DIR = ROOT / "benchmarks" / "results"
 
 #: Tuned on top of the original ``ppo.PRESETS["Pendulum-v1"]``: return-based reward normalisation
 #: makes Pendulum learn within ~100k steps (without it ~600k; gamma 0.99 or lr 3e-4 were no
@@ -52,22 +59,12 @@ PENDULUM_OVERRIDES: dict[str, Any] = {"transform": "normalize_rewards()"}
 
 _TRANSFORMS = {"normalize_rewards()": normalize_rewards}
 
-_T0 = time.perf_counter()
-
-
-def log(msg: str) -> None:
-    print(f"[learning {time.perf_counter() - _T0:7.1f}s] {msg}", file=sys.stderr, flush=True)
-
-
-def atomic_write(path: Path, data: str | bytes) -> None:
-    """Write text or bytes atomically (temp file + rename; see ``jaxrl_rewards.experiments.results``)."""
-    atomic_write_bytes(path, data.encode() if isinstance(data, str) else data)
-
-
 # --------------------------------------------------------------------------- experiments
 
 
 class Experiment:
+    """One learning experiment: env, seeds, config overrides, its criterion and quick sizes."""
+
     def __init__(
         self, name: str, env: str, seeds: int, overrides: dict[str, Any], criterion: str, quick_overrides: dict
     ):
@@ -83,7 +80,7 @@ EXPERIMENTS = {
         # 500k requested; 976 iterations of 512 steps = 499,712 steps run (16 evals x 61 iterations).
         overrides={"total_timesteps": 500_000, "num_evals": 16, "eval_episodes": 32},
         criterion="seeds with final greedy return >= 475 (out of 8)",
-        quick_overrides={"total_timesteps": 8_192, "num_evals": 2, "eval_episodes": 4},
+        quick_overrides={**QUICK_PPO, "total_timesteps": 128, "num_evals": 2},
     ),
     "pendulum": Experiment(
         "pendulum",
@@ -91,7 +88,7 @@ EXPERIMENTS = {
         seeds=4,
         overrides={"total_timesteps": 1_000_000, "num_evals": 20, "eval_episodes": 32, **PENDULUM_OVERRIDES},
         criterion="mean final greedy return over 4 seeds > -400",
-        quick_overrides={"total_timesteps": 16_384, "num_evals": 2, "eval_episodes": 4},
+        quick_overrides={**QUICK_PPO, "total_timesteps": 128, "num_evals": 2},
     ),
 }
 
@@ -105,21 +102,15 @@ def build_overrides(overrides: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_experiment(exp: Experiment, quick: bool, seed: int) -> dict[str, Any]:
+    """Train ``exp`` (seeds ``seed .. seed + S - 1``) and summarise its curves and criterion."""
     overrides = {**exp.overrides, **(exp.quick_overrides if quick else {})}
     config = ppo.make_config(exp.env, **build_overrides(overrides))
-    keys = jax.random.split(jax.random.key(seed), exp.seeds)
     log(
         f"{exp.name}: {exp.env}, {exp.seeds} seeds x {config.trained_timesteps:,} steps "
-        f"({config.num_iterations} iterations of {config.num_envs}x{config.num_steps}), one vmapped call"
+        f"({config.num_iterations} iterations of {config.num_envs}x{config.num_steps}), through the runner"
     )
-    t0 = time.perf_counter()
-    compiled = jax.jit(jax.vmap(ppo.train, in_axes=(None, 0))).lower(config, keys).compile()
-    compile_s = time.perf_counter() - t0
-    log(f"{exp.name}: compiled in {compile_s:.1f}s; training")
-    t0 = time.perf_counter()
-    _, metrics = jax.block_until_ready(compiled(config, keys))
-    run_s = time.perf_counter() - t0
-    metrics = jax.tree.map(np.asarray, metrics)
+    run = train_runs(ppo, config, range(seed, seed + exp.seeds), label=exp.name)
+    compile_s, run_s, metrics = run.compile_s, max(run.run_s, 1e-9), run.metrics
 
     evals = metrics["eval/return/task"]  # [S, num_evals]
     finals = [round(float(x), 2) for x in evals[:, -1]]
@@ -129,7 +120,7 @@ def run_experiment(exp: Experiment, quick: bool, seed: int) -> dict[str, Any]:
         "seeds": exp.seeds,
         "base_seed": seed,
         "quick": quick,
-        "overrides": overrides,
+        "overrides": {k: (list(v) if isinstance(v, tuple) else v) for k, v in overrides.items()},
         "config": {
             k: (float(v) if isinstance(v, (float, np.floating, jax.Array)) else v)
             for k, v in (
@@ -178,12 +169,14 @@ def _downsample(x: np.ndarray, n: int) -> np.ndarray:
 
 
 def markdown(res: dict[str, Any]) -> str:
+    """The markdown report of every finished experiment."""
     m = res["machine"]
     lines = [
         "## Learning",
         "",
         f"Machine: {m['cpu_count']} CPU cores, backend `{m['backend']}`, jax {m['jax']}. "
-        "Each experiment is one `jax.jit(jax.vmap(ppo.train, in_axes=(None, 0)))` call over its seeds; "
+        "Each experiment trains its seeds through `experiments.runner.train_seeds` (one compiled "
+        "`jit(vmap(train_segment))` call per evaluation segment); "
         "returns are of the greedy policy, evaluated inside the call.",
         "",
         "| experiment | env | seeds | steps/seed | overrides (on top of the preset) | final greedy return per seed "
@@ -220,13 +213,10 @@ def markdown(res: dict[str, Any]) -> str:
 
 
 def plot(res: dict[str, Any], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    """Eval curves of every finished experiment (``learning_curves.png``)."""
     exps = res["experiments"]
-    fig, axes = plt.subplots(1, max(len(exps), 1), figsize=(6 * max(len(exps), 1), 4.2), squeeze=False)
+    fig = Figure(figsize=(6 * max(len(exps), 1), 4.2))
+    axes = fig.subplots(1, max(len(exps), 1), squeeze=False)
     thresholds = {"cartpole": 475.0, "pendulum": -400.0}
     for ax, (name, r) in zip(axes[0], exps.items(), strict=False):
         t = np.asarray(r["eval_timesteps"]) / 1e3
@@ -245,52 +235,32 @@ def plot(res: dict[str, Any], path: Path) -> None:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8, loc="best")
     fig.tight_layout()
-    buffer = io.BytesIO()
-    try:
-        fig.savefig(buffer, format="png", dpi=110)
-    finally:
-        plt.close(fig)
-    atomic_write_bytes(path, buffer.getvalue())
+    write_figure(fig, path, dpi=110)
 
 
 # --------------------------------------------------------------------------- main
 
 
-def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--only", choices=sorted(EXPERIMENTS), default=None, help="run just this experiment")
-    p.add_argument("--force", action="store_true", help="rerun experiments that already finished")
-    p.add_argument("--seed", type=int, default=0, help="base PRNG seed (default 0)")
-    p.add_argument("--quick", action="store_true", help="tiny sizes for a smoke test (writes to a temp dir)")
-    p.add_argument("--out-dir", type=Path, default=None, help="default: benchmarks/results (quick: a temp dir)")
-    args = p.parse_args(argv)
-    if args.out_dir is None:
-        args.out_dir = Path(tempfile.gettempdir()) / "jaxrl_rewards_bench_quick" if args.quick else RESULTS_DIR
-    return args
-
-
-def main(argv=None) -> int:
-    args = parse_args(argv)
-    json_path = args.out_dir / "learning.json"
-    md_path = args.out_dir / "learning.md"
-    png_path = args.out_dir / "learning_curves.png"
-    res: dict[str, Any] = {"experiments": {}}
-    if json_path.exists():
-        try:
-            res = json.loads(json_path.read_text())
-            res.setdefault("experiments", {})
-        except json.JSONDecodeError:
-            log(f"{json_path} is unreadable; starting afresh")
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the experiments asked for (resumable); write ``learning.{json,md}`` and the curves to ``--out``."""
+    parser = make_parser("learning", __doc__)
+    parser.add_argument("--only", choices=sorted(EXPERIMENTS), default=None, help="run just this experiment")
+    parser.add_argument("--force", action="store_true", help="rerun experiments that already finished")
+    parser.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
+    args = parse_args(parser, argv)
+    json_path = args.out / "learning.json"
+    png_path = args.out / "learning_curves.png"
+    res: dict[str, Any] = read_json(json_path, {"experiments": {}})
+    res.setdefault("experiments", {})
     res["machine"] = machine_info()
 
     def save() -> None:
         # keep a stable order: cartpole, pendulum
         res["experiments"] = {k: res["experiments"][k] for k in EXPERIMENTS if k in res["experiments"]}
-        atomic_write(json_path, json.dumps(res, indent=1) + "\n")
-        atomic_write(md_path, markdown(res) + "\n")
+        write_report(args.out, "learning", res, markdown(res))
         plot(res, png_path)
 
-    names = [args.only] if args.only else list(EXPERIMENTS)
+    names = [args.only] if args.only else ["cartpole"] if args.quick else list(EXPERIMENTS)
     for name in names:
         done = res["experiments"].get(name, {})
         if done.get("status") == "done" and done.get("quick", False) == args.quick and not args.force:
@@ -302,7 +272,7 @@ def main(argv=None) -> int:
     if res["experiments"]:
         save()
         print(markdown(res))
-    log(f"done in {time.perf_counter() - _T0:.0f}s")
+    log(f"done in {elapsed():.0f}s")
     return 0
 
 

@@ -13,42 +13,46 @@ times with the modes interleaved round by round; we report medians and the overh
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import shutil
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
+
+from harness import QUICK_PPO, interleaved_rounds, log, machine_info, make_parser, parse_args, write_report
 
 from jaxrl_rewards.agents import ppo
 from jaxrl_rewards.experiments import live_logging
 from jaxrl_rewards.experiments.backends.local import ChunkTask, execute_chunk
-from jaxrl_rewards.experiments.results import atomic_write_text
 from jaxrl_rewards.experiments.spec import check_spec, spec_from_dict
 
-ROOT = Path(__file__).resolve().parent.parent
+MODES = ("no callbacks", "callbacks only", "default interval", "every iteration")
+#: modes a ``--quick`` run times (two compiles: without and with callbacks)
+QUICK_MODES = ("no callbacks", "default interval")
+MODE_LABELS = {
+    "no callbacks": "no callbacks compiled in",
+    "callbacks only": "callbacks compiled in, no logger (progress bar only)",
+    "default interval": "TensorBoard, default interval ({interval} iterations)",
+    "every iteration": "TensorBoard, every iteration",
+}
 
 
-def log(message: str) -> None:
-    print(f"[live_logging_overhead] {message}", file=sys.stderr, flush=True)
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+def main(argv: Sequence[str] | None = None) -> int:
+    """Time one sweep chunk per logging mode; write ``live_logging_overhead.{json,md}`` to ``--out``."""
+    parser = make_parser("live_logging_overhead", __doc__)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--steps", type=int, default=163_840, help="environment steps per run")
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args()
-    steps, seeds, repeats = (4_096, 2, 2) if args.quick else (args.steps, 8, args.repeats)
-    out_dir = Path(tempfile.mkdtemp()) if args.quick else ROOT / "benchmarks" / "results"
+    args = parse_args(parser, argv)
+    steps, seeds, repeats = (128, 2, 2) if args.quick else (args.steps, 8, args.repeats)
     lrs = [2.5e-4, 1e-3]
-    spec = spec_from_dict(
-        {"name": "logging", "seeds": seeds, "config": {"total_timesteps": steps, "num_evals": 10},
-         "params": {"learning_rate": lrs}}
-    )  # fmt: skip
+    config_opts: dict[str, Any] = {"total_timesteps": steps, "num_evals": 10}
+    if args.quick:
+        config_opts.update({**QUICK_PPO, "hidden_sizes": list(QUICK_PPO["hidden_sizes"]), "num_evals": 2})
+    spec = spec_from_dict({"name": "logging", "seeds": seeds, "config": config_opts, "params": {"learning_rate": lrs}})
     config, dtypes = check_spec(spec)["default"]
     runs = len(lrs) * seeds
     points = tuple({"learning_rate": lr} for lr in lrs for _ in range(seeds))
@@ -72,15 +76,12 @@ def main() -> None:
         monitor.close()
         return time.perf_counter() - start
 
-    modes = ["no callbacks", "callbacks only", "default interval", "every iteration"]
+    modes = QUICK_MODES if args.quick else MODES
     for mode in modes:
         log(f"compiling / warming up: {mode}")
         run(mode)
-    times: dict[str, list[float]] = {m: [] for m in modes}
-    for r in range(repeats):
-        for mode in modes[r % len(modes) :] + modes[: r % len(modes)]:
-            times[mode].append(run(mode))
-        log(f"round {r + 1}/{repeats}: " + ", ".join(f"{m} {times[m][-1]:.2f}s" for m in modes))
+    times = interleaved_rounds({m: (lambda m=m: run(m)) for m in modes}, repeats)
+    shutil.rmtree(logdir, ignore_errors=True)
     med = {m: statistics.median(v) for m, v in times.items()}
     best = {m: min(v) for m, v in times.items()}
     rounds = {m: [t / b - 1 for t, b in zip(times[m], times["no callbacks"], strict=True)] for m in modes}
@@ -88,6 +89,8 @@ def main() -> None:
         "runs": runs,
         "steps_per_run": config.trained_timesteps,
         "iterations_per_run": config.num_iterations,
+        "num_evals": config.num_evals,
+        "repeats": repeats,
         "default_interval": live_logging.DEFAULT_INTERVAL,
         "times_s": times,
         "median_s": med,
@@ -95,32 +98,51 @@ def main() -> None:
         "overhead_median_of_rounds": {m: statistics.median(v) for m, v in rounds.items()},
         "overhead_of_best": {m: best[m] / best["no callbacks"] - 1 for m in modes},
         "cpus": os.cpu_count(),
+        "machine": machine_info(),
     }
-    over = data["overhead_median_of_rounds"]
-    low = data["overhead_of_best"]
-    total = runs * config.trained_timesteps
-    md = f"""# Live-logging overhead
-
-One compiled chunk of {runs} PPO runs on CartPole-v1 ({config.trained_timesteps:,} steps and
-{config.num_iterations} iterations per run, {config.num_evals} evaluations), TensorBoard logging through
-host callbacks for every run of the vmapped chunk. {repeats} timed repeats per mode, interleaved.
-Command: `python benchmarks/live_logging_overhead.py`. Machine: {os.cpu_count()} CPU cores, **shared with
-other jobs while this ran** (load average between about 7 and 25): single timings vary by 2x from round to round, so
-the best-of-{repeats} time (least disturbed by other jobs) is the main estimate; medians are shown too.
-
-| mode | best s | median s | aggregate steps/s (best) | overhead (best vs best) | overhead (median of per-round ratios) |
-|---|---|---|---|---|---|
-| no callbacks compiled in | {best["no callbacks"]:.2f} | {med["no callbacks"]:.2f} | {total / best["no callbacks"]:,.0f} | - | - |
-| callbacks compiled in, no logger (progress bar only) | {best["callbacks only"]:.2f} | {med["callbacks only"]:.2f} | {total / best["callbacks only"]:,.0f} | {100 * low["callbacks only"]:+.1f}% | {100 * over["callbacks only"]:+.1f}% |
-| TensorBoard, default interval ({live_logging.DEFAULT_INTERVAL} iterations) | {best["default interval"]:.2f} | {med["default interval"]:.2f} | {total / best["default interval"]:,.0f} | {100 * low["default interval"]:+.1f}% | {100 * over["default interval"]:+.1f}% |
-| TensorBoard, every iteration | {best["every iteration"]:.2f} | {med["every iteration"]:.2f} | {total / best["every iteration"]:,.0f} | {100 * low["every iteration"]:+.1f}% | {100 * over["every iteration"]:+.1f}% |
-
-Target: <= 5% at the default interval (best vs best): **{"met" if low["default interval"] <= 0.05 else "not met"}**.
-"""  # noqa: E501
-    atomic_write_text(out_dir / "live_logging_overhead.json", json.dumps(data, indent=1))
-    atomic_write_text(out_dir / "live_logging_overhead.md", md)
+    md = render(data)
+    write_report(args.out, "live_logging_overhead", data, md)
     print(md)
+    return 0
+
+
+def render(data: dict[str, Any]) -> str:
+    """The markdown report of a ``main`` result (the modes that ran)."""
+    runs, steps = data["runs"], data["steps_per_run"]
+    repeats = data.get("repeats", len(next(iter(data["times_s"].values()))))  # results before the harness lack it
+    best, med = data["min_s"], data["median_s"]
+    over, low = data["overhead_median_of_rounds"], data["overhead_of_best"]
+    total = runs * steps
+    evals = data.get("num_evals", 10)
+    lines = [
+        "# Live-logging overhead",
+        "",
+        f"One compiled chunk of {runs} PPO runs on CartPole-v1 ({steps:,} steps and",
+        f"{data['iterations_per_run']} iterations per run, {evals} evaluations), TensorBoard logging through",
+        f"host callbacks for every run of the vmapped chunk. {repeats} timed repeats per mode, interleaved.",
+        f"Command: `python benchmarks/live_logging_overhead.py`. Machine: {data['cpus']} CPU cores, **shared with",
+        "other jobs while this ran** (load average between about 7 and 25): single timings vary by 2x from round to "
+        "round, so",
+        f"the best-of-{repeats} time (least disturbed by other jobs) is the main estimate; medians are shown too.",
+        "",
+        "| mode | best s | median s | aggregate steps/s (best) | overhead (best vs best) "
+        "| overhead (median of per-round ratios) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for mode in best:
+        label = MODE_LABELS[mode].format(interval=data["default_interval"])
+        if mode == "no callbacks":
+            lines.append(f"| {label} | {best[mode]:.2f} | {med[mode]:.2f} | {total / best[mode]:,.0f} | - | - |")
+        else:
+            lines.append(
+                f"| {label} | {best[mode]:.2f} | {med[mode]:.2f} | {total / best[mode]:,.0f} | "
+                f"{100 * low[mode]:+.1f}% | {100 * over[mode]:+.1f}% |"
+            )
+    if "default interval" in low:
+        met = "met" if low["default interval"] <= 0.05 else "not met"
+        lines += ["", f"Target: <= 5% at the default interval (best vs best): **{met}**."]
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -18,28 +18,34 @@ hypervolume shares.
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
 import sys
-import tempfile
 import time
-from pathlib import Path
+from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from bench_machine import machine_info
+from harness import (
+    QUICK_PPO,
+    args_record,
+    atomic_write_text,
+    compile_training,
+    loadavg,
+    log,
+    machine_info,
+    make_parser,
+    parse_args,
+    read_json,
+    write_report,
+)
 
 from jaxrl_rewards.agents import ppo
 from jaxrl_rewards.analysis.pareto import convex_hull_points, hypervolume, pareto_front
 from jaxrl_rewards.envs import make
 from jaxrl_rewards.envs.multi_objective.deep_sea_treasure import DeepSeaTreasure
 from jaxrl_rewards.envs.multi_objective.weight_conditioned import with_fixed_weights
-from jaxrl_rewards.experiments.results import atomic_write_text
 from jaxrl_rewards.transforms.objectives import conditioned_scalarization
 
-ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = np.asarray([0.0, -25.0])
 # streams are ordered by name: reward_time, reward_treasure
 NAMES = ("reward_treasure", "reward_time")
@@ -54,23 +60,22 @@ def chebyshev_choices(front: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return front[np.unique(np.argmax(utility, axis=1))]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
+def main(argv: Sequence[str] | None = None) -> int:
+    """Exact scalarisation study plus conditioned PPO; write ``multi_objective.{json,md}`` to ``--out``."""
+    parser = make_parser("multi_objective", __doc__)
     parser.add_argument("--steps", type=int, default=196608)
     parser.add_argument("--seeds", type=int, default=8)
     parser.add_argument("--eval-weights", type=int, default=41)
     parser.add_argument("--only", nargs="*", default=None)
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--out", type=str, default=None)
     parser.add_argument("--render-only", action="store_true", help="rewrite the .md from the saved .json")
-    args = parser.parse_args()
+    args = parse_args(parser, argv)
     if args.render_only:
-        path = ROOT / "benchmarks/results/multi_objective.json"
-        atomic_write_text(path.with_suffix(".md"), render(json.loads(path.read_text())))
-        return
+        path = args.out / "multi_objective.json"
+        atomic_write_text(path.with_suffix(".md"), render(read_json(path)))
+        return 0
     if args.quick:
-        args.steps, args.seeds, args.eval_weights = 4096, 2, 5
-    out_dir = Path(args.out) if args.out else (Path(tempfile.mkdtemp()) if args.quick else ROOT / "benchmarks/results")
+        args.steps, args.seeds, args.eval_weights = 128, 2, 3
+        args.only = args.only or ["chebyshev"]
 
     front = DeepSeaTreasure.true_pareto_front()
     true_hv = hypervolume(front, REFERENCE)
@@ -87,7 +92,7 @@ def main() -> None:
         "chebyshev_reachable": cheb_pts.tolist(),
         "chebyshev_hv_share": hypervolume(cheb_pts, REFERENCE) / true_hv,
     }
-    print(f"exact: linear {exact['linear_hv_share']:.3f} chebyshev {exact['chebyshev_hv_share']:.3f}", file=sys.stderr)
+    log(f"exact: linear {exact['linear_hv_share']:.3f} chebyshev {exact['chebyshev_hv_share']:.3f}")
 
     env, params = make("DeepSeaTreasureConditioned-v0")
     base = dict(
@@ -104,7 +109,8 @@ def main() -> None:
         ent_coef=0.01,
         hidden_sizes=(64, 64),
     )
-    keys = jax.vmap(jax.random.key)(jnp.arange(args.seeds, dtype=jnp.uint32))
+    if args.quick:
+        base.update({**QUICK_PPO, "eval_max_steps": 50})
     results, t_start = {}, time.time()
     for utility in ("linear", "chebyshev"):
         if args.only and utility not in args.only:
@@ -112,7 +118,7 @@ def main() -> None:
         transform = conditioned_scalarization(NAMES, utility, scales=SCALES, utopia=UTOPIA)
         cfg = ppo.make_config(env, params, transform=transform, **base)
         t0 = time.time()
-        states, _ = jax.block_until_ready(jax.jit(jax.vmap(ppo.train, in_axes=(None, 0)))(cfg, keys))
+        states, _ = compile_training(ppo, cfg, args.seeds, label=utility, warmup=False).run()
         train_s = time.time() - t0
 
         def eval_at(state, weights, key, cfg=cfg):
@@ -137,25 +143,23 @@ def main() -> None:
             "points": points.tolist(),
             "distinct_treasures": [sorted({float(x) for x in p[:, 0]}) for p in points],
         }
-        print(
+        log(
             f"{utility}: train {train_s:.0f}s hv share mean {results[utility]['mean_hv_share']:.3f} "
-            f"per seed {[round(h / true_hv, 3) for h in hvs]}",
-            file=sys.stderr,
-            flush=True,
+            f"per seed {[round(h / true_hv, 3) for h in hvs]}"
         )
 
     payload = {
-        "args": vars(args),
+        "args": args_record(args),
         "ppo": {k: (list(v) if isinstance(v, tuple) else v) for k, v in base.items()},
         "reference_point": REFERENCE.tolist(),
         "exact": exact,
         "results": results,
-        "machine": machine_info(loadavg_end=list(os.getloadavg())),
+        "machine": machine_info(loadavg_end=loadavg()),
         "total_wall_s": time.time() - t_start,
     }
-    atomic_write_text(out_dir / "multi_objective.json", json.dumps(payload, indent=1))
-    atomic_write_text(out_dir / "multi_objective.md", render(payload))
+    write_report(args.out, "multi_objective", payload, render(payload))
     print(render(payload))
+    return 0
 
 
 def _pts(points) -> str:
@@ -163,6 +167,7 @@ def _pts(points) -> str:
 
 
 def render(p: dict) -> str:
+    """The markdown report of a ``main`` payload."""
     e, a = p["exact"], p["args"]
     lines = [
         "# Multi-objective: weight-conditioned PPO on Deep Sea Treasure",
@@ -206,4 +211,4 @@ def render(p: dict) -> str:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,6 +1,6 @@
 """Shaping learning benchmark on the sparse-reward grid world (``SparseGridWorld-v0``).
 
-Variants (PPO, same config, ``--seeds`` seeds each, one vmapped compile per variant):
+Variants (PPO, same config, ``--seeds`` seeds each, trained through the library's runner):
 
 * ``none``: the sparse task reward only;
 * ``distance``: potential shaping with ``Phi(s) = -manhattan(s, goal) / (size - 1)`` (helpful);
@@ -20,25 +20,30 @@ and ``.md`` atomically.
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
 import sys
-import tempfile
 import time
-from pathlib import Path
+from collections.abc import Sequence
 
-import jax
 import jax.numpy as jnp
 import numpy as np
-from bench_machine import machine_info
+from harness import (
+    QUICK_PPO,
+    args_record,
+    loadavg,
+    log,
+    machine_info,
+    make_parser,
+    parse_args,
+    train_runs,
+    write_report,
+)
 
 from jaxrl_rewards.agents import ppo
 from jaxrl_rewards.envs import make
-from jaxrl_rewards.experiments.results import atomic_write_text
 from jaxrl_rewards.transforms.shaping import bilevel_shaping, potential_shaping
 
-ROOT = Path(__file__).resolve().parent.parent
+#: variants a ``--quick`` run trains (two compiles)
+QUICK_VARIANTS = ("none", "bilevel_misleading")
 
 
 def manhattan_potential(size: int, sign: float, coef: float):
@@ -53,6 +58,7 @@ def manhattan_potential(size: int, sign: float, coef: float):
 
 
 def variants(size: int, mislead_coef: float, bilevel_lr: float) -> dict:
+    """Variant name -> transform (``None``: the sparse task reward only)."""
     helpful = manhattan_potential(size, -1.0, 1.0)
     misleading = manhattan_potential(size, +1.0, mislead_coef)
     return {
@@ -65,12 +71,14 @@ def variants(size: int, mislead_coef: float, bilevel_lr: float) -> dict:
 
 
 def steps_to_threshold(curve: np.ndarray, steps: np.ndarray, threshold: float, budget: int) -> tuple[float, bool]:
+    """Steps of the first evaluation ``>= threshold`` and True, or ``(budget, False)``."""
     hit = np.nonzero(curve >= threshold)[0]
     return (float(steps[hit[0]]), True) if len(hit) else (float(budget), False)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
+def main(argv: Sequence[str] | None = None) -> int:
+    """Train every variant; write ``shaping_learning.{json,md}`` to ``--out``."""
+    parser = make_parser("shaping_learning", __doc__)
     parser.add_argument("--size", type=int, default=8)
     parser.add_argument("--steps", type=int, default=65536)
     parser.add_argument("--seeds", type=int, default=8)
@@ -79,12 +87,10 @@ def main() -> None:
     parser.add_argument("--mislead-coef", type=float, default=1.0)
     parser.add_argument("--bilevel-lr", type=float, default=4.0)
     parser.add_argument("--only", nargs="*", default=None)
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--out", type=str, default=None)
-    args = parser.parse_args()
+    args = parse_args(parser, argv)
     if args.quick:
-        args.steps, args.seeds, args.num_evals, args.size = 4096, 2, 2, 5
-    out_dir = Path(args.out) if args.out else (Path(tempfile.mkdtemp()) if args.quick else ROOT / "benchmarks/results")
+        args.steps, args.seeds, args.num_evals, args.size = 128, 2, 2, 5
+        args.only = args.only or list(QUICK_VARIANTS)
 
     env, params = make("SparseGridWorld-v0", size=args.size, obs_mode="onehot")
     base = dict(
@@ -100,15 +106,15 @@ def main() -> None:
         gamma=0.99,
         hidden_sizes=(64, 64),
     )
-    keys = jax.vmap(jax.random.key)(jnp.arange(args.seeds, dtype=jnp.uint32))
+    if args.quick:
+        base.update({**QUICK_PPO, "num_evals": args.num_evals})
     results, t_start = {}, time.time()
     for name, transform in variants(args.size, args.mislead_coef, args.bilevel_lr).items():
         if args.only and name not in args.only:
             continue
         cfg = ppo.make_config(env, params, **base, **({} if transform is None else {"transform": transform}))
-        t0 = time.time()
-        _, metrics = jax.block_until_ready(jax.jit(jax.vmap(ppo.train, in_axes=(None, 0)))(cfg, keys))
-        wall = time.time() - t0
+        run = train_runs(ppo, cfg, args.seeds, label=name)
+        metrics, wall = run.metrics, run.total_s
         ret = np.asarray(metrics["eval/return/task"])  # [S, E]
         steps = np.asarray(metrics["eval/timesteps"])[0]
         hits = [steps_to_threshold(r, steps, args.threshold, cfg.trained_timesteps) for r in ret]
@@ -127,12 +133,10 @@ def main() -> None:
             entry["bilevel_weight_final"] = w[:, -1].tolist()
             entry["bilevel_weight_curve_mean"] = w.mean(0)[:: max(1, w.shape[1] // 32)].tolist()
         results[name] = entry
-        print(
+        log(
             f"{name}: wall {wall:.0f}s final {entry['mean_final_return']:.3f} last4 {entry['mean_last4_return']:.3f} "
             f"steps {np.mean(entry['steps_to_threshold']):.0f} reached {sum(entry['reached'])}/{args.seeds} "
-            f"w {entry.get('bilevel_weight_final')}",
-            file=sys.stderr,
-            flush=True,
+            f"w {entry.get('bilevel_weight_final')}"
         )
 
     summary = {}
@@ -146,19 +150,20 @@ def main() -> None:
             if name in results:
                 summary[f"{name}_last4_return_over_none"] = results[name]["mean_last4_return"] / max(ref, 1e-9)
     payload = {
-        "args": vars(args),
+        "args": args_record(args),
         "ppo": {k: (list(v) if isinstance(v, tuple) else v) for k, v in base.items()},
         "summary": summary,
         "results": results,
-        "machine": machine_info(loadavg_end=list(os.getloadavg())),
+        "machine": machine_info(loadavg_end=loadavg()),
         "total_wall_s": time.time() - t_start,
     }
-    atomic_write_text(out_dir / "shaping_learning.json", json.dumps(payload, indent=1))
-    atomic_write_text(out_dir / "shaping_learning.md", render(payload))
+    write_report(args.out, "shaping_learning", payload, render(payload))
     print(render(payload))
+    return 0
 
 
 def render(p: dict) -> str:
+    """The markdown report of a ``main`` payload."""
     a = p["args"]
     lines = [
         "# Potential shaping on a sparse-reward grid (PPO)",
@@ -189,4 +194,4 @@ def render(p: dict) -> str:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -14,41 +14,35 @@ Writes ``benchmarks/results/sweep_throughput.{json,md}`` atomically.
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import platform
 import sys
 import tempfile
 import time
-from pathlib import Path
+from collections.abc import Sequence
+from typing import Any
 
 import jax
 import numpy as np
+from harness import QUICK_PPO, compile_training, log, machine_info, make_parser, parse_args, write_report
 
 from jaxrl_rewards.agents import ppo
 from jaxrl_rewards.experiments.backends.local import ChunkTask, compile_count, execute_chunk
-from jaxrl_rewards.experiments.results import atomic_write_text
 from jaxrl_rewards.experiments.spec import check_spec, spec_from_dict
 from jaxrl_rewards.experiments.sweep import run_sweep
 
-ROOT = Path(__file__).resolve().parent.parent
 LRS = [1e-4, 2.5e-4, 5e-4, 1e-3, 2e-3, 3e-3, 5e-3, 1e-2]
 
 
-def log(message: str) -> None:
-    print(f"[sweep_throughput] {message}", file=sys.stderr, flush=True)
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+def main(argv: Sequence[str] | None = None) -> int:
+    """Time the sweep chunk and the separate runs; write ``sweep_throughput.{json,md}`` to ``--out``."""
+    parser = make_parser("sweep_throughput", __doc__)
     parser.add_argument("--steps", type=int, default=32_768, help="environment steps per run")
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args()
-    steps = 2_048 if args.quick else args.steps
+    args = parse_args(parser, argv)
+    steps = 128 if args.quick else args.steps
     lrs, seeds = (LRS[:2], 2) if args.quick else (LRS, 8)
-    out_dir = Path(tempfile.mkdtemp()) if args.quick else ROOT / "benchmarks" / "results"
-    config_opts = {"total_timesteps": steps, "num_evals": 4}
+    config_opts: dict[str, Any] = {"total_timesteps": steps, "num_evals": 4}
+    if args.quick:
+        config_opts.update({**QUICK_PPO, "hidden_sizes": list(QUICK_PPO["hidden_sizes"]), "num_evals": 2})
     spec = spec_from_dict(
         {
             "name": "sweep_throughput",
@@ -79,11 +73,9 @@ def main() -> None:
     same = bool(np.allclose(again["eval/return/task"].dropna(), result.frame["eval/return/task"].dropna()))
 
     # --- the baseline: 64 separate runs of the compiled single-run train
-    train = jax.jit(ppo.train)
     key_config = config
-    start = time.perf_counter()
-    compiled = train.lower(key_config, jax.random.key(0)).compile()
-    base_compile_s = time.perf_counter() - start
+    single = compile_training(ppo, key_config, jax.random.key(0), label="single run", warmup=False)
+    compiled, base_compile_s = single.compiled, single.compile_s
     start = time.perf_counter()
     finals = []
     for lr in lrs:
@@ -115,7 +107,7 @@ def main() -> None:
             "steps_per_s_incl_compile": total_steps / (base_compile_s + base_run_s),
             "steps_per_s": total_steps / base_run_s,
         },
-        "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "devices": str(jax.devices())},
+        "machine": {**machine_info(), "cpus": os.cpu_count()},
     }
     data["ratio"] = data["sweep"]["steps_per_s"] / data["separate"]["steps_per_s"]
     data["ratio_incl_compile"] = (
@@ -137,10 +129,10 @@ process, one after the other).
 **Ratio sweep / separate: {data["ratio"]:.2f}x** (run only), {data["ratio_incl_compile"]:.2f}x including compilation.
 The sweep compiled {s["compiles"]} program for all {runs} runs.
 """  # noqa: E501
-    atomic_write_text(out_dir / "sweep_throughput.json", json.dumps(data, indent=1))
-    atomic_write_text(out_dir / "sweep_throughput.md", md)
+    write_report(args.out, "sweep_throughput", data, md)
     print(md)
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,5 +1,8 @@
 """Throughput benchmark: env-only steps/s, PPO steps/s (ours vs rejax), reward-transform overhead.
 
+Over 400 lines: one study in three parts (env-only, PPO vs rejax, transform overhead) that share
+the compiled PPO runs and one report; the shared machinery is in ``harness``.
+
 Run from the repository root with the main venv:
 
     python benchmarks/throughput.py                  # full run, ~10 min on 2 CPU cores
@@ -25,51 +28,47 @@ Timing protocol (see benchmarks/README.md for what each number means):
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-from bench_machine import machine_info
+from harness import (
+    QUICK_PPO,
+    CompiledTraining,
+    args_record,
+    compile_training,
+    elapsed,
+    ensure_rejax,
+    loadavg,
+    log,
+    machine_info,
+    make_parser,
+    parse_args,
+    rotated,
+    run_peer_json,
+    seed_keys,
+    write_report,
+)
 
 from jaxrl_rewards.agents import ppo
 from jaxrl_rewards.envs import make as make_env
-from jaxrl_rewards.experiments.results import atomic_write_text
 from jaxrl_rewards.transforms import chain, clip, identity, normalize_rewards, scale
-
-ROOT = Path(__file__).resolve().parent.parent
-RESULTS_DIR = ROOT / "benchmarks" / "results"
-PEERS_DIR = ROOT / "benchmarks" / "peers"
-REJAX_PYTHON = PEERS_DIR / ".venv-rejax" / "bin" / "python"
-REJAX_SCRIPT = PEERS_DIR / "rejax_ppo.py"
-REJAX_SETUP = PEERS_DIR / "setup_rejax.sh"
 
 ENV_BATCHES = (1, 16, 256, 4096)
 ENV_NAMES = ("CartPole-v1", "SparseGridWorld-v0")
 SEED_COUNTS = (1, 8)
-
-_T0 = time.perf_counter()
+#: ``--quick``: one env at two batch sizes, PPO for 1 and 2 seeds, one transform besides none
+QUICK_ENV_BATCHES = (1, 16)
+QUICK_SEED_COUNTS = (1, 2)
+QUICK_TRANSFORMS = ("none", "scale(0.5)")
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def log(msg: str) -> None:
-    print(f"[throughput {time.perf_counter() - _T0:7.1f}s] {msg}", file=sys.stderr, flush=True)
-
-
-def atomic_write(path: Path, text: str) -> None:
-    """Write ``text`` atomically (temp file + rename; see ``jaxrl_rewards.experiments.results``)."""
-    atomic_write_text(path, text)
 
 
 def compile_fn(fn, *args) -> tuple[Any, float]:
@@ -80,22 +79,20 @@ def compile_fn(fn, *args) -> tuple[Any, float]:
 
 
 def timed(compiled, *args) -> tuple[float, Any]:
+    """Call ``compiled(*args)`` once, blocked; (seconds, output)."""
     t = time.perf_counter()
     out = jax.block_until_ready(compiled(*args))
     return time.perf_counter() - t, out
 
 
 def median(xs: list[float]) -> float:
+    """The median as a float."""
     return float(statistics.median(xs))
 
 
 def rnd(x: float | None, nd: int = 4) -> float | None:
+    """``round(x, nd)``, ``None`` stays ``None``."""
     return None if x is None else round(float(x), nd)
-
-
-def rotated(items: list, r: int) -> list:
-    k = r % len(items)
-    return items[k:] + items[:k]
 
 
 # --------------------------------------------------------------------------- env-only
@@ -128,6 +125,7 @@ def env_rollout_fn(name: str, num_envs: int, num_steps: int):
 
 
 def bench_envs(env_names, batches, target_steps: int, repeats: int) -> list[dict[str, Any]]:
+    """Env-only steps/s of every (env, batch) case, interleaved rounds."""
     cases = []
     for name in env_names:
         for n in batches:
@@ -165,34 +163,26 @@ def bench_envs(env_names, batches, target_steps: int, repeats: int) -> list[dict
 # --------------------------------------------------------------------------- PPO (ours)
 
 
-def ppo_train_fn(seeds: int):
-    if seeds == 1:
-        return ppo.train
-    return jax.vmap(ppo.train, in_axes=(None, 0))
-
-
-def ppo_keys(seeds: int, seed: int = 0):
-    key = jax.random.key(seed)
-    return key if seeds == 1 else jax.random.split(key, seeds)
-
-
 class OurPPO:
-    """One compiled PPO training function (a config × a number of seeds) and its timings."""
+    """One compiled PPO training function (a config x a number of seeds) and its timings: 1 seed
+    is one unbatched ``jit(ppo.train)`` call (as rejax's single run), more are the runner's
+    ``jit(vmap(ppo.train))`` (``harness.compile_training``)."""
 
     def __init__(self, config: ppo.PPOConfig, seeds: int, label: str):
         self.config, self.seeds, self.label = config, seeds, label
-        self.keys = ppo_keys(seeds)
-        self.compiled, self.compile_s = compile_fn(ppo_train_fn(seeds), config, self.keys)
-        self.warmup_s, self.out = timed(self.compiled, config, self.keys)
-        self.times: list[float] = []
-        log(f"{label}: compiled in {self.compile_s:.2f}s, first run {self.warmup_s:.2f}s")
+        keys = jax.random.key(0) if seeds == 1 else seed_keys(seeds)
+        self.training: CompiledTraining = compile_training(ppo, config, keys, label=label, warmup=False)
+        self.compile_s = self.training.compile_s
+        self.warmup_s, self.out = timed(self.training.compiled, config, keys)
+        self.times = self.training.times
+        log(f"{label}: first run {self.warmup_s:.2f}s")
 
     def run(self) -> float:
-        dt, _ = timed(self.compiled, self.config, self.keys)
-        self.times.append(dt)
-        return dt
+        """One timed call; seconds."""
+        return self.training.timed()
 
     def final_returns(self) -> list[float]:
+        """Final in-run greedy evaluation return per seed."""
         returns = np.asarray(self.out[1]["eval/return/task"]).reshape(self.seeds, -1)
         return [round(float(r), 3) for r in returns[:, -1]]
 
@@ -209,6 +199,7 @@ class OurPPO:
         return [round(float(v), 3) for v in np.asarray(values).ravel()]
 
     def summary(self) -> dict[str, Any]:
+        """Steps/s, compile and run times and final returns, as the report stores them."""
         steps = self.config.trained_timesteps * self.seeds
         run_s = median(self.times)
         finals = self.final_returns()
@@ -228,27 +219,9 @@ class OurPPO:
 # --------------------------------------------------------------------------- rejax peer
 
 
-def ensure_rejax() -> str | None:
-    """Make sure the rejax venv exists (runs setup_rejax.sh if it is missing or broken).
-    Returns None when ready, else an error message."""
-    if REJAX_PYTHON.exists():
-        check = subprocess.run([str(REJAX_PYTHON), "-c", "import rejax"], capture_output=True, text=True)
-        if check.returncode == 0:
-            return None
-    log("rejax venv missing or broken: running setup_rejax.sh (takes about a minute)")
-    try:
-        proc = subprocess.run(["bash", str(REJAX_SETUP)], capture_output=True, text=True, timeout=1800)
-    except (OSError, subprocess.TimeoutExpired) as err:
-        return f"setup_rejax.sh failed: {err!r}"
-    if proc.returncode != 0:
-        return f"setup_rejax.sh exited with {proc.returncode}: {proc.stderr.strip()[-2000:]}"
-    return None
-
-
 def rejax_args(config: ppo.PPOConfig, seeds: int, repeats: int) -> list[str]:
+    """``rejax_ppo.py`` arguments for the same configuration as ``config``."""
     return [
-        str(REJAX_PYTHON),
-        str(REJAX_SCRIPT),
         "--env",
         config.env_name,
         "--total-timesteps",
@@ -288,21 +261,11 @@ def rejax_args(config: ppo.PPOConfig, seeds: int, repeats: int) -> list[str]:
 
 def run_rejax(config: ppo.PPOConfig, seeds: int) -> dict[str, Any]:
     """One rejax subprocess (compile + 1 warm-up-free timed run); its JSON line, or an error."""
-    cmd = rejax_args(config, seeds, repeats=1)
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=3600, cwd=ROOT)
-    except (OSError, subprocess.TimeoutExpired) as err:
-        return {"error": f"{err!r}"}
-    if proc.returncode != 0:
-        return {"error": f"rejax_ppo.py exited with {proc.returncode}: {proc.stderr.strip()[-2000:]}"}
-    lines = [line for line in proc.stdout.splitlines() if line.strip().startswith("{")]
-    try:
-        return json.loads(lines[-1])
-    except (IndexError, json.JSONDecodeError) as err:
-        return {"error": f"could not parse rejax output ({err!r}): {proc.stdout[-2000:]}"}
+    return run_peer_json("rejax_ppo.py", rejax_args(config, seeds, repeats=1))
 
 
 def summarize_rejax(runs: list[dict[str, Any]], seeds: int) -> dict[str, Any]:
+    """Medians over the rejax rounds that succeeded (or the first error)."""
     ok = [r for r in runs if "error" not in r]
     if not ok:
         return {"seeds": seeds, "error": runs[0]["error"] if runs else "not run"}
@@ -328,15 +291,23 @@ def summarize_rejax(runs: list[dict[str, Any]], seeds: int) -> dict[str, Any]:
     }
 
 
-def bench_ppo(config: ppo.PPOConfig, repeats: int, with_rejax: bool) -> tuple[dict[str, Any], OurPPO]:
-    ours = {s: OurPPO(config, s, f"ours PPO {s} seed(s)") for s in SEED_COUNTS}
+def bench_ppo(
+    config: ppo.PPOConfig,
+    repeats: int,
+    with_rejax: bool,
+    seed_counts: Sequence[int] = SEED_COUNTS,
+    quick: bool = False,
+) -> tuple[dict[str, Any], OurPPO]:
+    """Ours (and rejax, interleaved) for each seed count; the summary and our 1-seed run."""
+    counts = tuple(seed_counts)
+    ours = {s: OurPPO(config, s, f"ours PPO {s} seed(s)") for s in counts}
     rejax_error = ensure_rejax() if with_rejax else "skipped (--skip-rejax)"
     if rejax_error and with_rejax:
         log(f"rejax unavailable, continuing without it: {rejax_error}")
-    rejax_runs: dict[int, list[dict[str, Any]]] = {s: [] for s in SEED_COUNTS}
-    round_ratios: dict[int, list[float]] = {s: [] for s in SEED_COUNTS}
+    rejax_runs: dict[int, list[dict[str, Any]]] = {s: [] for s in counts}
+    round_ratios: dict[int, list[float]] = {s: [] for s in counts}
     for r in range(repeats):
-        for s in rotated(list(SEED_COUNTS), r):
+        for s in rotated(list(counts), r):
             dt = ours[s].run()
             msg = f"round {r + 1}/{repeats}, {s} seed(s): ours {dt:.3f}s"
             if rejax_error is None:
@@ -352,9 +323,10 @@ def bench_ppo(config: ppo.PPOConfig, repeats: int, with_rejax: bool) -> tuple[di
                     msg += f", rejax {rejax_dt:.3f}s (ratio ours/rejax {round_ratios[s][-1]:.3f})"
             log(msg)
     result: dict[str, Any] = {"ours": {}, "rejax": {}, "ratio_ours_over_rejax": {}}
-    for s in SEED_COUNTS:
+    for s in counts:
         summary = ours[s].summary()
-        summary["final_returns_greedy_128ep"] = ours[s].greedy_eval(128)
+        # quick: the in-run evaluation stands in for the extra 128-episode one (one compile less per seed count)
+        summary["final_returns_greedy_128ep"] = summary["final_returns_greedy"] if quick else ours[s].greedy_eval(128)
         summary["final_return_greedy_128ep_mean"] = rnd(statistics.fmean(summary["final_returns_greedy_128ep"]), 3)
         result["ours"][str(s)] = summary
         if rejax_error is None:
@@ -379,6 +351,7 @@ def bench_ppo(config: ppo.PPOConfig, repeats: int, with_rejax: bool) -> tuple[di
 
 
 def transform_variants() -> dict[str, Any]:
+    """Label -> transform of the overhead table."""
     return {
         "none": identity(),
         "scale(0.5)": scale(0.5),
@@ -388,10 +361,15 @@ def transform_variants() -> dict[str, Any]:
     }
 
 
-def bench_transforms(config: ppo.PPOConfig, repeats: int, plain: OurPPO | None = None) -> dict[str, Any]:
-    """``plain``: the already compiled 1-seed plain PPO (identity transform) to reuse as baseline."""
+def bench_transforms(
+    config: ppo.PPOConfig, repeats: int, plain: OurPPO | None = None, names: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """``plain``: the already compiled 1-seed plain PPO (identity transform) to reuse as baseline;
+    ``names``: the variants to time (default all)."""
     variants = {}
     for name, t in transform_variants().items():
+        if names is not None and name not in names:
+            continue
         if name == "none" and plain is not None:
             variants[name] = plain
         else:
@@ -427,12 +405,14 @@ def bench_transforms(config: ppo.PPOConfig, repeats: int, plain: OurPPO | None =
 
 
 def fmt_sps(x: float | None) -> str:
+    """Steps/s as ``12.3 k`` / ``4.56 M``."""
     if x is None:
         return "—"
     return f"{x / 1e6:.2f} M" if x >= 1e6 else f"{x / 1e3:.1f} k"
 
 
 def fmt_returns(xs: list[float] | None) -> str:
+    """Mean of the returns and each, rounded."""
     if not xs:
         return "—"
     if len(xs) == 1:
@@ -441,6 +421,7 @@ def fmt_returns(xs: list[float] | None) -> str:
 
 
 def markdown(res: dict[str, Any]) -> str:
+    """The markdown report of whatever parts have run."""
     m = res["machine"]
     lines = [
         "## Throughput",
@@ -482,7 +463,7 @@ def markdown(res: dict[str, Any]) -> str:
             "| final greedy return |",
             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
         ]
-        for s in (str(x) for x in SEED_COUNTS):
+        for s in p["ours"]:
             o = p["ours"][s]
             ratio = p["ratio_ours_over_rejax"].get(s)
             ratio_s = f"{ratio['median_of_rounds']:.2f} ({ratio['of_min_times']:.2f})" if ratio else "—"
@@ -532,52 +513,51 @@ def markdown(res: dict[str, Any]) -> str:
 # --------------------------------------------------------------------------- main
 
 
-def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def parse_args_(argv: Sequence[str] | None = None):
+    """The script's arguments (shared ``--quick`` / ``--out`` from the harness)."""
+    p = make_parser("throughput", __doc__)
     p.add_argument("--total-timesteps", type=int, default=500_000, help="PPO steps per seed (default 500000)")
     p.add_argument("--repeats", type=int, default=None, help="timed repeats per measurement (default 3; quick: 1)")
     p.add_argument(
         "--transform-repeats", type=int, default=None, help="rounds of the transform overhead (default max(7, repeats))"
     )
-    p.add_argument("--quick", action="store_true", help="tiny sizes for a smoke test (writes to a temp dir)")
-    p.add_argument("--skip-rejax", action="store_true", help="do not run the rejax peer")
-    p.add_argument("--out-dir", type=Path, default=None, help="default: benchmarks/results (quick: a temp dir)")
-    args = p.parse_args(argv)
+    p.add_argument("--skip-rejax", action="store_true", help="do not run the rejax peer (implied by --quick)")
+    args = parse_args(p, argv)
     if args.quick:
-        args.total_timesteps = min(args.total_timesteps, 16_384)
+        args.total_timesteps = min(args.total_timesteps, 128)
+        args.skip_rejax = True
     if args.repeats is None:
         args.repeats = 1 if args.quick else 3
     if args.transform_repeats is None:
         args.transform_repeats = args.repeats if args.quick else max(7, args.repeats)
-    if args.out_dir is None:
-        args.out_dir = Path(tempfile.gettempdir()) / "jaxrl_rewards_bench_quick" if args.quick else RESULTS_DIR
     if args.repeats < 1 or args.transform_repeats < 1 or args.total_timesteps < 1:
         p.error("--repeats, --transform-repeats and --total-timesteps must be >= 1")
     return args
 
 
-def main(argv=None) -> int:
-    args = parse_args(argv)
-    json_path, md_path = args.out_dir / "throughput.json", args.out_dir / "throughput.md"
+def main(argv: Sequence[str] | None = None) -> int:
+    """Env-only throughput, ours vs rejax, transform overhead; ``throughput.{json,md}`` in ``--out``."""
+    args = parse_args_(argv)
     res: dict[str, Any] = {
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "args": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
+        "args": args_record(args),
         "machine": machine_info(),
     }
-    log(f"machine: {res['machine']['cpu_count']} CPUs, jax {jax.__version__}, {jax.devices()}; out: {args.out_dir}")
+    log(f"machine: {res['machine']['cpu_count']} CPUs, jax {jax.__version__}, {jax.devices()}; out: {args.out}")
 
     def save() -> None:
-        res["elapsed_s"] = round(time.perf_counter() - _T0, 1)
-        res["machine"]["loadavg_end"] = list(os.getloadavg())
-        atomic_write(json_path, json.dumps(res, indent=1) + "\n")
-        atomic_write(md_path, markdown(res) + "\n")
+        res["elapsed_s"] = round(elapsed(), 1)
+        res["machine"]["loadavg_end"] = loadavg()
+        write_report(args.out, "throughput", res, markdown(res))
 
-    target = 20_000 if args.quick else 4_000_000
+    target = 2_000 if args.quick else 4_000_000
     log("env-only throughput")
-    res["env"] = bench_envs(ENV_NAMES, ENV_BATCHES, target, args.repeats)
+    names, batches = (ENV_NAMES[:1], QUICK_ENV_BATCHES) if args.quick else (ENV_NAMES, ENV_BATCHES)
+    res["env"] = bench_envs(names, batches, target, args.repeats)
     save()
 
-    config = ppo.make_config("CartPole-v1", total_timesteps=args.total_timesteps, num_evals=1)
+    sizes = QUICK_PPO if args.quick else {}
+    config = ppo.make_config("CartPole-v1", total_timesteps=args.total_timesteps, **{**sizes, "num_evals": 1})
     res["ppo"] = {
         "config": {
             "env": config.env_name,
@@ -596,17 +576,20 @@ def main(argv=None) -> int:
         }
     }
     log("PPO: ours vs rejax")
-    ppo_result, plain = bench_ppo(config, args.repeats, with_rejax=not args.skip_rejax)
+    seed_counts = QUICK_SEED_COUNTS if args.quick else SEED_COUNTS
+    ppo_result, plain = bench_ppo(
+        config, args.repeats, with_rejax=not args.skip_rejax, seed_counts=seed_counts, quick=args.quick
+    )
     res["ppo"].update(ppo_result)
     save()
 
     log("PPO + reward transforms")
-    res["transforms"] = bench_transforms(config, args.transform_repeats, plain)
+    transforms = QUICK_TRANSFORMS if args.quick else None
+    res["transforms"] = bench_transforms(config, args.transform_repeats, plain, names=transforms)
     save()
 
-    md = markdown(res)
-    print(md)
-    log(f"wrote {json_path} and {md_path} ({res['elapsed_s']:.0f}s)")
+    print(markdown(res))
+    log(f"wrote {args.out} ({res['elapsed_s']:.0f}s)")
     return 0
 
 

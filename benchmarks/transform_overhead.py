@@ -13,37 +13,45 @@ of ``time(variant) / time(plain)`` in that round.
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
 import statistics
 import sys
-import tempfile
-import time
-from pathlib import Path
+from collections.abc import Sequence
 
-import jax
 import jax.numpy as jnp
-from bench_machine import machine_info
+from harness import (
+    QUICK_PPO,
+    args_record,
+    compile_training,
+    interleaved_rounds,
+    loadavg,
+    log,
+    machine_info,
+    make_parser,
+    parse_args,
+    ratio_summary,
+    write_report,
+)
 
 from jaxrl_rewards.agents import ppo
 from jaxrl_rewards.envs import make
-from jaxrl_rewards.experiments.results import atomic_write_text
 from jaxrl_rewards.transforms.bounding import clip_to_range
 from jaxrl_rewards.transforms.noise import correct_binary_noise, gaussian_noise, sign_flip
 from jaxrl_rewards.transforms.objectives import static_weights
 from jaxrl_rewards.transforms.shaping import non_potential_shaping, potential_shaping
 
-ROOT = Path(__file__).resolve().parent.parent
 SIZE = 8
+#: variants a ``--quick`` run times (plain and one shaping transform: two compiles)
+QUICK_VARIANTS = ("plain", "potential_shaping")
 
 
 def distance_potential(obs):
+    """``Phi(obs) = -manhattan(cell, goal) / (SIZE - 1)`` for one-hot grid observations ``[SIZE^2]``."""
     idx = jnp.argmax(obs)
     return -((SIZE - 1 - idx // SIZE) + (SIZE - 1 - idx % SIZE)) / (SIZE - 1)
 
 
 def variants() -> dict:
+    """Variant name -> transform (``None``: plain PPO)."""
     return {
         "plain": None,
         "potential_shaping": potential_shaping(distance_potential),
@@ -56,64 +64,52 @@ def variants() -> dict:
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
+def main(argv: Sequence[str] | None = None) -> int:
+    """Time every variant in interleaved rounds; write ``transform_overhead.{json,md}`` to ``--out``."""
+    parser = make_parser("transform_overhead", __doc__)
     parser.add_argument("--steps", type=int, default=65536)
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=15)
-    parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--out", type=str, default=None)
-    args = parser.parse_args()
+    args = parse_args(parser, argv)
     if args.quick:
-        args.steps, args.repeats = 4096, 2
-    out_dir = Path(args.out) if args.out else (Path(tempfile.mkdtemp()) if args.quick else ROOT / "benchmarks/results")
+        args.steps, args.repeats = 128, 2
 
-    load_start = list(os.getloadavg())
+    load_start = loadavg()
     env, params = make("SparseGridWorld-v0", size=SIZE)
     base = dict(total_timesteps=args.steps, num_envs=16, num_steps=64, num_evals=1, eval_episodes=4)
-    keys = jax.vmap(jax.random.key)(jnp.arange(args.seeds, dtype=jnp.uint32))
-    compiled, compile_s = {}, {}
-    for name, transform in variants().items():
+    if args.quick:
+        base.update(QUICK_PPO)
+    chosen = {k: v for k, v in variants().items() if not args.quick or k in QUICK_VARIANTS}
+    runs = {}
+    for name, transform in chosen.items():
         cfg = ppo.make_config(env, params, **base, **({} if transform is None else {"transform": transform}))
-        fn = jax.vmap(ppo.train, in_axes=(None, 0))
-        t = time.perf_counter()
-        compiled[name] = (jax.jit(fn).lower(cfg, keys).compile(), cfg)
-        compile_s[name] = time.perf_counter() - t
-        jax.block_until_ready(compiled[name][0](cfg, keys))  # warm-up
-        print(f"compiled {name} in {compile_s[name]:.1f}s", file=sys.stderr, flush=True)
+        runs[name] = compile_training(ppo, cfg, args.seeds, label=name)
 
-    names = list(compiled)
-    times = {n: [] for n in names}
-    for r in range(args.repeats):
-        k = r % len(names)
-        for name in names[k:] + names[:k]:
-            fn, cfg = compiled[name]
-            t = time.perf_counter()
-            jax.block_until_ready(fn(cfg, keys))
-            times[name].append(time.perf_counter() - t)
-        print(f"round {r}: " + ", ".join(f"{n} {times[n][-1]:.2f}s" for n in names), file=sys.stderr, flush=True)
-    ratios = {n: statistics.median(a / b for a, b in zip(times[n], times["plain"], strict=True)) for n in names}
-    min_ratios = {n: min(times[n]) / min(times["plain"]) for n in names}
-    steps = args.steps // (16 * 64) * 16 * 64 * args.seeds
+    times = interleaved_rounds({n: r.timed for n, r in runs.items()}, args.repeats)
+    summary = ratio_summary(times, "plain")
+    steps = runs["plain"].config.trained_timesteps * args.seeds
     payload = {
-        "args": vars(args),
-        "ppo": base,
+        "args": args_record(args),
+        "ppo": {k: (list(v) if isinstance(v, tuple) else v) for k, v in base.items()},
         "env": f"SparseGridWorld-v0 size {SIZE}",
-        "compile_s": compile_s,
+        "compile_s": {n: r.compile_s for n, r in runs.items()},
         "run_s": times,
         "median_run_s": {n: statistics.median(v) for n, v in times.items()},
         "steps_per_s": {n: steps / statistics.median(v) for n, v in times.items()},
-        "ratio_to_plain": ratios,
-        "ratio_of_fastest_runs": min_ratios,
+        "ratio_to_plain": {n: s["ratio"] for n, s in summary.items()},
+        "ratio_of_fastest_runs": {n: s["ratio_of_min_times"] for n, s in summary.items()},
         "loadavg_start": load_start,
-        "machine": machine_info(loadavg_end=list(os.getloadavg())),
+        "machine": machine_info(loadavg_end=loadavg()),
     }
-    atomic_write_text(out_dir / "transform_overhead.json", json.dumps(payload, indent=1))
-    atomic_write_text(out_dir / "transform_overhead.md", render(payload))
-    print(render(payload))
+    md = render(payload)
+    write_report(args.out, "transform_overhead", payload, md)
+    print(md)
+    log(f"wrote {args.out}")
+    return 0
 
 
 def render(p: dict) -> str:
+    """The markdown report of a ``main`` payload."""
     a = p["args"]
     lines = [
         "# Reward-transform overhead (issue 4 stateless transforms) vs plain PPO",
@@ -140,4 +136,4 @@ def render(p: dict) -> str:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

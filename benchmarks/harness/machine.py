@@ -1,5 +1,4 @@
-"""What a benchmark records about the machine it ran on (imported by the benchmark scripts,
-which run with ``benchmarks/`` first on ``sys.path``)."""
+"""The machine record every benchmark stores with its results (was ``benchmarks/bench_machine.py``)."""
 
 from __future__ import annotations
 
@@ -42,3 +41,8 @@ def machine_info(**extra: Any) -> dict[str, Any]:
         "loadavg_start": list(os.getloadavg()),
         **extra,
     }
+
+
+def loadavg() -> list[float]:
+    """The 1, 5 and 15 minute load averages now."""
+    return list(os.getloadavg())
