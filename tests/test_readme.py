@@ -3,6 +3,8 @@
 import re
 from pathlib import Path
 
+from jaxrl_rewards.experiments.spec import check_spec, load_spec
+
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
 
@@ -14,6 +16,16 @@ def test_readme_python_examples_run():
     for block in blocks:
         exec(compile(block, "README.md", "exec"), namespace)
     assert namespace["sweep"]["eval/return/task"].shape == (2, 4, 2)
+
+
+def test_readme_sweep_spec_is_accepted(tmp_path):
+    (block,) = re.findall(r"```toml\n(.*?)```", README, flags=re.S)
+    path = tmp_path / "spec.toml"
+    path.write_text(block)
+    spec = load_spec(path)
+    configs = check_spec(spec)  # builds every variant's config and checks the swept leaves, compiles nothing
+    assert set(configs) == {v.label for v in spec.variants}
+    assert spec.params["learning_rate"] == [1e-4, 3e-4, 1e-3]
 
 
 def test_ci_runs_the_readme_test_command():
