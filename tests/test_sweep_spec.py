@@ -52,7 +52,7 @@ def spec(**changes):
         ({"params": {"env_params.max_steps_in_episode": [10.5]}}, r"params\.env_params\.max_steps_in_episode: integer"),
         ({"seeds": "three"}, r"seeds: expected a count"),
         ({"seeds": 0}, r"seeds: need at least one seed"),
-        ({"sedes": 3}, r"unknown key 'sedes'; did you mean \['seeds'\]"),
+        ({"sedes": 3}, r"unknown key 'sedes' \(did you mean 'seeds'\?\); valid keys"),
         ({"search": {"method": "bayes"}}, r"search\.method: 'bayes' is not one of"),
         ({"search": {"chunk_size": "big"}}, r"search\.chunk_size: expected an int"),
         ({"search": {"method": "random"}}, r"search\.num_samples: method 'random' needs"),

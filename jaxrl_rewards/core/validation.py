@@ -13,6 +13,8 @@ jaxrl_rewards.core.validation.ConfigError: learning_rate must be > 0, got 0.0
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from typing import Any
 
 import jax
@@ -21,6 +23,18 @@ import numpy as np
 
 class ConfigError(ValueError):
     """A configuration value is invalid. Raised before compilation."""
+
+
+def close_matches(word: str, choices: Iterable[str], cutoff: float = 0.6) -> str:
+    """``" (did you mean 'a' or 'b'?)"`` for the nearest of ``choices`` (up to three), or ``""``.
+
+    >>> close_matches("learnig_rate", ["learning_rate", "gamma"])
+    " (did you mean 'learning_rate'?)"
+    """
+    near = difflib.get_close_matches(str(word), list(choices), n=3, cutoff=cutoff)
+    if not near:
+        return ""
+    return " (did you mean " + " or ".join(repr(n) for n in near) + "?)"
 
 
 def _concrete(value: Any) -> np.ndarray | None:

@@ -20,10 +20,9 @@ from collections.abc import Mapping
 from types import ModuleType
 from typing import Any
 
-from jaxrl_rewards.core.validation import ConfigError
+from jaxrl_rewards.core.validation import ConfigError, close_matches
 from jaxrl_rewards.envs import make
 from jaxrl_rewards.experiments.paths import leaf_paths, set_leaves
-from jaxrl_rewards.transforms.registry import close_matches
 
 
 def _freeze(value: Any) -> Any:

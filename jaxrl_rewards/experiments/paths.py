@@ -24,7 +24,6 @@ canonical paths.
 
 from __future__ import annotations
 
-import difflib
 import itertools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -35,7 +34,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.tree_util import DictKey, FlattenedIndexKey, GetAttrKey, SequenceKey
 
-from jaxrl_rewards.core.validation import ConfigError
+from jaxrl_rewards.core.validation import ConfigError, close_matches
 from jaxrl_rewards.transforms.core import Chain
 
 
@@ -111,8 +110,7 @@ def _unknown(tree: Any, path: str, where: str, leaves: list[Leaf]) -> ConfigErro
                 f"{path!r} are not supported: set the whole array (e.g. {leaf.canonical}=[...]) or use variants"
             )
     spellings = sorted({s for leaf in leaves for s in leaf.spellings})
-    near = difflib.get_close_matches(path, spellings, n=3, cutoff=0.5)
-    hint = " (did you mean " + " or ".join(repr(n) for n in near) + "?)" if near else ""
+    hint = close_matches(path, spellings, cutoff=0.5)
     return ConfigError(f"{where}: unknown parameter {path!r}{hint}; valid paths: {valid}")
 
 

@@ -48,7 +48,6 @@ lives in ``experiments.options``.)
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import sys
@@ -60,7 +59,7 @@ from typing import Any
 import numpy as np
 
 from jaxrl_rewards.agents import AGENTS, get_agent
-from jaxrl_rewards.core.validation import ConfigError
+from jaxrl_rewards.core.validation import ConfigError, close_matches
 from jaxrl_rewards.experiments.options import configure, flatten_options, make_env
 from jaxrl_rewards.experiments.paths import batch_config, find_leaf
 from jaxrl_rewards.transforms.registry import build_transforms, transform_table
@@ -181,9 +180,9 @@ def _is_number(value: Any) -> bool:
 def _check_keys(table: Mapping[str, Any], allowed: set[str], where: str) -> None:
     for key in table:
         if key not in allowed:
-            close = difflib.get_close_matches(str(key), sorted(allowed), n=3)
-            hint = f"; did you mean {close}?" if close else f"; valid keys: {sorted(allowed)}"
-            raise ConfigError(f"unknown key {where}{key!r}{hint}")
+            raise ConfigError(
+                f"unknown key {where}{key!r}{close_matches(key, sorted(allowed))}; valid keys: {sorted(allowed)}"
+            )
 
 
 def _transform_tables(value: Any, key: str) -> tuple[dict[str, Any], ...]:

@@ -11,12 +11,11 @@ CLI's ``list`` command, editors) shows every option and its default.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import inspect
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from jaxrl_rewards.core.validation import ConfigError
+from jaxrl_rewards.core.validation import ConfigError, close_matches
 
 T = TypeVar("T")
 
@@ -56,9 +55,7 @@ def build(
         if key in (renamed or {}):
             raise ConfigError(f"{who}: option {key!r} is now called {renamed[key]!r}")
         if key not in valid:
-            near = difflib.get_close_matches(key, valid, n=3, cutoff=0.6)
-            hint = f" (did you mean {' or '.join(repr(n) for n in near)}?)" if near else ""
-            raise ConfigError(f"{who}: unknown option {key!r}{hint}; its options: {valid}")
+            raise ConfigError(f"{who}: unknown option {key!r}{close_matches(key, valid)}; its options: {valid}")
     return cls(**options).validate()
 
 

@@ -25,13 +25,12 @@ named by their registry names (``transform.<name>.<field>`` addresses a leaf, se
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from jaxrl_rewards.core.validation import ConfigError
+from jaxrl_rewards.core.validation import ConfigError, close_matches
 from jaxrl_rewards.envs import GridDistancePotential
 from jaxrl_rewards.transforms.basic import clip, normalize_rewards, scale
 from jaxrl_rewards.transforms.bounding import centered_sigmoid, clip_to_range, decoupled_normalize, delta_reward
@@ -173,14 +172,6 @@ def parse_transform(text: str) -> dict[str, Any]:
             raise ConfigError(f"transform {entry['name']!r}: option {key!r} given twice")
         entry[key] = parse_value(value, f"transform {entry['name']!r} option {key!r}")
     return entry
-
-
-def close_matches(word: str, choices: Sequence[str]) -> str:
-    """``" (did you mean 'a' or 'b'?)"`` for the nearest of ``choices``, or ``""``."""
-    near = difflib.get_close_matches(word, list(choices), n=3, cutoff=0.6)
-    if not near:
-        return ""
-    return " (did you mean " + " or ".join(repr(n) for n in near) + "?)"
 
 
 def transform_options(name: str) -> dict[str, Any]:
