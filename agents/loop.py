@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from jaxrl_rewards.core.metrics import RunMetrics
 from jaxrl_rewards.core.optim import clip_by_global_norm, skip_nonfinite
 from jaxrl_rewards.core.rollout import EpisodeTracker
 from jaxrl_rewards.core.types import Array, Metrics, PRNGKey, Transition
@@ -70,36 +71,34 @@ def run_segment(
     state: Any,
     iteration: Callable[[Any], tuple[Any, Metrics]],
     evaluate: Callable[[Any, Any, PRNGKey], dict[str, Array]],
-) -> tuple[Any, Metrics]:
+) -> tuple[Any, RunMetrics]:
     """``iterations_per_eval`` calls of ``iteration(state) -> (state, metrics)`` (scanned), then
     ``evaluate(config, state, key)``. ``state`` needs ``key`` and ``iteration`` fields.
 
     Returns:
-        The new state and metrics: per-iteration ones ``[iterations_per_eval]`` and evaluation
-        ones (prefixed ``eval/``, plus ``eval/timesteps``) as scalars.
+        The new state and a ``RunMetrics``: ``train`` holds the per-iteration metrics
+        ``[iterations_per_eval]``, ``eval`` the evaluation ones (plus ``timesteps``) as scalars
+        (read flat as ``eval/<name>``).
     """
     state, metrics = jax.lax.scan(lambda s, _: iteration(s), state, None, length=config.iterations_per_eval)
     eval_key, key = jax.random.split(state.key)
-    metrics.update({f"eval/{k}": v for k, v in evaluate(config, state, eval_key).items()})
-    metrics["eval/timesteps"] = (state.iteration * config.steps_per_iteration).astype(jnp.float32)
-    return state.replace(key=key), metrics
+    evaluation = dict(evaluate(config, state, eval_key))
+    evaluation["timesteps"] = (state.iteration * config.steps_per_iteration).astype(jnp.float32)
+    return state.replace(key=key), RunMetrics(train=metrics, eval=evaluation)
 
 
-def run_training(config: Any, state: Any, segment: Callable[[Any, Any], tuple[Any, Metrics]]) -> tuple[Any, Metrics]:
+def run_training(
+    config: Any, state: Any, segment: Callable[[Any, Any], tuple[Any, RunMetrics]]
+) -> tuple[Any, RunMetrics]:
     """``num_evals`` calls of ``segment(config, state)`` (scanned) from the initial ``state``;
     metrics merged with :func:`merge_segments`."""
     state, metrics = jax.lax.scan(lambda s, _: segment(config, s), state, None, length=config.num_evals)
     return state, merge_segments(metrics)
 
 
-def merge_segments(metrics: Metrics) -> Metrics:
-    """Flatten ``[num_evals, iterations_per_eval, ...]`` per-iteration metrics of stacked
-    segments into ``[num_iterations, ...]``; evaluation metrics (``eval/...``) stay
-    ``[num_evals, ...]``. Leading batch axes are not allowed here (call it per run, or vmap it)."""
-    out = {}
-    for name, value in metrics.items():
-        if name.startswith("eval/"):
-            out[name] = value
-        else:
-            out[name] = value.reshape((-1, *value.shape[2:]))
-    return out
+def merge_segments(metrics: RunMetrics) -> RunMetrics:
+    """Flatten the ``[num_evals, iterations_per_eval, ...]`` training metrics of stacked segments
+    into ``[num_iterations, ...]``; evaluation metrics stay ``[num_evals, ...]``. Leading batch
+    axes are not allowed here (call it per run, or vmap it)."""
+    train = {name: value.reshape((-1, *value.shape[2:])) for name, value in metrics.train.items()}
+    return RunMetrics(train=train, eval=metrics.eval)

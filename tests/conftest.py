@@ -1,12 +1,28 @@
-"""Shared test helpers: tiny synthetic batches."""
+"""Shared test helpers: tiny synthetic batches; one XLA compilation cache for the test run.
+
+The suite is dominated by XLA compiles, and many tests compile the same programs (the same tiny
+configs in several files, CLI subprocesses). JAX's persistent compilation cache in ``.jax_cache/``
+at the repository root (git-ignored, so a fresh clone starts empty) lets every pytest worker and
+every subprocess reuse them. Cached executables are the same binaries, so results are unchanged
+(``tests/test_golden.py`` checks the bits).
+"""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
 from jaxrl_rewards.core.types import Transition
+
+_CACHE = os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", str(Path(__file__).resolve().parents[1] / ".jax_cache"))
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "1")  # subprocesses read these at import
+jax.config.update("jax_compilation_cache_dir", _CACHE)
+jax.config.update("jax_persistent_cache_min_compile_time_secs", 1.0)
 
 
 def make_batch(T: int = 5, N: int = 3, seed: int = 0, info: dict | None = None, obs_dim: int = 2) -> Transition:
@@ -60,8 +76,6 @@ def assert_vmap_equals_alone(run_one, transforms, batches) -> None:
     """For each transform, ``run_one(transform, batch) -> streams`` under ``vmap`` over the
     leading axis of ``batches`` gives the same stream rewards and weights as each batch run
     alone (all transforms traced into one compiled call)."""
-    import jax
-
     size = jax.tree.leaves(batches)[0].shape[0]
 
     @jax.jit

@@ -54,7 +54,7 @@ def run_tasks(
     num_cpus: float = 1,
     num_gpus: float = 0,
 ) -> None:
-    """Run ``tasks`` (``sweep_runner.ChunkTask``) as Ray tasks and call ``finish(task, rows)``
+    """Run ``tasks`` (``backends.local.ChunkTask``) as Ray tasks and call ``finish(task, rows)``
     on the driver for each, in completion order."""
     if not tasks:
         return

@@ -202,7 +202,8 @@ class PreferenceRewardModel(RewardTransform):
         if self.dataset is not None:
             if not isinstance(self.dataset, PreferenceDataset):
                 raise ConfigError(f"dataset must be a PreferenceDataset (preference_dataset), got {type(self.dataset)}")
-            preference_dataset(self.dataset.a, self.dataset.b, np.asarray(self.dataset.label))
+            if not isinstance(self.dataset.label, jax.core.Tracer):  # a dataset batched under vmap is checked eagerly
+                preference_dataset(self.dataset.a, self.dataset.b, np.asarray(self.dataset.label))
             if self.dataset.a.obs.shape[1] != self.segment_length:
                 raise ConfigError(
                     f"dataset segments have length {self.dataset.a.obs.shape[1]}, segment_length={self.segment_length}"
