@@ -10,9 +10,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from jaxrl_rewards.core.validation import ConfigError
 from jaxrl_rewards.transforms.core import RewardTransform
-from jaxrl_rewards.transforms.registry import build_transforms, parse_value
+from jaxrl_rewards.transforms.registry import build_transforms, parse_assignments
 
 console = Console()
 err_console = Console(stderr=True)
@@ -23,25 +22,6 @@ def fail(message: str, code: int = 2) -> NoReturn:
     is escaped, so bracketed text such as ``[1.0, 2.0]`` is printed, not read as rich markup."""
     err_console.print(f"[bold red]error:[/] {escape(str(message))}")
     raise typer.Exit(code)
-
-
-def parse_assignments(items: list[str], what: str) -> dict[str, Any]:
-    """``["key=value", ...]`` -> ``{key: value}``, each value a TOML value or a bare word
-    (``transforms.registry.parse_value``): ``lr=1e-3`` -> ``{"lr": 0.001}``,
-    ``transform.lagrangian.limits=[1.0,2.0]`` -> ``{...: [1.0, 2.0]}``.
-
-    Raises ``ConfigError`` naming ``what`` for items without ``=``, empty or repeated keys and
-    unreadable values."""
-    out: dict[str, Any] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise ConfigError(f"{what} must look like key=value, got {item!r}")
-        if key in out:
-            raise ConfigError(f"{what}: {key!r} given twice")
-        out[key] = parse_value(value, f"{what} {key}")
-    return out
 
 
 def parse_transforms(texts: list[str]) -> RewardTransform:

@@ -163,15 +163,29 @@ def parse_transform(text: str) -> dict[str, Any]:
         items = _split_options(options)
     except ConfigError as err:
         raise ConfigError(f"transform {entry['name']!r}: {err}") from None
+    options = parse_assignments(items, f"transform {entry['name']!r}")
+    if "name" in options:
+        raise ConfigError(f"transform {entry['name']!r}: option 'name' given twice")
+    return {**entry, **options}
+
+
+def parse_assignments(items: Sequence[str], where: str) -> dict[str, Any]:
+    """``["key=value", ...]`` -> ``{key: value}``, each value read by :func:`parse_value`: the one
+    reader of assignments (transform options here, the CLI's ``--set`` and ``--env-param``).
+
+    >>> parse_assignments(["limits=[1.0, 2.0]", "rule=pid"], "--set")
+    {'limits': [1.0, 2.0], 'rule': 'pid'}
+    """
+    out: dict[str, Any] = {}
     for item in items:
         key, sep, value = item.partition("=")
         key = key.strip()
         if not sep or not key:
-            raise ConfigError(f"transform {entry['name']!r}: options look like key=value; got {item.strip()!r}")
-        if key in entry:
-            raise ConfigError(f"transform {entry['name']!r}: option {key!r} given twice")
-        entry[key] = parse_value(value, f"transform {entry['name']!r} option {key!r}")
-    return entry
+            raise ConfigError(f"{where}: options look like key=value; got {item.strip()!r}")
+        if key in out:
+            raise ConfigError(f"{where}: option {key!r} given twice")
+        out[key] = parse_value(value, f"{where} option {key!r}")
+    return out
 
 
 def transform_options(name: str) -> dict[str, Any]:
@@ -258,6 +272,7 @@ __all__ = [
     "close_matches",
     "entry_name",
     "grid_distance_shaping",
+    "parse_assignments",
     "parse_transform",
     "parse_value",
     "transform_options",
