@@ -69,7 +69,7 @@ def list_command(
         table.add_column("name", no_wrap=True)
         table.add_column("description")
         for name, module in AGENTS.items():
-            table.add_row(name, escape((module.__doc__ or "").strip().splitlines()[0]))
+            table.add_row(name, escape(module.DESCRIPTION))  # one line, checked by agents.base.check_agent
         console.print(table)
     if what in ("all", "transforms"):
         table = Table(title="reward transforms")
