@@ -63,6 +63,27 @@ def test_pearson_distance_values():
     assert distances.pearson_distance([1, 1], [2, 2]) == 0.0
 
 
+def test_pearson_distance_is_at_float_precision_near_rho_one():
+    """Positive affine pairs are at distance ~1e-16 (the stable 0.5 ||x_hat - y_hat|| form);
+    sqrt((1 - rho) / 2) from a rounded rho gave 7.45e-9 on the first pair. Non-trivial values
+    are checked against sqrt((1 - rho) / 2) with rho from numpy's corrcoef."""
+    assert distances.pearson_distance([0.1, 0.2, 0.7], [0.3, 0.6, 2.1]) < 1e-15
+    rng = np.random.default_rng(0)
+    worst = 0.0
+    for _ in range(1000):
+        x = rng.normal(size=12)
+        worst = max(worst, distances.pearson_distance(x, rng.uniform(0.1, 10.0) * x + rng.normal()))
+    assert worst < 1e-13
+    x, y = rng.normal(size=50), rng.normal(size=50)
+    rho = np.corrcoef(x, y)[0, 1]
+    np.testing.assert_allclose(distances.pearson_distance(x, y), np.sqrt((1 - rho) / 2), rtol=1e-12)
+    # EPIC of a reward and its shaped, x10-scaled copy under transition coverage
+    reward = rng.normal(size=(S, A, S))
+    other = shaped(reward, rng.normal(size=S), 0.9, 10.0)
+    coverage = rng.dirichlet(np.ones(S * A * S)).reshape(S, A, S)
+    assert distances.epic_distance(reward, other, 0.9, coverage=coverage) < 1e-13
+
+
 def test_gridworld_step_cost_is_equivalent_to_shaping_only_if_potential_based():
     env = SparseGridWorld(size=3)
     mdp = env.tabular_mdp()

@@ -93,7 +93,16 @@ def pearson_distance(x: Any, y: Any, weights: Any = None) -> float:
     """``sqrt((1 - rho) / 2)`` with ``rho`` the (weighted) Pearson correlation of ``x`` and ``y``
     (same shape; ``weights`` of that shape, default uniform). A constant input has no defined
     correlation: two constants are at distance 0, a constant and a non-constant at
-    ``sqrt(1/2)`` (correlation taken as 0)."""
+    ``sqrt(1/2)`` (correlation taken as 0).
+
+    Computed in the stable form ``0.5 * ||x_hat - y_hat||_w`` of the standardised vectors
+    ``x_hat = (x - E_w x) / std_w(x)`` (``||x_hat - y_hat||_w^2 = 2 - 2 rho``), so a positive
+    affine pair is at distance ~1e-16, not ~1e-8 as ``sqrt((1 - rho) / 2)`` from a rounded
+    ``rho`` gives.
+
+    >>> pearson_distance([0.1, 0.2, 0.7], [0.3, 0.6, 2.1]) < 1e-15
+    True
+    """
     x = np.asarray(x, np.float64).ravel()
     y = np.asarray(y, np.float64).ravel()
     if x.shape != y.shape:
@@ -110,8 +119,10 @@ def pearson_distance(x: Any, y: Any, weights: Any = None) -> float:
         return 0.0
     if vx <= tiny or vy <= tiny:
         return float(np.sqrt(0.5))
-    rho = np.clip((w @ (xc * yc)) / np.sqrt(vx * vy), -1.0, 1.0)
-    return float(np.sqrt((1.0 - rho) / 2.0))
+    # sqrt((1 - rho) / 2) == 0.5 * ||x_hat - y_hat||_w for the standardised vectors; computing it
+    # from the difference avoids the catastrophic cancellation of 1 - rho near rho = 1
+    diff = xc / np.sqrt(vx) - yc / np.sqrt(vy)
+    return float(min(0.5 * np.sqrt(w @ (diff * diff)), 1.0))
 
 
 def epic_distance(

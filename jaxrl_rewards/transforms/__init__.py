@@ -18,7 +18,13 @@ from jaxrl_rewards.transforms.basic import (
     normalize_rewards,
     scale,
 )
-from jaxrl_rewards.transforms.bounding import centered_sigmoid, clip_to_range, decoupled_normalize, delta_reward
+from jaxrl_rewards.transforms.bounding import (
+    centered_sigmoid,
+    clip_process,
+    clip_to_range,
+    decoupled_normalize,
+    delta_reward,
+)
 from jaxrl_rewards.transforms.constraints.lagrangian import lagrangian
 from jaxrl_rewards.transforms.constraints.thresholds import threshold_weights
 from jaxrl_rewards.transforms.core import (
@@ -89,6 +95,7 @@ __all__ = [
     "centered_sigmoid",
     "chain",
     "clip",
+    "clip_process",
     "clip_to_range",
     "combine_bonuses",
     "conditioned_scalarization",

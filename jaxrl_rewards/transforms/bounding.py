@@ -1,5 +1,5 @@
 """Bounding and normalisation of rewards: centred sigmoid, decoupled per-stream
-normalisation, clip-to-range and deltas of successive rewards.
+normalisation, clip-to-range, and the Delta and Clip forms of process rewards.
 
 (``clip`` and return-based ``normalize_rewards`` live in ``transforms/basic.py``.)
 """
@@ -167,51 +167,85 @@ def clip_to_range(
     )
 
 
-# --------------------------------------------------------------------------- delta
+# --------------------------------------------------------------------------- process rewards: delta and clip
+
+DELTA_LAST = ("zero", "keep")
 
 
 class DeltaReward(RewardTransform):
-    """Difference of successive step rewards within an episode:
-    ``r'_t = r_t - r_{t-1}``, with ``r_{-1} = initial`` at each episode start, so an
-    episode's rewards telescope to ``r_last - initial`` (a dense "progress" reward that pays
-    improvements only, i.e. potential shaping with the reward itself as potential and
-    gamma = 1; Ng et al., 1999). The previous reward of every environment is carried across
-    batches in the state ``[N]`` and reset on episode ends.
+    """Delta form of a process reward (Gao et al., 2024, "On designing effective RL reward at
+    training time for LLM reasoning"): ``r'_t = r_t - r_{t+1}`` within an episode.
+
+    The shaped rewards telescope: the return from step ``k`` of an episode ending at step ``T``
+    is ``sum_{t>=k} r'_t = r_k - r_T`` (``last="zero"``: the last step gets ``r'_T = 0``) or
+    ``r_k`` (``last="keep"``: ``r'_T = r_T``, i.e. ``r_{T+1} = 0``, as in Gao et al.). Either way
+    the return does not grow with the number of steps, so repeating a well-rewarded step earns
+    nothing (the step-repetition hack of summed process rewards).
+
+    Episode ends are ``batch.done`` (terminations and truncations). Where the batch cuts an
+    episode (last row, not done) the unseen ``r_{t+1}`` is taken as ``r_t`` (``r'_t = 0``) and
+    the critic's bootstrap carries the rest: the telescoping is exact for episodes that end
+    inside the batch. Stateless.
     """
 
-    initial: Array | float = 0.0
+    last: str = struct.field(pytree_node=False, default="zero")
     streams: StreamSelection = struct.field(pytree_node=False, default=(TASK,))
 
-    def init(self, key, spec: TransformSpec) -> dict[str, Array]:
-        names = _names(spec.streams, self.streams, "delta_reward")
-        return {n: jnp.full((spec.num_envs,), self.initial, jnp.float32) for n in names}
+    def init(self, key, spec: TransformSpec) -> dict:
+        _names(spec.streams, self.streams, "delta_reward")
+        return {}
 
-    def apply(self, state: dict[str, Array], streams: Streams, batch: Transition):
-        select_streams(streams, tuple(state), "delta_reward")
-        done = batch.done
-        new_state, deltas = {}, {}
-        for name, prev in state.items():
+    def apply(self, state: dict, streams: Streams, batch: Transition):
+        names = select_streams(streams, self.streams, "delta_reward")
+        done = jnp.asarray(batch.done, bool)
 
-            def step(p, xs):
-                r, d = xs
-                return jnp.where(d, self.initial, r), r - p
+        def fn(_, s):
+            r = s.reward
+            following = jnp.concatenate([r[1:], r[-1:]], axis=0)  # r_{t+1}; r_t at the batch end
+            end_value = r if self.last == "zero" else jnp.zeros_like(r)
+            return r - jnp.where(done, end_value, following)
 
-            new_state[name], deltas[name] = jax.lax.scan(step, prev, (streams[name].reward, done))
-        return map_rewards(streams, tuple(state), lambda n, _: deltas[n]), new_state
+        return map_rewards(streams, names, fn), state
 
 
-def delta_reward(initial: float = 0.0, streams: StreamSelection = (TASK,)) -> RewardTransform:
-    """``r'_t = r_t - r_{t-1}`` within episodes (see ``DeltaReward``)."""
-    check_finite(initial, "delta_reward: initial")
-    return DeltaReward(initial=initial, streams=None if streams is None else tuple(streams))
+def delta_reward(last: str = "zero", streams: StreamSelection = (TASK,)) -> RewardTransform:
+    """``r'_t = r_t - r_{t+1}`` within episodes; the last step gets 0 (``last="zero"``) or
+    ``r_T`` (``last="keep"``) (see ``DeltaReward``)."""
+    if last not in DELTA_LAST:
+        raise ConfigError(f"delta_reward: last={last!r} is not one of {list(DELTA_LAST)}")
+    return DeltaReward(last=last, streams=None if streams is None else tuple(streams))
+
+
+class ClipProcess(RewardTransform):
+    """Clip form of a process reward (Gao et al., 2024): ``r' = min(r - eta, 0)``.
+
+    Every step's reward is at most 0, so an episode's return can only fall with more steps:
+    repeating a step (or padding an answer) never pays, unlike summed process rewards. ``eta``
+    is the threshold a step must reach to cost nothing (a leaf: sweepable).
+    """
+
+    eta: Array | float = 0.0
+    streams: StreamSelection = struct.field(pytree_node=False, default=(TASK,))
+
+    def apply(self, state: Any, streams: Streams, batch: Transition):
+        names = select_streams(streams, self.streams, "clip_process")
+        return map_rewards(streams, names, lambda _, s: jnp.minimum(s.reward - self.eta, 0.0)), state
+
+
+def clip_process(eta: float = 0.0, streams: StreamSelection = (TASK,)) -> RewardTransform:
+    """``r' = min(r - eta, 0)`` on the selected streams (see ``ClipProcess``)."""
+    check_finite(eta, "clip_process: eta")
+    return ClipProcess(eta=eta, streams=None if streams is None else tuple(streams))
 
 
 __all__ = [
     "CenteredSigmoid",
+    "ClipProcess",
     "ClipToRange",
     "DecoupledNormalize",
     "DeltaReward",
     "centered_sigmoid",
+    "clip_process",
     "clip_to_range",
     "decoupled_normalize",
     "delta_reward",

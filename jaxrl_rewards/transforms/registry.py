@@ -33,7 +33,13 @@ from typing import Any
 from jaxrl_rewards.core.validation import ConfigError, close_matches
 from jaxrl_rewards.envs import GridDistancePotential
 from jaxrl_rewards.transforms.basic import clip, normalize_rewards, scale
-from jaxrl_rewards.transforms.bounding import centered_sigmoid, clip_to_range, decoupled_normalize, delta_reward
+from jaxrl_rewards.transforms.bounding import (
+    centered_sigmoid,
+    clip_process,
+    clip_to_range,
+    decoupled_normalize,
+    delta_reward,
+)
 from jaxrl_rewards.transforms.constraints.lagrangian import lagrangian
 from jaxrl_rewards.transforms.constraints.thresholds import threshold_weights
 from jaxrl_rewards.transforms.core import Chain, RewardTransform, identity, unique_names
@@ -72,7 +78,8 @@ REGISTRY = {
     "centered_sigmoid": (centered_sigmoid, "2*sigmoid((r - running mean or baseline) / T) - 1"),
     "decoupled_normalize": (decoupled_normalize, "standardise each stream separately before weighting"),
     "clip_to_range": (clip_to_range, "map [low, high] onto [out_low, out_high] and clip"),
-    "delta": (delta_reward, "r_t - r_{t-1} within episodes"),
+    "delta": (delta_reward, "Delta process reward r_t - r_{t+1} within episodes (telescopes; last step 0 or r_T)"),
+    "clip_process": (clip_process, "Clip process reward min(r - eta, 0): more steps never pay"),
     "capped_count": (capped_count, "positive rewards pay only the first k times per episode"),
     "sign_flip": (sign_flip, "flip the reward's sign with probability p (optionally unbiased)"),
     "binary_noise": (binary_noise, "false-positive / false-negative noise on binary rewards"),

@@ -1,4 +1,4 @@
-"""Centred sigmoid, decoupled normalisation, clip-to-range, delta rewards."""
+"""Centred sigmoid, decoupled normalisation, clip-to-range, Delta and Clip process rewards."""
 
 import functools
 
@@ -14,7 +14,14 @@ from jaxrl_rewards.core.streams import env_streams, scalarize
 from jaxrl_rewards.core.types import Stream, TransformSpec
 from jaxrl_rewards.core.validation import ConfigError
 from jaxrl_rewards.transforms import chain, identity, scale
-from jaxrl_rewards.transforms.bounding import centered_sigmoid, clip_to_range, decoupled_normalize, delta_reward
+from jaxrl_rewards.transforms.bounding import (
+    centered_sigmoid,
+    clip_process,
+    clip_to_range,
+    decoupled_normalize,
+    delta_reward,
+)
+from jaxrl_rewards.transforms.registry import build_transform
 
 
 def two_streams(batch):
@@ -73,20 +80,58 @@ def test_clip_to_range_exact():
     np.testing.assert_allclose(out["task"].reward, expected)
 
 
-def test_delta_reward_exact_and_carried_across_batches():
+def _delta_reference(r, done, last):
+    """r_t - r_{t+1} by explicit loops: r_{T+1} is r_T ("zero") or 0 ("keep") after an episode
+    end, and r_t where the batch cuts the episode."""
+    out = np.zeros_like(r, np.float64)
+    for n in range(r.shape[1]):
+        for t in range(r.shape[0]):
+            if done[t, n]:
+                following = r[t, n] if last == "zero" else 0.0
+            elif t + 1 < r.shape[0]:
+                following = r[t + 1, n]
+            else:
+                following = r[t, n]
+            out[t, n] = r[t, n] - following
+    return out
+
+
+def test_delta_reward_issue_example_and_telescoping():
+    """Delta is r_t - r_{t+1} (Gao et al., 2024): on one episode [0.05, 0.3, -0.2, 0.1] it gives
+    [-0.25, 0.5, -0.3, 0] and the return from step k is r_k - r_T ("keep": r_k)."""
+    rewards = np.asarray([0.05, 0.3, -0.2, 0.1])
+    batch = make_batch(4, 1).replace(
+        reward=jnp.asarray(rewards[:, None], jnp.float32),
+        terminated=jnp.asarray([[False], [False], [False], [True]]),
+        truncated=jnp.zeros((4, 1), bool),
+    )
+    for last, final in (("zero", 0.0), ("keep", 0.1)):
+        out = np.asarray(run(delta_reward(last=last), batch)[0]["task"].reward[:, 0], np.float64)
+        np.testing.assert_allclose(out, [-0.25, 0.5, -0.3, final], atol=1e-7)
+        to_go = np.cumsum(out[::-1])[::-1]
+        np.testing.assert_allclose(to_go, rewards - (rewards[-1] if last == "zero" else 0.0), atol=1e-6)
+
+
+@pytest.mark.parametrize("last", ["zero", "keep"])
+def test_delta_reward_exact_on_episode_ends_and_batch_cuts(last):
     batch = make_batch(5, 3)  # env 0 terminates at t=1, env 1 truncates at t=3
-    out, state = run(delta_reward(), batch)
-    r = np.asarray(batch.reward)
-    done = np.asarray(batch.done)
-    prev = np.zeros(3)
-    expected = np.zeros_like(r)
-    for t in range(5):
-        expected[t] = r[t] - prev
-        prev = np.where(done[t], 0.0, r[t])
-    np.testing.assert_allclose(out["task"].reward, expected, rtol=1e-6)
-    np.testing.assert_allclose(state["task"], prev, rtol=1e-6)
-    out2, _ = run(delta_reward(), batch, times=2)
-    np.testing.assert_allclose(out2["task"].reward[0], r[0] - prev, rtol=1e-6)
+    out, state = run(delta_reward(last=last), batch)
+    expected = _delta_reference(np.asarray(batch.reward, np.float64), np.asarray(batch.done), last)
+    np.testing.assert_allclose(out["task"].reward, expected, rtol=1e-6, atol=1e-6)
+    assert state == {}
+
+
+def test_clip_process_exact_and_registered():
+    """Clip is min(r - eta, 0) (Gao et al., 2024), reachable as ``clip_process:eta=...``."""
+    batch = make_batch(5, 3)
+    r = np.asarray(batch.reward, np.float64)
+    for transform in (clip_process(eta=0.25), build_transform("clip_process:eta=0.25")):
+        out, _ = run(transform, batch)
+        np.testing.assert_allclose(out["task"].reward, np.where(r - 0.25 < 0, r - 0.25, 0.0), atol=1e-6)
+    with pytest.raises(ConfigError, match="eta"):
+        clip_process(eta=float("nan"))
+    with pytest.raises(ConfigError, match="keep"):
+        delta_reward(last="first")
 
 
 def test_vmap_over_temperature_and_jit_matches_eager(batch):
