@@ -27,7 +27,11 @@ Critic-free group estimators work on returns of rollouts that start from the sam
 (``group_size`` consecutive environments share a start state; see PPO's ``group_size``):
 
 * ``group_relative``: GRPO (Shao et al., 2024): ``A_i = (R_i - mean_g R) / (max(std_g R, floor) + 1e-8)``
-  (population std; ``scale=False`` drops the division, as Dr. GRPO, Liu et al. 2025, does).
+  (population std; ``scale=False`` drops the division, as Dr. GRPO, Liu et al. 2025, does;
+  ``std_floor_mode="add"`` uses the additive floor ``std_g R + floor + 1e-8`` instead).
+* ``gdpo``: GDPO (Liu et al., 2026): each stream's return normalised within the group
+  separately, ``A_i = sum_k w_k (R_ik - mean_g R_k) / (std_g R_k floored)``, then standardised
+  over the batch (``gdpo_sum``: without that last step). GRPO normalises ``sum_k w_k R_ik``.
 * ``rloo``: REINFORCE leave-one-out (Kool et al., 2019; Ahmadian et al., 2024):
   ``A_i = R_i - mean_{j != i} R_j``.
 * ``anchor_state``: step-level groups of GiGPO (Feng et al., 2025): steps of rollouts in the
@@ -137,13 +141,62 @@ def _groups(returns: Array, group_size: int) -> Array:
     return returns.reshape((*returns.shape[:-1], returns.shape[-1] // group_size, group_size))
 
 
-def group_relative(returns: Array, group_size: int, std_floor: Array | float = 0.0, scale: bool = True) -> Array:
-    """GRPO advantages of ``returns [..., N]`` (consecutive groups of ``group_size``), ``[..., N]``."""
+#: how a std floor ``eps`` enters a group's denominator: ``max(sigma, eps)`` or ``sigma + eps``
+FLOOR_MODES = ("max", "add")
+
+
+def floored_std(std: Array, std_floor: Array | float, floor_mode: str = "max") -> Array:
+    """The denominator of a normalised advantage: ``max(std, floor) + 1e-8`` (``"max"``) or
+    ``std + floor + 1e-8`` (``"add"``, the additive floor that also damps groups whose spread is
+    just above the floor); same shape as ``std``."""
+    if floor_mode == "max":
+        return jnp.maximum(std, std_floor) + 1e-8
+    if floor_mode == "add":
+        return std + std_floor + 1e-8
+    raise ConfigError(f"std_floor_mode={floor_mode!r} is not one of {list(FLOOR_MODES)}")
+
+
+def group_relative(
+    returns: Array, group_size: int, std_floor: Array | float = 0.0, scale: bool = True, floor_mode: str = "max"
+) -> Array:
+    """GRPO advantages of ``returns [..., N]`` (consecutive groups of ``group_size``), ``[..., N]``:
+    ``(R_i - mean_g R) / floored_std(std_g R, std_floor, floor_mode)``."""
     g = _groups(returns, group_size)
     centred = g - g.mean(-1, keepdims=True)
     if scale:
-        centred = centred / (jnp.maximum(g.std(-1, keepdims=True), std_floor) + 1e-8)
+        centred = centred / floored_std(g.std(-1, keepdims=True), std_floor, floor_mode)
     return centred.reshape(returns.shape)
+
+
+def gdpo(
+    returns: Array,
+    group_size: int,
+    weights: Array,
+    std_floor: Array | float = 0.0,
+    floor_mode: str = "max",
+    batch_normalize: bool = True,
+) -> Array:
+    """GDPO advantages (group reward-decoupled normalisation, Liu et al., 2026) of per-stream
+    returns ``[N, K]``: each stream is normalised within its group separately, then the streams
+    are combined, ``A_i = sum_k w_k (R_ik - mean_g R_k) / floored_std(std_g R_k)``, and, with
+    ``batch_normalize``, standardised over the batch, ``(A - mean_N A) / (std_N A + 1e-8)``.
+    Returns ``[N]``.
+
+    GRPO normalises the weighted sum ``sum_k w_k R_ik`` instead, which maps distinct reward
+    combinations to the same advantage: with two binary rewards and a group of two rollouts,
+    ``(0, 0)`` vs ``(1, 1)`` and ``(0, 0)`` vs ``(1, 0)`` both get GRPO advantages ``(-1, 1)``;
+    GDPO gives ``(-2, 2)`` and ``(-1, 1)`` (before the batch normalisation).
+
+    >>> import jax.numpy as jnp
+    >>> pairs = jnp.array([[0.0, 0.0], [1.0, 1.0], [0.0, 0.0], [1.0, 0.0]])  # [N=4, K=2], groups of 2
+    >>> gdpo(pairs, 2, jnp.ones(2), batch_normalize=False).round(4).tolist()
+    [-2.0, 2.0, -1.0, 1.0]
+    """
+    per_stream = jax.vmap(lambda r: group_relative(r, group_size, std_floor, True, floor_mode), in_axes=-1, out_axes=-1)
+    combined = (per_stream(returns) * weights).sum(-1)
+    if batch_normalize:
+        combined = (combined - combined.mean()) / (combined.std() + 1e-8)
+    return combined
 
 
 def rloo(returns: Array, group_size: int) -> Array:
@@ -156,7 +209,12 @@ def rloo(returns: Array, group_size: int) -> Array:
 
 
 def anchor_state(
-    step_returns: Array, states: Array, group_ids: Array, mask: Array, std_floor: Array | float = 0.0
+    step_returns: Array,
+    states: Array,
+    group_ids: Array,
+    mask: Array,
+    std_floor: Array | float = 0.0,
+    floor_mode: str = "max",
 ) -> Array:
     """Anchor-state step advantages (GiGPO): normalise each step's return within the steps of
     the same group that visit an identical state.
@@ -166,7 +224,7 @@ def anchor_state(
         states: ``[M, D]`` the steps' states (compared exactly).
         group_ids: ``[M]`` start-state group of each step (anchors never cross groups).
         mask: ``[M]`` which steps count (e.g. inside the first episode).
-        std_floor: floor of the anchor group's std.
+        std_floor: floor of the anchor group's std (``floor_mode``: see :func:`floored_std`).
 
     Returns:
         ``[M]`` advantages, 0 for masked steps and for steps alone in their anchor group.
@@ -177,7 +235,7 @@ def anchor_state(
     count = w.sum(-1)
     mean = (w * step_returns[None, :]).sum(-1) / jnp.maximum(count, 1.0)
     var = (w * (step_returns[None, :] - mean[:, None]) ** 2).sum(-1) / jnp.maximum(count, 1.0)
-    adv = (step_returns - mean) / (jnp.maximum(jnp.sqrt(var), std_floor) + 1e-8)
+    adv = (step_returns - mean) / floored_std(jnp.sqrt(var), std_floor, floor_mode)
     return jnp.where(mask & (count > 1), adv, 0.0)
 
 
@@ -249,7 +307,7 @@ class Estimator(NamedTuple):
     """A registry entry: ``advantages(config, inputs: AdvantageInputs) -> Advantages``, whether
     it compares rollouts of a shared-start group (``needs_group``: PPO's ``group_size >= 2``), and
     one line of description. ``config`` is the agent config (``gamma``, ``gae_lambda``,
-    ``n_steps``, ``group_size``, ``std_floor``, ``anchor_weight``, ``num_envs``)."""
+    ``n_steps``, ``group_size``, ``std_floor``, ``std_floor_mode``, ``anchor_weight``, ``num_envs``)."""
 
     advantages: Callable[[Any, AdvantageInputs], Advantages]
     needs_group: bool
@@ -299,6 +357,7 @@ def _first_episode_scores(config: Any, x: AdvantageInputs, score: Callable[[Arra
             groups.reshape(-1),
             mask.reshape(-1),
             config.std_floor,
+            config.std_floor_mode,
         )
         combined = combined + config.anchor_weight * step_adv.reshape(reward.shape)
     mask = mask.astype(jnp.float32)
@@ -306,10 +365,35 @@ def _first_episode_scores(config: Any, x: AdvantageInputs, score: Callable[[Arra
 
 
 def group_relative_advantages(config: Any, x: AdvantageInputs) -> Advantages:
-    """GRPO: :func:`group_relative` of first-episode returns (``std_floor``), per rollout."""
+    """GRPO: :func:`group_relative` of first-episode returns (``std_floor``, ``std_floor_mode``), per rollout."""
     return _first_episode_scores(
-        config, x, lambda r: group_relative(r, config.group_size, config.std_floor), anchor=False
+        config,
+        x,
+        lambda r: group_relative(r, config.group_size, config.std_floor, floor_mode=config.std_floor_mode),
+        anchor=False,
     )
+
+
+def _gdpo_advantages(config: Any, x: AdvantageInputs, batch_normalize: bool) -> Advantages:
+    """GDPO on each rollout's first episode: undiscounted per-stream returns ``[N, K]``, scored
+    by :func:`gdpo`; every step of the episode gets the rollout's advantage, later steps are
+    masked; the critic keeps learning GAE targets."""
+    _, targets = gae(*x.critic_args, x.discounts, config.gae_lambda)
+    mask, _ = first_episode(x.rewards[..., 0], x.batch.done)
+    per_stream = (x.rewards * mask[..., None]).sum(0)  # [N, K]
+    score = gdpo(per_stream, config.group_size, x.weights, config.std_floor, config.std_floor_mode, batch_normalize)
+    mask = mask.astype(jnp.float32)
+    return Advantages(jnp.broadcast_to(score, mask.shape) * mask, targets, mask)
+
+
+def gdpo_advantages(config: Any, x: AdvantageInputs) -> Advantages:
+    """GDPO: per-stream group normalisation, weighted sum, batch normalisation (:func:`gdpo`)."""
+    return _gdpo_advantages(config, x, batch_normalize=True)
+
+
+def gdpo_sum_advantages(config: Any, x: AdvantageInputs) -> Advantages:
+    """GDPO without the final batch normalisation: the weighted sum of per-stream group advantages."""
+    return _gdpo_advantages(config, x, batch_normalize=False)
 
 
 def rloo_advantages(config: Any, x: AdvantageInputs) -> Advantages:
@@ -320,7 +404,10 @@ def rloo_advantages(config: Any, x: AdvantageInputs) -> Advantages:
 def anchor_state_advantages(config: Any, x: AdvantageInputs) -> Advantages:
     """GiGPO: GRPO's episode advantage plus ``anchor_weight`` times :func:`anchor_state`'s step advantage."""
     return _first_episode_scores(
-        config, x, lambda r: group_relative(r, config.group_size, config.std_floor), anchor=True
+        config,
+        x,
+        lambda r: group_relative(r, config.group_size, config.std_floor, floor_mode=config.std_floor_mode),
+        anchor=True,
     )
 
 
@@ -331,6 +418,8 @@ ESTIMATORS: dict[str, Estimator] = {
     "monte_carlo": Estimator(monte_carlo_advantages, False, "discounted return to the episode end minus V"),
     "min_form": Estimator(min_form_advantages, False, "min-form returns G_t = min(r_t, G_t+1) minus V (PURE)"),
     "group_relative": Estimator(group_relative_advantages, True, "GRPO: group-normalised episode returns"),
+    "gdpo": Estimator(gdpo_advantages, True, "GDPO: each stream group-normalised, summed, batch-normalised"),
+    "gdpo_sum": Estimator(gdpo_sum_advantages, True, "GDPO without the batch normalisation"),
     "rloo": Estimator(rloo_advantages, True, "REINFORCE leave-one-out episode returns"),
     "anchor_state": Estimator(anchor_state_advantages, True, "GiGPO: GRPO plus anchor-state step advantages"),
 }

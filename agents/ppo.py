@@ -45,7 +45,7 @@ from gymnax.environments import spaces
 from jaxrl_rewards.agents.acting import ActionMappedEnv, flatten_obs, scale_action
 from jaxrl_rewards.agents.base import StreamLayout, apply_transform, config_layout
 from jaxrl_rewards.agents.config import OnPolicyConfig, build_config, static
-from jaxrl_rewards.agents.estimators import gae, get_estimator
+from jaxrl_rewards.agents.estimators import FLOOR_MODES, gae, get_estimator
 from jaxrl_rewards.agents.loop import guarded_optimizer, merge_segments, run_segment, run_training
 from jaxrl_rewards.agents.ppo_update import Minibatch, clipped_loss, estimate, finish_iteration, run_epochs
 from jaxrl_rewards.core.networks import DiscretePolicy, GaussianPolicy, MultiStreamCritic
@@ -72,8 +72,9 @@ class PPOConfig(OnPolicyConfig):
     """PPO configuration: ``AgentConfig`` and ``OnPolicyConfig`` fields plus PPO's own.
 
     Static: ``normalize_obs`` (running observation statistics), the advantage estimator
-    ``advantage`` (a name in ``ESTIMATORS``), ``n_steps`` (``n_step``) and ``group_size``
-    (shared-start groups). Leaves: ``gae_lambda``, ``clip_eps``, ``ent_coef``, ``vf_coef``,
+    ``advantage`` (a name in ``ESTIMATORS``), ``n_steps`` (``n_step``), ``group_size``
+    (shared-start groups) and ``std_floor_mode`` (``"max"``: ``max(std, std_floor)``, ``"add"``:
+    ``std + std_floor``). Leaves: ``gae_lambda``, ``clip_eps``, ``ent_coef``, ``vf_coef``,
     ``obs_clip``, ``std_floor`` and ``anchor_weight`` (group estimators). Build one with ``make_config``.
     """
 
@@ -87,6 +88,7 @@ class PPOConfig(OnPolicyConfig):
     vf_coef: Array | float = 0.5
     obs_clip: Array | float = 10.0
     std_floor: Array | float = 0.0
+    std_floor_mode: str = static("max")
     anchor_weight: Array | float = 1.0
 
 
@@ -131,6 +133,8 @@ def validate(config: PPOConfig) -> PPOConfig:
     if estimator.needs_group and config.group_size < 2:
         raise ConfigError(f"advantage={config.advantage!r} compares rollouts of a group: set group_size >= 2")
     check_nonnegative(config.std_floor, "std_floor")
+    if config.std_floor_mode not in FLOOR_MODES:
+        raise ConfigError(f"std_floor_mode={config.std_floor_mode!r} is not one of {list(FLOOR_MODES)}")
     check_nonnegative(config.anchor_weight, "anchor_weight")
     return config
 

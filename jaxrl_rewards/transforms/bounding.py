@@ -91,8 +91,9 @@ class DecoupledNormalize(RewardTransform):
 
     Normalising the weighted sum ``sum_k w_k r_k`` instead lets the largest-scale objective
     dominate; decoupling makes the weights ``w_k`` mean what they say (as in multi-task
-    PopArt, Hessel et al., 2019, and the decoupled reward normalisation of GDPO-style
-    multi-reward RL). Statistics are updated with the batch before use.
+    PopArt, Hessel et al., 2019). Statistics are running batch statistics, updated with the
+    batch before use; GDPO's per-*group* decoupled normalisation of episode returns is the
+    ``gdpo`` advantage estimator (``agents/estimators.py``), not this transform.
     """
 
     streams: StreamSelection = struct.field(pytree_node=False, default=None)

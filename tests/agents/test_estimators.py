@@ -55,6 +55,64 @@ def test_group_relative_matches_numpy():
     np.testing.assert_allclose(unscaled, RETURNS - np.repeat(RETURNS.reshape(2, 4).mean(1), 4), rtol=1e-6)
 
 
+def np_gdpo(returns, g, weights, floor=0.0, mode="max", batch=True):
+    """Per-stream group normalisation by loops, weighted sum, then batch standardisation."""
+    n, k = returns.shape
+    out = np.zeros(n)
+    for s in range(0, n, g):
+        for j in range(k):
+            x = returns[s : s + g, j].astype(np.float64)
+            den = (max(x.std(), floor) if mode == "max" else x.std() + floor) + 1e-8
+            out[s : s + g] += weights[j] * (x - x.mean()) / den
+    return (out - out.mean()) / (out.std() + 1e-8) if batch else out
+
+
+def test_additive_std_floor_matches_numpy():
+    added = estimators.group_relative(jnp.asarray(RETURNS), 4, std_floor=0.5, floor_mode="add")
+    groups = RETURNS.reshape(2, 4).astype(np.float64)
+    expected = (groups - groups.mean(1, keepdims=True)) / (groups.std(1, keepdims=True) + 0.5 + 1e-8)
+    np.testing.assert_allclose(added, expected.ravel(), rtol=1e-5)
+    with pytest.raises(ConfigError, match=r"std_floor_mode='min' is not one of \['max', 'add'\]"):
+        estimators.group_relative(jnp.asarray(RETURNS), 4, 0.5, floor_mode="min")
+
+
+@pytest.mark.parametrize(("mode", "floor", "batch"), [("max", 0.0, True), ("add", 0.3, False), ("max", 0.6, False)])
+def test_gdpo_matches_numpy(mode, floor, batch):
+    rng = np.random.default_rng(1)
+    returns = rng.integers(0, 2, size=(12, 3)).astype(np.float32)  # binary rewards, groups of 4
+    weights = np.array([1.0, 0.5, 2.0], np.float32)
+    out = estimators.gdpo(jnp.asarray(returns), 4, jnp.asarray(weights), floor, mode, batch)
+    np.testing.assert_allclose(out, np_gdpo(returns, 4, weights, floor, mode, batch), rtol=1e-5, atol=1e-5)
+
+
+def test_gdpo_keeps_reward_combinations_apart_that_grpo_collapses():
+    """Two binary rewards, groups of two: (0,0) vs (1,1) and (0,0) vs (1,0) get the same GRPO
+    advantages (+-1) but GDPO advantages +-2 and +-1."""
+    returns = np.array([[0.0, 0.0], [1.0, 1.0], [0.0, 0.0], [1.0, 0.0]], np.float32)
+    grpo = np.asarray(estimators.group_relative(jnp.asarray(returns.sum(1)), 2))
+    np.testing.assert_allclose(grpo, [-1, 1, -1, 1], atol=1e-6)
+    gdpo = np.asarray(estimators.gdpo(jnp.asarray(returns), 2, jnp.ones(2), batch_normalize=False))
+    np.testing.assert_allclose(gdpo, [-2, 2, -1, 1], atol=1e-6)
+
+
+def test_gdpo_estimator_scores_first_episode_per_stream_returns():
+    x, done = _inputs()
+    mask = np.cumsum(done, 0) - done == 0
+    per_stream = (np.asarray(x.rewards) * mask[..., None]).sum(0)  # [N, K]
+    for name, batch in (("gdpo", True), ("gdpo_sum", False)):
+        out = estimators.ESTIMATORS[name].advantages(CONFIG, x)
+        expected = np_gdpo(per_stream, 2, np.array([1.0, -2.0]), batch=batch)
+        np.testing.assert_allclose(out.mask, mask.astype(np.float32))
+        np.testing.assert_allclose(out.combined, expected[None, :] * mask, rtol=1e-4, atol=1e-5)
+        assert estimators.ESTIMATORS[name].needs_group
+
+
+def test_ppo_validates_std_floor_mode():
+    with pytest.raises(ConfigError, match="std_floor_mode"):
+        ppo.make_config("CartPole-v1", std_floor_mode="min")
+    assert ppo.make_config("CartPole-v1", advantage="gdpo", group_size=2, num_envs=4, std_floor_mode="add")
+
+
 def test_rloo_matches_numpy():
     np.testing.assert_allclose(estimators.rloo(jnp.asarray(RETURNS), 4), np_rloo(RETURNS, 4), rtol=1e-6)
     with pytest.raises(ValueError, match="group_size >= 2"):
@@ -264,7 +322,14 @@ def _inputs(seed=0, t=4, n=4, k=2):
 
 
 CONFIG = SimpleNamespace(
-    gae_lambda=0.8, n_steps=2, group_size=2, std_floor=0.0, anchor_weight=0.5, gamma=0.9, num_envs=4
+    gae_lambda=0.8,
+    n_steps=2,
+    group_size=2,
+    std_floor=0.0,
+    std_floor_mode="max",
+    anchor_weight=0.5,
+    gamma=0.9,
+    num_envs=4,
 )
 
 
