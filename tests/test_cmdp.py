@@ -103,6 +103,41 @@ def test_two_constraints_lp_and_primal_dual():
     np.testing.assert_allclose(np.asarray(trace.multipliers)[-1], [1.0, 0.6], rtol=0.05)  # analytic duals
 
 
+def test_lp_duals_closed_form_and_slack_constraint():
+    """One state, actions (r, c) = (1, 1), (0.6, 0), (0, 0) ... : with budget 4 on cost 1 binding
+    and a slack second budget, lambda* = (1 - 0.6) / (1 - 0) = 0.4 and 0 (d J_R / d d by hand:
+    each unit of budget moves occupancy from the 0.6-action to the 1-action)."""
+    P = np.ones((1, 3, 1))
+    R = np.array([[1.0, 0.6, 0.0]])
+    C = np.array([[[1.0, 0.0, 0.0]], [[0.0, 0.0, 1.0]]])
+    sol = solve_cmdp(P, R, C, (4.0, 1.0), 0, GAMMA)
+    np.testing.assert_allclose(sol.multipliers, [0.4, 0.0], atol=1e-9)
+    np.testing.assert_allclose(solve_cmdp(P, R, C[:1], 1e6, 0, GAMMA).multipliers, [0.0], atol=1e-12)
+    # the two-constraint CMDP above: lambda* = (1.0, 0.6), the rewards each budget buys
+    C2 = np.array([[[1.0, 0.0, 0.0]], [[0.0, 1.0, 0.0]]])
+    np.testing.assert_allclose(solve_cmdp(P, R, C2, (4.0, 6.0), 0, GAMMA).multipliers, [1.0, 0.6], atol=1e-9)
+
+
+def test_lp_duals_satisfy_strong_duality_by_value_iteration():
+    """Random CMDP, two binding budgets: the Lagrangian reward R - lambda* . C solved without
+    constraints by numpy value iteration gives max_pi L = J_R* (strong duality)."""
+    rng = np.random.default_rng(3)
+    S, A = 5, 3
+    P = rng.dirichlet(np.ones(S), size=(S, A))
+    R = rng.uniform(size=(S, A))
+    C = rng.uniform(size=(2, S, A)) * (R[None] + 0.2)  # costly where rewarding: budgets bind
+    free = solve_cmdp(P, R, C, (1e6, 1e6), 0, GAMMA)
+    limits = 0.7 * free.cost_returns
+    sol = solve_cmdp(P, R, C, limits, 0, GAMMA)
+    lam = sol.multipliers
+    assert np.all(lam > 1e-3)
+    v = np.zeros(S)
+    reward = R - np.einsum("k,ksa->sa", lam, C)
+    for _ in range(3000):
+        v = (reward + GAMMA * P @ v).max(1)
+    np.testing.assert_allclose(v[0] + lam @ limits, sol.reward_return, rtol=1e-7)
+
+
 def test_bad_cmdp_inputs():
     P, R, C = two_action_cmdp()
     with pytest.raises(ConfigError, match="limits"):

@@ -5,7 +5,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jaxrl_rewards.analysis.pareto import convex_hull_points, hypervolume, pareto_front, pareto_mask
+from jaxrl_rewards.analysis.pareto import (
+    constrained_select,
+    convex_hull_points,
+    hypervolume,
+    pareto_front,
+    pareto_mask,
+)
+from jaxrl_rewards.core.validation import ConfigError
 from jaxrl_rewards.envs.multi_objective.deep_sea_treasure import DeepSeaTreasure
 
 
@@ -50,7 +57,41 @@ def test_hypervolume_matches_grid_count(points):
     assert hypervolume(pts[:, :2], [0, 0]) == pytest.approx(float(count2))
 
 
+def test_constrained_select_reaches_non_convex_deep_sea_treasure_points():
+    """Max treasure s.t. time >= c picks every Pareto point of Deep Sea Treasure as c varies,
+    including the 8 that no linear weighting selects."""
+    front = DeepSeaTreasure.true_pareto_front()
+    for treasure, time in front:
+        assert tuple(front[constrained_select(front, 0, {1: time})]) == (treasure, time)
+    assert constrained_select(front, 0, {1: 0.0}) is None  # every path takes time
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 5), st.integers(0, 5), st.integers(0, 5)), min_size=1, max_size=8),
+    st.integers(0, 2),
+    st.tuples(st.integers(-1, 5), st.integers(-1, 5), st.integers(-1, 5)),
+)
+def test_constrained_select_matches_brute_force(points, objective, bounds):
+    pts = np.asarray(points, float)
+    lower = np.where(np.asarray(bounds) < 0, np.nan, bounds).astype(float)
+    lower[objective] = np.nan
+    best, best_key = None, None
+    for p, row in enumerate(pts):
+        if all(np.isnan(c) or row[i] >= c for i, c in enumerate(lower)):
+            key = (row[objective], *[row[i] for i in range(3) if i != objective], -p)
+            if best_key is None or key > best_key:
+                best, best_key = p, key
+    assert constrained_select(pts, objective, lower) == best
+    as_dict = {i: c for i, c in enumerate(lower) if not np.isnan(c)}
+    assert constrained_select(pts, objective, as_dict) == best
+
+
 def test_bad_input():
+    with pytest.raises(ConfigError, match=r"objective must be an index in \[0, 2\)"):
+        constrained_select([[1, 2]], 2, {})
+    with pytest.raises(ConfigError, match=r"valid indices are 0\.\.1"):
+        constrained_select([[1, 2]], 0, {5: 1.0})
     with pytest.raises(ValueError, match="reference"):
         hypervolume([[1, 2]], [0, 0, 0])
     with pytest.raises(ValueError, match="finite"):

@@ -41,12 +41,20 @@ class CMDPSolution(NamedTuple):
         policy: optimal policy ``pi [S, A]`` (uniform where ``rho(s, .) = 0``).
         reward_return: optimal discounted return ``sum rho * R`` from ``mu``.
         cost_returns: discounted cost returns ``[K]`` of the optimum.
+        multipliers: optimal Lagrange multipliers ``lambda* [K] >= 0``, one per constraint: the
+            LP duals of the cost constraints, ``lambda*_k = d J_R* / d d_k`` (the optimal
+            return gained per unit of extra budget), with the sign convention of
+            ``L(pi, lambda) = J_R(pi) - sum_k lambda_k (J_C_k(pi) - d_k)`` (a learned multiplier
+            of :func:`exact_primal_dual` / ``lagrangian`` should approach them). By strong
+            duality ``J_R* = max_pi L(pi, lambda*)``, and ``lambda*_k = 0`` where the budget is
+            slack (complementary slackness).
     """
 
     occupancy: np.ndarray
     policy: np.ndarray
     reward_return: float
     cost_returns: np.ndarray
+    multipliers: np.ndarray
 
 
 def _as_arrays(transitions, rewards, costs, initial, limits=None):
@@ -117,7 +125,9 @@ def solve_cmdp(
     rho = np.maximum(result.x.reshape(num_states, num_actions), 0.0)
     total = rho.sum(1, keepdims=True)
     policy = np.where(total > 1e-12, rho / np.maximum(total, 1e-300), 1.0 / num_actions)
-    return CMDPSolution(rho, policy, float((rho * R).sum()), (C * rho[None]).sum((1, 2)))
+    # HiGHS reports d(objective)/d(b_ub) <= 0 for the minimised -J_R; lambda* = -that >= 0
+    multipliers = np.maximum(-np.asarray(result.ineqlin.marginals, np.float64), 0.0)
+    return CMDPSolution(rho, policy, float((rho * R).sum()), (C * rho[None]).sum((1, 2)), multipliers)
 
 
 def policy_values(transitions: Array, rewards: Array, policy: Array, gamma: float | Array) -> tuple[Array, Array]:

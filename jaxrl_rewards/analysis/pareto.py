@@ -3,12 +3,15 @@
 ``pareto_mask(points)`` marks the non-dominated points; ``pareto_front(points)`` returns them
 sorted; ``hypervolume(points, reference)`` is the Lebesgue measure of the region dominated by
 the points and dominating ``reference`` (exact: a sweep in 2-D, recursive slicing in K-D,
-While et al., 2006, "A faster algorithm for calculating hypervolume").
+While et al., 2006, "A faster algorithm for calculating hypervolume"); ``constrained_select``
+maximises one objective subject to lower bounds on the others over a set of candidates.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from jaxrl_rewards.core.validation import ConfigError
 
 
 def _as_points(points) -> np.ndarray:
@@ -94,4 +97,48 @@ def convex_hull_points(front) -> np.ndarray:
     return pts[np.unique(best)]
 
 
-__all__ = ["convex_hull_points", "hypervolume", "pareto_front", "pareto_mask"]
+def constrained_select(points, objective: int, lower_bounds) -> int | None:
+    """Index of the candidate that maximises objective ``objective`` subject to lower bounds on
+    the others: ``argmax_p points[p, objective]`` s.t. ``points[p, i] >= c_i`` for every bound.
+
+    Unlike a linear scalarisation, this can pick any Pareto point, including the ones in a
+    non-convex part of the front (constrained selection of, e.g., a set of trained policies'
+    return vectors).
+
+    Args:
+        points: candidate return vectors ``[P, K]`` (all objectives maximised).
+        objective: index ``j`` in ``[0, K)`` of the objective to maximise.
+        lower_bounds: ``{i: c_i}`` or a ``[K]`` array of bounds (``-inf`` or ``nan``: none).
+
+    Returns:
+        The index of the best feasible candidate (ties: the one that is best on the remaining
+        objectives in index order, then the lowest index), or None if none is feasible.
+
+    >>> constrained_select([[1.0, 5.0], [3.0, 2.0], [4.0, 0.5]], objective=0, lower_bounds={1: 1.0})
+    1
+    """
+    pts = _as_points(points)
+    k = pts.shape[1]
+    if not isinstance(objective, int | np.integer) or not 0 <= objective < k:
+        raise ConfigError(f"constrained_select: objective must be an index in [0, {k}), got {objective!r}")
+    bounds = np.full(k, -np.inf)
+    if isinstance(lower_bounds, dict):
+        for i, c in lower_bounds.items():
+            if not isinstance(i, int | np.integer) or not 0 <= i < k:
+                raise ConfigError(f"constrained_select: bound on objective {i!r}, valid indices are 0..{k - 1}")
+            bounds[i] = float(c)
+    else:
+        arr = np.asarray(lower_bounds, np.float64)
+        if arr.shape != (k,):
+            raise ConfigError(f"constrained_select: lower_bounds must be a dict or shape ({k},), got {arr.shape}")
+        bounds = np.where(np.isnan(arr), -np.inf, arr)
+    feasible = np.flatnonzero(np.all(pts >= bounds, axis=1))
+    if len(feasible) == 0:
+        return None
+    others = [i for i in range(k) if i != objective]
+    # np.lexsort sorts by the last key first: objective, then the others in index order, then index
+    keys = [feasible] + [-pts[feasible, i] for i in reversed(others)] + [-pts[feasible, objective]]
+    return int(feasible[np.lexsort(keys)[0]])
+
+
+__all__ = ["constrained_select", "convex_hull_points", "hypervolume", "pareto_front", "pareto_mask"]
