@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .component_peaks import ComponentPeaks
 from .deep_sea_treasure import DeepSeaTreasure
 from .weight_conditioned import WeightConditioned
 
@@ -24,7 +25,18 @@ def _conditioned_deep_sea_treasure(obs_mode: str = "onehot") -> tuple[Any, Any]:
     return env, env.default_params
 
 
+def _component_peaks() -> tuple[Any, Any]:
+
+    env = ComponentPeaks()
+    return env, env.default_params
+
+
 ENVIRONMENTS: dict = {
+    "ComponentPeaks-v0": (
+        _component_peaks,
+        "One-step continuous action; reward components peaking at different actions in "
+        'info["rewards"], a gold objective in info["true_reward"] (constrained composite rewards).',
+    ),
     "DeepSeaTreasure-v0": (
         _deep_sea_treasure,
         "Deep Sea Treasure (Vamplew et al. 2011): treasure vs time, non-convex Pareto front, "
