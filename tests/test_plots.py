@@ -65,3 +65,31 @@ def test_report_writes_every_plot_and_a_summary(tmp_path):
     assert "| B, learning_rate=0.001 | 7.99 |" in summary and "![pareto](pareto.png)" in summary
     with pytest.raises(ValueError, match="not in the results"):
         make_report(sweep_frame(), tmp_path, metric="eval/return/nothing")
+
+
+def test_plot_command_accepts_a_train_metrics_file(tmp_path):
+    """`jaxrl-rewards plot runs/x.parquet` on `train` output (no run / variant columns): a report,
+    not a KeyError."""
+    from typer.testing import CliRunner
+
+    from jaxrl_rewards.cli.app import app
+    from jaxrl_rewards.experiments.results import save_result
+    from jaxrl_rewards.experiments.runner import RunResult
+
+    evals = np.array([[1.0, 2.0], [3.0, 5.0], [2.0, 4.0]])  # 3 seeds x 2 evaluations, 4 iterations
+    metrics = {
+        "train/episode_return": np.arange(12.0).reshape(3, 4),
+        "eval/return/task": evals,
+        "eval/timesteps": np.array([[64.0, 128.0]] * 3),
+    }
+    result = RunResult(metrics=metrics, seeds=[0, 1, 2], compile_s=0.0, run_s=0.0, total_s=0.0, timesteps=128)
+    path = save_result(tmp_path / "cp.parquet", result, {"env": "CartPole-v1", "agent": "ppo", "transform": [],
+                                                         "overrides": [], "steps": 128})  # fmt: skip
+    out = CliRunner().invoke(app, ["plot", str(path), "--out", str(tmp_path / "report")])
+    assert out.exit_code == 0, out.output
+    assert "ppo on CartPole-v1" in out.output
+    assert (tmp_path / "report" / "learning_curves.png").stat().st_size > 500
+    summary = (tmp_path / "report" / "summary.md").read_text()
+    assert "3 runs" in summary
+    # IQM of the final evaluations [2, 5, 4] (25% trimmed of 3 values keeps all): their mean
+    assert f"| {np.mean([2.0, 5.0, 4.0]):.2f} |" in summary

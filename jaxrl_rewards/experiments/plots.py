@@ -31,6 +31,7 @@ from jaxrl_rewards.core.files import atomic_write_text, write_figure
 from jaxrl_rewards.experiments.store import ResultStore
 
 _ID_COLUMNS = ("variant", "chunk", "run", "point", "seed", "iteration")
+_INFO_COLUMNS = ("timesteps", "env", "agent", "transform", "overrides", "steps")  # labels of a `train` file
 
 
 def iqm(values: np.ndarray, axis: int = 0) -> np.ndarray:
@@ -60,7 +61,7 @@ def load_results(directory: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
     path = Path(directory)
     if path.is_file():
         frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
-        return frame, {}
+        return train_frame_as_runs(frame), {}
     store = ResultStore(path)
     frame = store.load()
     if frame.empty:
@@ -68,11 +69,47 @@ def load_results(directory: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
     return frame, store.manifest() or {}
 
 
+def train_frame_as_runs(frame: pd.DataFrame) -> pd.DataFrame:
+    """A ``train`` metrics table (one row per seed x iteration, no ``run`` / ``variant``
+    columns) in the shape of a sweep store's rows: ``run`` numbers the seeds in order of
+    appearance and ``variant`` names the run (``agent on env`` plus its transforms, when
+    the file records them). A frame that already has both columns comes back unchanged.
+
+    >>> import pandas as pd
+    >>> rows = train_frame_as_runs(pd.DataFrame({"seed": [3, 3, 7], "iteration": [0, 1, 0]}))
+    >>> rows["run"].tolist(), rows["variant"].tolist()
+    ([0, 0, 1], ['train', 'train', 'train'])
+    """
+    if "run" in frame and "variant" in frame:
+        return frame
+    if "seed" not in frame:
+        raise ValueError(f"not a results table: no 'run' or 'seed' column (columns: {sorted(frame.columns)})")
+    frame = frame.copy()
+    if "run" not in frame:
+        frame["run"] = pd.factorize(frame["seed"])[0]
+    if "variant" not in frame:
+        frame["variant"] = _train_label(frame)
+    return frame
+
+
+def _train_label(frame: pd.DataFrame) -> str:
+    first = frame.iloc[0] if len(frame) else {}
+    label = " on ".join(str(first[c]) for c in ("agent", "env") if c in frame) or "train"
+    transform = first.get("transform") if hasattr(first, "get") else None
+    if isinstance(transform, str) and transform not in ("", "[]"):
+        try:
+            names = json.loads(transform)
+        except ValueError:
+            names = [transform]
+        label += " + " + " + ".join(map(str, names if isinstance(names, list) else [names]))
+    return label
+
+
 def param_columns(frame: pd.DataFrame, manifest: dict[str, Any]) -> list[str]:
     """The swept-parameter columns (from the manifest, else non-metric, non-id columns)."""
     if "param_columns" in manifest:
         return [c for c in manifest["param_columns"] if c in frame]
-    return [c for c in frame.columns if c not in _ID_COLUMNS and "/" not in c and c not in ("timesteps",)]
+    return [c for c in frame.columns if c not in _ID_COLUMNS and "/" not in c and c not in _INFO_COLUMNS]
 
 
 def group_columns(frame: pd.DataFrame, params: Sequence[str]) -> list[str]:
@@ -315,6 +352,7 @@ def make_report(
 
 __all__ = [
     "final_score_table",
+    "train_frame_as_runs",
     "final_values",
     "iqm",
     "iqm_ci",
