@@ -352,7 +352,6 @@ def make_report(
 
 __all__ = [
     "final_score_table",
-    "train_frame_as_runs",
     "final_values",
     "iqm",
     "iqm_ci",
@@ -364,4 +363,5 @@ __all__ = [
     "plot_pareto",
     "plot_return_vs_cost",
     "plot_sensitivity",
+    "train_frame_as_runs",
 ]
