@@ -18,7 +18,6 @@ nothing beyond JAX.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
