@@ -20,8 +20,9 @@ def cli(*args, cwd=None):
 def test_list_shows_envs_agents_and_transforms():
     result = cli("list")
     assert result.returncode == 0, result.stderr
-    for word in ("CartPole-v1", "SparseGridWorld-v0", "ppo", "normalize"):
-        assert word in result.stdout
+    for word in ("CartPole-v1", "SparseGridWorld-v0", "ppo", "normalize", "Ant-brax", "num_states"):
+        assert word in result.stdout  # num_states: an option of `count`, listed with the transforms
+    assert result.stderr == ""  # no brax / MuJoCo / warp import noise: brax envs are not built to list them
 
 
 def test_unknown_env_exits_with_a_suggestion():
