@@ -219,12 +219,12 @@ def progress_columns() -> tuple[Any, ...]:
     and times have fixed widths; the label (at most 28 characters) and the status give way
     first (cut with an ellipsis), so an 80-column terminal still shows count and ETA."""
     return (
-        TextColumn("{task.description}", style="bold", markup=False, table_column=Column(max_width=28, no_wrap=True,
-                                                                                  overflow="ellipsis")),
+        TextColumn("{task.description}", style="bold", markup=False,
+                   table_column=Column(max_width=28, no_wrap=True, overflow="ellipsis")),
         BarColumn(bar_width=16),
-        MofNCompleteColumn(table_column=Column(no_wrap=True)),
-        TimeElapsedColumn(table_column=Column(no_wrap=True)),
-        TimeRemainingColumn(table_column=Column(no_wrap=True)),
-        TextColumn("{task.fields[status]}", markup=False, table_column=Column(ratio=1, no_wrap=True,
-                                                                              overflow="ellipsis")),
+        MofNCompleteColumn(table_column=Column(min_width=11, no_wrap=True, justify="right")),
+        TimeElapsedColumn(table_column=Column(min_width=7, no_wrap=True)),
+        TimeRemainingColumn(table_column=Column(min_width=7, no_wrap=True)),
+        TextColumn("{task.fields[status]}", markup=False,
+                   table_column=Column(ratio=1, no_wrap=True, overflow="ellipsis")),
     )  # fmt: skip
