@@ -133,3 +133,19 @@ def test_axis_labels_titles_and_log_x_for_a_log_spaced_grid(tmp_path, monkeypatc
     assert curves.get_ylabel() == "evaluation return (task stream) (IQM)"
     assert curves.get_xlabel() == "environment steps" and curves.get_title()
     assert curves.get_legend() is not None
+
+
+def test_every_printed_table_names_the_variant_and_keeps_brackets():
+    import io
+
+    from rich.console import Console
+
+    from jaxrl_rewards.cli.common import score_table
+
+    frame = sweep_frame(seeds=3)
+    frame = frame[frame["variant"] == "A"].assign(variant="scale [0.1]")  # one variant, with brackets
+    table = final_score_table(frame, ["learning_rate"])
+    assert table["config"].tolist() == ["scale [0.1], learning_rate=0.001", "scale [0.1], learning_rate=0.01"]
+    out = io.StringIO()
+    Console(file=out, width=160, color_system=None).print(score_table("final [task]", table, "eval/return/task"))
+    assert "scale [0.1], learning_rate=0.001" in out.getvalue() and "final [task]" in out.getvalue()

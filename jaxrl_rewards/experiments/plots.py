@@ -103,10 +103,10 @@ def param_columns(frame: pd.DataFrame, manifest: dict[str, Any]) -> list[str]:
 
 
 def group_columns(frame: pd.DataFrame, params: Sequence[str]) -> list[str]:
-    """Columns that identify a configuration (everything but the seed)."""
-    return [c for c in ("variant", *params) if c in frame and frame[c].nunique(dropna=False) > 1] or (
-        ["variant"] if "variant" in frame else []
-    )
+    """Columns that identify a configuration (everything but the seed): the variant always
+    (so every table and legend names it), then the swept parameters that vary."""
+    varying = [c for c in params if c in frame and c != "variant" and frame[c].nunique(dropna=False) > 1]
+    return (["variant"] if "variant" in frame else []) + varying
 
 
 def _label(keys: Sequence[str], values: Any) -> str:
