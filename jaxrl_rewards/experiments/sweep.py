@@ -5,7 +5,8 @@
 points (grid, random, or optuna proposing each chunk's points from the finished chunks),
 splits each variant's runs into equal chunks (the last one padded, so one compile serves them
 all), skips chunks already in the store, and runs the rest locally or as Ray tasks
-(``backend="ray"``). Run ``r`` of a point uses ``jax.random.key(seed)``, so its numbers equal
+(``backend="ray"``: every chunk of every variant submitted at once, chunks sized so each
+worker gets one, progress and live logs streamed back). Run ``r`` of a point uses ``jax.random.key(seed)``, so its numbers equal
 the same run trained alone (to float32 rounding) whatever chunk it lands in.
 """
 
@@ -316,7 +317,7 @@ def run_sweep(
         force: discard the store's results if they belong to a different spec.
         progress: progress bars per chunk and per iteration (ETA), fed by host callbacks.
         shard: split each chunk's runs across ``jax.devices()``.
-        loggers: live loggers (``live_logging.TensorBoardLogger`` / ``WandbLogger``), local backend.
+        loggers: live loggers (``live_logging.TensorBoardLogger`` / ``WandbLogger``), either backend.
         log_interval: iterations between logged per-iteration points.
         on_chunk: called after each chunk is written (its task and rows).
 
