@@ -6,8 +6,13 @@ points (grid, random, or optuna proposing each chunk's points from the finished 
 splits each variant's runs into equal chunks (the last one padded, so one compile serves them
 all), skips chunks already in the store, and runs the rest locally or as Ray tasks
 (``backend="ray"``: every chunk of every variant submitted at once, chunks sized so each
-worker gets one, progress and live logs streamed back). Run ``r`` of a point uses ``jax.random.key(seed)``, so its numbers equal
-the same run trained alone (to float32 rounding) whatever chunk it lands in.
+worker gets one, progress and live logs streamed back). Run ``r`` of a point uses
+``jax.random.key(seed)``, so its numbers equal the same run trained alone (to float32 rounding)
+whatever chunk it lands in.
+
+(Over 400 lines: planning, chunk sizing and the one driver loop that serves both backends and
+optuna share their state — the store, the manifest's chunk sizes, the progress bars — and read
+best together.)
 """
 
 from __future__ import annotations
