@@ -35,7 +35,7 @@ def is_log_spaced(values: Any) -> bool:
     (True, False, False)
     """
     values = np.unique(np.asarray(values, np.float64))
-    return values.size > 1 and bool(np.all(values > 0)) and values.max() / values.min() >= 10
+    return bool(values.size > 1 and np.all(values > 0) and values.max() / values.min() >= 10)
 
 
 def style_axes(ax: Any, title: str, xlabel: str, ylabel: str, min_seeds: int | None = None) -> None:
