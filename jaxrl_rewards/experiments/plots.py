@@ -86,13 +86,14 @@ def _train_label(frame: pd.DataFrame) -> str:
     first = frame.iloc[0] if len(frame) else {}
     label = " on ".join(str(first[c]) for c in ("agent", "env") if c in frame) or "train"
     transform = first.get("transform") if hasattr(first, "get") else None
-    if isinstance(transform, str) and transform not in ("", "[]"):
+    if isinstance(transform, str):  # a JSON list (or one transform string)
         try:
-            names = json.loads(transform)
+            transform = json.loads(transform)
         except ValueError:
-            names = [transform]
-        label += " + " + " + ".join(map(str, names if isinstance(names, list) else [names]))
-    return label
+            pass
+    names = [transform] if isinstance(transform, str) else list(transform) if transform is not None else []
+    names = [str(n) for n in names if str(n)]  # a structured (list) column works alike
+    return label + "".join(f" + {n}" for n in names)
 
 
 def param_columns(frame: pd.DataFrame, manifest: dict[str, Any]) -> list[str]:
