@@ -340,15 +340,20 @@ def _space_summary(space: Any) -> tuple[str, tuple[int, ...] | None, int | None]
 
 
 @functools.cache
-def env_info(name: str) -> dict[str, Any]:
+def env_info(name: str, build_brax: bool = True) -> dict[str, Any]:
     """Summary of ``name`` for listings (builds the env once; cached).
 
     Returns a dict with ``name``, ``family`` (``"gymnax"``/``"brax"``/``"jaxrl_rewards"``/
     ``"user"``), ``action_kind`` (``"discrete"``/``"continuous"``), ``action_shape``,
     ``num_actions`` (discrete only, else None), ``obs_shape``, ``max_steps_in_episode``
-    and a one-line ``description``.
+    and a one-line ``description``. With ``build_brax=False`` a brax env is not built (brax and
+    MuJoCo take seconds to import and print warnings): its spaces are ``None``.
     """
     entry = _entry(name)
+    if entry.family == "brax" and not build_brax:
+        return {"name": name, "family": "brax", "action_kind": "continuous", "action_shape": None,
+                "num_actions": None, "obs_shape": None, "max_steps_in_episode": None,
+                "description": entry.description}  # fmt: skip
     env, params = make(name)
     kind, action_shape, num_actions = _space_summary(env.action_space(params))
     max_steps = getattr(params, "max_steps_in_episode", None)

@@ -20,8 +20,9 @@ def cli(*args, cwd=None):
 def test_list_shows_envs_agents_and_transforms():
     result = cli("list")
     assert result.returncode == 0, result.stderr
-    for word in ("CartPole-v1", "SparseGridWorld-v0", "ppo", "normalize"):
-        assert word in result.stdout
+    for word in ("CartPole-v1", "SparseGridWorld-v0", "ppo", "normalize", "Ant-brax", "num_states"):
+        assert word in result.stdout  # num_states: an option of `count`, listed with the transforms
+    assert result.stderr == ""  # no brax / MuJoCo / warp import noise: brax envs are not built to list them
 
 
 def test_unknown_env_exits_with_a_suggestion():
@@ -208,7 +209,8 @@ def test_sweep_resumes_and_plot_writes_a_report(tmp_path):
     plot = cli("plot", str(out), "--out", str(tmp_path / "report"))
     assert plot.returncode == 0, plot.stderr
     assert "learning_rate=0.001" in " ".join(plot.stdout.split())
-    assert {p.name for p in (tmp_path / "report").iterdir()} == {"learning_curves.png", "sensitivity.png", "summary.md"}
+    assert {p.name for p in (tmp_path / "report").iterdir()} == {
+        "learning_curves.png", "sensitivity.png", "performance_profile.png", "summary.md"}  # fmt: skip
 
 
 def test_bandit_section_is_mounted_on_the_main_command():
@@ -219,3 +221,27 @@ def test_bandit_section_is_mounted_on_the_main_command():
     result = CliRunner().invoke(app, ["bandit", "list"])
     assert result.exit_code == 0, result.output
     assert "ucb1" in result.output and "bernoulli" in result.output
+
+
+def test_bandit_table_says_what_its_interval_is(tmp_path):
+    from typer.testing import CliRunner
+
+    from jaxrl_rewards.cli.app import app
+
+    args = [
+        "bandit",
+        "run",
+        "-a",
+        "greedy",
+        "--arms",
+        "2",
+        "--horizon",
+        "8",
+        "--seeds",
+        "3",
+        "--out-dir",
+        str(tmp_path),
+    ]
+    result = CliRunner().invoke(app, args, terminal_width=200)
+    assert result.exit_code == 0, result.output
+    assert "95% normal-approximation CI" in " ".join(result.output.split())

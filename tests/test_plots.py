@@ -55,7 +55,8 @@ def test_final_score_table_ranks_configurations():
 def test_report_writes_every_plot_and_a_summary(tmp_path):
     manifest = {"param_columns": ["learning_rate"], "spec": {"name": "demo"}}
     written = make_report(sweep_frame(), tmp_path, manifest=manifest)
-    assert set(written) == {"learning_curves", "sensitivity", "return_vs_cost", "pareto", "summary"}
+    assert set(written) == {"learning_curves", "sensitivity", "return_vs_cost", "pareto", "performance_profile",
+                            "summary"}  # fmt: skip
     for name, path in written.items():
         assert path.exists() and path.stat().st_size > 500, name
         if path.suffix == ".png":
@@ -65,3 +66,86 @@ def test_report_writes_every_plot_and_a_summary(tmp_path):
     assert "| B, learning_rate=0.001 | 7.99 |" in summary and "![pareto](pareto.png)" in summary
     with pytest.raises(ValueError, match="not in the results"):
         make_report(sweep_frame(), tmp_path, metric="eval/return/nothing")
+
+
+def test_plot_command_accepts_a_train_metrics_file(tmp_path):
+    """`jaxrl-rewards plot runs/x.parquet` on `train` output (no run / variant columns): a report,
+    not a KeyError."""
+    from typer.testing import CliRunner
+
+    from jaxrl_rewards.cli.app import app
+    from jaxrl_rewards.experiments.results import save_result
+    from jaxrl_rewards.experiments.runner import RunResult
+
+    evals = np.array([[1.0, 2.0], [3.0, 5.0], [2.0, 4.0]])  # 3 seeds x 2 evaluations, 4 iterations
+    metrics = {
+        "train/episode_return": np.arange(12.0).reshape(3, 4),
+        "eval/return/task": evals,
+        "eval/timesteps": np.array([[64.0, 128.0]] * 3),
+    }
+    result = RunResult(metrics=metrics, seeds=[0, 1, 2], compile_s=0.0, run_s=0.0, total_s=0.0, timesteps=128)
+    path = save_result(tmp_path / "cp.parquet", result, {"env": "CartPole-v1", "agent": "ppo", "transform": [],
+                                                         "overrides": [], "steps": 128})  # fmt: skip
+    out = CliRunner().invoke(app, ["plot", str(path), "--out", str(tmp_path / "report")])
+    assert out.exit_code == 0, out.output
+    assert "ppo on CartPole-v1" in out.output
+    assert (tmp_path / "report" / "learning_curves.png").stat().st_size > 500
+    summary = (tmp_path / "report" / "summary.md").read_text()
+    assert "3 runs" in summary
+    # IQM of the final evaluations [2, 5, 4] (25% trimmed of 3 values keeps all): their mean
+    assert f"| {np.mean([2.0, 5.0, 4.0]):.2f} |" in summary
+
+
+def test_probability_of_improvement_and_performance_profile_match_brute_force():
+    from jaxrl_rewards.experiments.stats import performance_profile, probability_of_improvement
+
+    x, y = np.array([1.0, 4.0, 4.0, 7.0]), np.array([2.0, 4.0, 5.0])
+    wins = sum((a > b) + 0.5 * (a == b) for a in x for b in y)  # 0 + (1+0.5+0) x2 + 3 = 6
+    p, low, high = probability_of_improvement(x, y)
+    assert p == pytest.approx(wins / 12) and low <= p <= high
+    assert probability_of_improvement(y + 100, y)[:3] == (1.0, 1.0, 1.0)
+    taus = np.array([0.0, 3.0, 4.0, 10.0])
+    point, low, high = performance_profile(x, taus)
+    np.testing.assert_allclose(point, [4 / 4, 3 / 4, 1 / 4, 0.0])
+    assert np.all(low <= point) and np.all(point <= high)
+
+
+def test_summary_counts_runs_of_every_variant_and_flags_few_seeds(tmp_path):
+    frame = sweep_frame(seeds=2)
+    frame["run"] = frame["run"] % 4  # run ids restart in every variant, as in a store
+    summary = make_report(frame, tmp_path, manifest={"param_columns": ["learning_rate"]})["summary"].read_text()
+    assert "8 runs" in summary  # 2 variants x 2 learning rates x 2 seeds
+    assert "Caveat" in summary and "fewer than 3 seeds" in summary
+    assert "P(B, learning_rate=0.001 > " in summary  # probability of improvement of the best configuration
+
+
+def test_axis_labels_titles_and_log_x_for_a_log_spaced_grid(tmp_path, monkeypatch):
+    from jaxrl_rewards.experiments import plots
+
+    seen = []
+    monkeypatch.setattr(plots, "save_figure", lambda fig, path: seen.append(fig) or path)
+    frame = sweep_frame(seeds=4)
+    frame["learning_rate"] = frame["learning_rate"].map({1e-3: 1e-4, 1e-2: 1e-2})  # a factor 100: log-spaced
+    plots.plot_sensitivity(frame, ["learning_rate"], tmp_path / "s.png")
+    plots.plot_learning_curves(frame, ["learning_rate"], tmp_path / "c.png")
+    sensitivity, curves = (fig.axes[0] for fig in seen)
+    assert sensitivity.get_xscale() == "log" and "Sensitivity to learning_rate" in sensitivity.get_title()
+    assert curves.get_ylabel() == "evaluation return (task stream) (IQM)"
+    assert curves.get_xlabel() == "environment steps" and curves.get_title()
+    assert curves.get_legend() is not None
+
+
+def test_every_printed_table_names_the_variant_and_keeps_brackets():
+    import io
+
+    from rich.console import Console
+
+    from jaxrl_rewards.cli.common import score_table
+
+    frame = sweep_frame(seeds=3)
+    frame = frame[frame["variant"] == "A"].assign(variant="scale [0.1]")  # one variant, with brackets
+    table = final_score_table(frame, ["learning_rate"])
+    assert table["config"].tolist() == ["scale [0.1], learning_rate=0.001", "scale [0.1], learning_rate=0.01"]
+    out = io.StringIO()
+    Console(file=out, width=160, color_system=None).print(score_table("final [task]", table, "eval/return/task"))
+    assert "scale [0.1], learning_rate=0.001" in out.getvalue() and "final [task]" in out.getvalue()

@@ -39,3 +39,13 @@ def test_quickstart_on_another_env_uses_that_envs_presets():
     spec = quickstart_spec(env="CartPole-v1", steps=1000)
     assert spec.env == "CartPole-v1" and not dict(spec.variants[0].env_options)
     assert spec.variants[0].config == {"total_timesteps": 1000, "num_evals": 10}
+
+
+def test_quickstart_help_states_the_defaults_it_runs():
+    from typer.testing import CliRunner
+
+    from jaxrl_rewards.cli.app import app
+    from jaxrl_rewards.experiments.quickstart import ENV_OPTIONS, STEPS
+
+    text = " ".join(CliRunner().invoke(app, ["quickstart", "--help"], terminal_width=200).output.split())
+    assert f"{ENV_OPTIONS['size']}x{ENV_OPTIONS['size']} SparseGridWorld-v0" in text and f"{STEPS:,}" in text

@@ -184,3 +184,18 @@ def test_config_dotted_keys_set_array_leaves_in_both_toml_spellings():
     parsed = spec_from_dict(tomllib.loads(head + '"transform.lagrangian.limits" = [3.0]\n'))
     with pytest.raises(ConfigError, match=r"transform\.lagrangian\.limits: expected shape \(2,\)"):
         variant_config(parsed, parsed.variants[0])
+
+
+def test_top_level_transform_with_variants_is_a_named_run_of_its_own():
+    raw = {"transform": ["normalize"], "variants": {"PPO + scale": {"transform": ["scale:factor=0.1"]}}}
+    spec = spec_from_dict(raw)
+    assert [v.label for v in spec.variants] == ["base", "PPO + scale"]
+    assert spec.variants[0].transform == ({"name": "normalize"},)
+    assert spec_from_dict(spec.to_dict()).to_dict() == spec.to_dict()  # the canonical form keeps it, once
+    assert [v.label for v in spec_from_dict({**raw, "base": "PPO + normalize"}).variants] == [
+        "PPO + normalize", "PPO + scale"]  # fmt: skip
+    assert [v.label for v in spec_from_dict({**raw, "base": False}).variants] == ["PPO + scale"]
+    repeated = {**raw, "variants": {**raw["variants"], "plain": {}}}  # a variant repeats the base: no extra run
+    assert [v.label for v in spec_from_dict(repeated).variants] == ["PPO + scale", "plain"]
+    with pytest.raises(ConfigError, match="base"):
+        spec_from_dict({**raw, "base": "PPO + scale"})

@@ -84,8 +84,20 @@ def run(
         summaries[name] = {**summarize(trace), "wall_s": time.perf_counter() - start}
         curves[name] = cumulative_regret(trace)
 
-    table = Table(title=f"{env}: {arms} arms, horizon {horizon}, {seeds} seeds")
-    columns = ("algorithm", "regret R(T)", "R(T)/R(T/4)", "best-arm %", "suffix fail %", "reward", "violation", "s")
+    table = Table(
+        title=f"{env}: {arms} arms, horizon {horizon}, {seeds} seeds",
+        caption="R(T): mean ± half-width of a 95% normal-approximation CI over seeds (1.96 std / sqrt(seeds))",
+    )
+    columns = (
+        "algorithm",
+        "regret R(T) ± 95% CI",
+        "R(T)/R(T/4)",
+        "best-arm %",
+        "suffix fail %",
+        "reward",
+        "violation",
+        "s",
+    )
     for column in columns:
         table.add_column(column, justify="left" if column == "algorithm" else "right")
     for name, s in summaries.items():

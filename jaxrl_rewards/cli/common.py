@@ -32,12 +32,13 @@ def parse_transforms(texts: list[str]) -> RewardTransform:
 
 def score_table(title: str, table: Any, metric: str, limit: int = 20) -> Table:
     """A rich table of ``plots.final_score_table`` rows (IQM, 95% CI, mean ± std, seeds)."""
-    out = Table(title=title)
+    out = Table(title=escape(title))
     for column in ("configuration", f"IQM final {metric}", "95% CI", "mean ± std", "seeds"):
         out.add_column(column, justify="left" if column == "configuration" else "right")
     for row in table.head(limit).itertuples():
         out.add_row(
-            row.config, f"{row.iqm:.3g}", f"[{row.ci_low:.3g}, {row.ci_high:.3g}]", f"{row.mean:.3g} ± {row.std:.3g}",
+            escape(row.config), f"{row.iqm:.3g}", escape(f"[{row.ci_low:.3g}, {row.ci_high:.3g}]"),
+            f"{row.mean:.3g} ± {row.std:.3g}",
             str(row.n),
         )  # fmt: skip
     return out

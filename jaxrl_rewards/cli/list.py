@@ -55,12 +55,12 @@ def list_command(
             table.add_column(column, no_wrap=True)
         table.add_column("description", overflow="fold")
         for name in registered_envs():
-            info = env_info(name)
+            info = env_info(name, build_brax=False)  # importing brax/MuJoCo: seconds and warnings
             table.add_row(
                 name,
                 str(info.get("family", "")),
                 str(info.get("action_kind", info.get("actions", ""))),
-                escape(str(info.get("obs_shape", ""))),
+                escape(str(info.get("obs_shape") or "built on use")),
                 escape(str(info.get("description", ""))),
             )
         console.print(table)
@@ -75,8 +75,9 @@ def list_command(
         table = Table(title="reward transforms")
         table.add_column("name", no_wrap=True)
         table.add_column("description")
+        table.add_column("options (defaults: list --transform NAME)")
         for name, (_, description) in REGISTRY.items():
-            table.add_row(name, escape(description))
+            table.add_row(name, escape(description), escape(", ".join(transform_options(name))))
         console.print(table)
 
 

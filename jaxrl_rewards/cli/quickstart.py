@@ -11,15 +11,17 @@ import typer
 from jaxrl_rewards.cli.common import console, fail, score_table
 from jaxrl_rewards.core.validation import ConfigError
 from jaxrl_rewards.experiments.plots import final_score_table, make_report, plot_learning_curves
-from jaxrl_rewards.experiments.quickstart import quickstart_spec
+from jaxrl_rewards.experiments.quickstart import ENV, ENV_OPTIONS, STEPS, quickstart_spec
 from jaxrl_rewards.experiments.results import atomic_write_text
 from jaxrl_rewards.experiments.sweep import run_sweep
 
 
 def quickstart(
-    env: Annotated[str | None, typer.Option(help="environment (default: a 16x16 SparseGridWorld-v0)")] = None,
+    env: Annotated[
+        str | None, typer.Option(help=f"environment (default: a {ENV_OPTIONS['size']}x{ENV_OPTIONS['size']} {ENV})")
+    ] = None,
     seeds: Annotated[int, typer.Option(min=1, help="seeds per variant")] = 8,
-    steps: Annotated[int | None, typer.Option(min=1, help="environment steps per seed (default 65,536)")] = None,
+    steps: Annotated[int | None, typer.Option(min=1, help=f"environment steps per seed (default {STEPS:,})")] = None,
     out_dir: Annotated[Path, typer.Option(help="where the table, metrics and plot go")] = Path("quickstart_out"),
     progress: Annotated[bool, typer.Option(help="show progress bars")] = True,
 ) -> None:

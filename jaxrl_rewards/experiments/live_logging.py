@@ -48,13 +48,14 @@ class TensorBoardLogger:
         self._writer_cls = SummaryWriter
         self.logdir = Path(logdir)
         self.flush_secs = flush_secs
-        self.writers: dict[int, Any] = {}
+        self.writers: dict[str, Any] = {}
 
     def log(self, run: int, labels: Mapping[str, Any], step: int, scalars: Mapping[str, float]) -> None:
-        writer = self.writers.get(run)
+        name = run_name(run, labels)  # run ids restart in each variant; names carry the variant
+        writer = self.writers.get(name)
         if writer is None:
-            writer = self._writer_cls(str(self.logdir / run_name(run, labels)), flush_secs=self.flush_secs)
-            self.writers[run] = writer
+            writer = self._writer_cls(str(self.logdir / name), flush_secs=self.flush_secs)
+            self.writers[name] = writer
         for name, value in scalars.items():
             writer.add_scalar(name, value, step)
 
@@ -76,10 +77,10 @@ class WandbLogger:
         self.directory.mkdir(parents=True, exist_ok=True)
         self.project = project
         self.mode = mode
-        self.runs: dict[int, Any] = {}
+        self.runs: dict[str, Any] = {}
 
     def log(self, run: int, labels: Mapping[str, Any], step: int, scalars: Mapping[str, float]) -> None:
-        handle = self.runs.get(run)
+        handle = self.runs.get(run_name(run, labels))
         if handle is None:
             handle = self._wandb.init(
                 project=self.project,
@@ -90,7 +91,7 @@ class WandbLogger:
                 reinit="create_new",
                 settings=self._wandb.Settings(silent=True, console="off", x_disable_stats=True),
             )
-            self.runs[run] = handle
+            self.runs[run_name(run, labels)] = handle
         handle.log(dict(scalars), step=step)
 
     def close(self) -> None:

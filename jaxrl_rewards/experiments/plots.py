@@ -1,10 +1,10 @@
 """Plots and tables of a sweep's results store (``jaxrl-rewards plot``).
 
-Statistics follow Agarwal et al., "Deep RL at the Edge of the Statistical Precipice" (2021):
-the interquartile mean (IQM, the mean of the middle 50% of runs, ``scipy.stats.trim_mean(x,
-0.25)``) over seeds with percentile-bootstrap confidence intervals (``scipy.stats.bootstrap``;
-rliable's stratified bootstrap reduces to this with one task). Outputs, all written
-atomically:
+Statistics (``experiments.stats``) follow Agarwal et al., "Deep RL at the Edge of the
+Statistical Precipice" (2021): the interquartile mean (IQM) over seeds with percentile-bootstrap
+confidence intervals, the probability of improvement and performance profiles. Every figure has
+the style of ``experiments.plot_style`` (title, axes in words, log x for log-spaced grids, a
+caveat for CIs from fewer than 3 seeds). Outputs, all written atomically:
 
 - ``learning_curves.png``: IQM of the evaluation metric vs environment steps per group, with
   95% bootstrap CIs;
@@ -12,7 +12,10 @@ atomically:
 - ``return_vs_cost.png``: final return vs final cost per run (when there is a cost stream);
 - ``pareto.png``: group means of the first two ``reward_<name>`` objectives with the Pareto front
   (when the env has several objectives);
-- ``summary.md``: the final-score table (IQM, 95% CI, mean, std, n) and links to the figures.
+- ``performance_profile.png``: fraction of runs above each score threshold per group (when
+  there are several groups);
+- ``summary.md``: the final-score table (IQM, 95% CI, mean, std, n), P(best > other) with CIs,
+  and links to the figures.
 """
 
 from __future__ import annotations
@@ -25,32 +28,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
-from scipy.stats import bootstrap, trim_mean
 
-from jaxrl_rewards.core.files import atomic_write_text, write_figure
+from jaxrl_rewards.core.files import atomic_write_text
+from jaxrl_rewards.experiments.plot_style import is_log_spaced, metric_label, save_figure, style_axes
+from jaxrl_rewards.experiments.stats import (
+    MIN_SEEDS_FOR_CI,
+    iqm,
+    iqm_ci,
+    performance_profile,
+    probability_of_improvement,
+)
 from jaxrl_rewards.experiments.store import ResultStore
 
 _ID_COLUMNS = ("variant", "chunk", "run", "point", "seed", "iteration")
-
-
-def iqm(values: np.ndarray, axis: int = 0) -> np.ndarray:
-    """Interquartile mean along ``axis`` (25% trimmed on each side)."""
-
-    return trim_mean(np.asarray(values, np.float64), 0.25, axis=axis)
-
-
-def iqm_ci(values: np.ndarray, confidence: float = 0.95, reps: int = 2000, seed: int = 0) -> tuple[float, float]:
-    """Percentile-bootstrap confidence interval of the IQM of ``values`` ``[n]`` (resampling
-    runs). One value gives a zero-width interval."""
-
-    values = np.asarray(values, np.float64)
-    if values.size < 2 or np.all(values == values[0]):
-        return float(values.mean()), float(values.mean())
-    res = bootstrap(
-        (values,), lambda x, axis: iqm(x, axis=axis), n_resamples=reps, confidence_level=confidence,
-        method="percentile", random_state=np.random.default_rng(seed), vectorized=True,
-    )  # fmt: skip
-    return float(res.confidence_interval.low), float(res.confidence_interval.high)
+_INFO_COLUMNS = ("timesteps", "env", "agent", "transform", "overrides", "steps")  # labels of a `train` file
 
 
 def load_results(directory: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
@@ -60,7 +51,7 @@ def load_results(directory: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
     path = Path(directory)
     if path.is_file():
         frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
-        return frame, {}
+        return train_frame_as_runs(frame), {}
     store = ResultStore(path)
     frame = store.load()
     if frame.empty:
@@ -68,18 +59,55 @@ def load_results(directory: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
     return frame, store.manifest() or {}
 
 
+def train_frame_as_runs(frame: pd.DataFrame) -> pd.DataFrame:
+    """A ``train`` metrics table (one row per seed x iteration, no ``run`` / ``variant``
+    columns) in the shape of a sweep store's rows: ``run`` numbers the seeds in order of
+    appearance and ``variant`` names the run (``agent on env`` plus its transforms, when
+    the file records them). A frame that already has both columns comes back unchanged.
+
+    >>> import pandas as pd
+    >>> rows = train_frame_as_runs(pd.DataFrame({"seed": [3, 3, 7], "iteration": [0, 1, 0]}))
+    >>> rows["run"].tolist(), rows["variant"].tolist()
+    ([0, 0, 1], ['train', 'train', 'train'])
+    """
+    if "run" in frame and "variant" in frame:
+        return frame
+    if "seed" not in frame:
+        raise ValueError(f"not a results table: no 'run' or 'seed' column (columns: {sorted(frame.columns)})")
+    frame = frame.copy()
+    if "run" not in frame:
+        frame["run"] = pd.factorize(frame["seed"])[0]
+    if "variant" not in frame:
+        frame["variant"] = _train_label(frame)
+    return frame
+
+
+def _train_label(frame: pd.DataFrame) -> str:
+    first = frame.iloc[0] if len(frame) else {}
+    label = " on ".join(str(first[c]) for c in ("agent", "env") if c in frame) or "train"
+    transform = first.get("transform") if hasattr(first, "get") else None
+    if isinstance(transform, str):  # a JSON list (or one transform string)
+        try:
+            transform = json.loads(transform)
+        except ValueError:
+            pass
+    names = [transform] if isinstance(transform, str) else list(transform) if transform is not None else []
+    names = [str(n) for n in names if str(n)]  # a structured (list) column works alike
+    return label + "".join(f" + {n}" for n in names)
+
+
 def param_columns(frame: pd.DataFrame, manifest: dict[str, Any]) -> list[str]:
     """The swept-parameter columns (from the manifest, else non-metric, non-id columns)."""
     if "param_columns" in manifest:
         return [c for c in manifest["param_columns"] if c in frame]
-    return [c for c in frame.columns if c not in _ID_COLUMNS and "/" not in c and c not in ("timesteps",)]
+    return [c for c in frame.columns if c not in _ID_COLUMNS and "/" not in c and c not in _INFO_COLUMNS]
 
 
 def group_columns(frame: pd.DataFrame, params: Sequence[str]) -> list[str]:
-    """Columns that identify a configuration (everything but the seed)."""
-    return [c for c in ("variant", *params) if c in frame and frame[c].nunique(dropna=False) > 1] or (
-        ["variant"] if "variant" in frame else []
-    )
+    """Columns that identify a configuration (everything but the seed): the variant always
+    (so every table and legend names it), then the swept parameters that vary."""
+    varying = [c for c in params if c in frame and c != "variant" and frame[c].nunique(dropna=False) > 1]
+    return (["variant"] if "variant" in frame else []) + varying
 
 
 def _label(keys: Sequence[str], values: Any) -> str:
@@ -121,13 +149,13 @@ def final_score_table(frame: pd.DataFrame, params: Sequence[str], metric: str = 
     return pd.DataFrame(rows).sort_values("iqm", ascending=False, kind="stable").reset_index(drop=True)
 
 
-def _save(fig: Any, path: Path) -> Path:
-    fig.tight_layout()
-    return write_figure(fig, path, dpi=110)
-
-
 def plot_learning_curves(
-    frame: pd.DataFrame, params: Sequence[str], path: str | Path, metric: str = "eval/return/task", max_groups: int = 12
+    frame: pd.DataFrame,
+    params: Sequence[str],
+    path: str | Path,
+    metric: str = "eval/return/task",
+    max_groups: int = 12,
+    title: str | None = None,
 ) -> Path:
     """IQM of ``metric`` over seeds vs environment steps, one line per configuration (the
     ``max_groups`` best by final IQM), with 95% bootstrap CIs."""
@@ -135,8 +163,9 @@ def plot_learning_curves(
     rows = frame.dropna(subset=[metric])
     x_col = "eval/timesteps" if "eval/timesteps" in rows else "iteration"
     best = final_score_table(frame, params, metric)["config"].head(max_groups).tolist()
-    fig = Figure(figsize=(7.0, 4.2))
+    fig = Figure(figsize=(8.0, 4.8))
     ax = fig.subplots()
+    min_seeds = 1 << 30
     for group, part in rows.groupby(keys, sort=False) if keys else [((), rows)]:
         label = _label(keys, group)
         if label not in best:
@@ -146,13 +175,13 @@ def plot_learning_curves(
         values = curves.to_numpy()
         center = iqm(values, axis=0)
         cis = np.array([iqm_ci(values[:, j][~np.isnan(values[:, j])], reps=500) for j in range(values.shape[1])])
-        ax.plot(x, center, label=f"{label} (n={values.shape[0]})")
-        ax.fill_between(x, cis[:, 0], cis[:, 1], alpha=0.2)
-    ax.set_xlabel("environment steps" if x_col == "eval/timesteps" else "iteration")
-    ax.set_ylabel(f"{metric} (IQM, 95% CI)")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    return _save(fig, Path(path))
+        (line,) = ax.plot(x, center, marker="o", markersize=3, linewidth=1.6, label=f"{label} (n={values.shape[0]})")
+        ax.fill_between(x, cis[:, 0], cis[:, 1], alpha=0.12, color=line.get_color(), linewidth=0)
+        min_seeds = min(min_seeds, values.shape[0])
+    style_axes(ax, title or f"Learning curves: IQM of {metric_label(metric)} over seeds, 95% bootstrap CIs",
+           "environment steps" if x_col == "eval/timesteps" else "training iteration",
+           f"{metric_label(metric)} (IQM)", min_seeds)  # fmt: skip
+    return save_figure(fig, Path(path))
 
 
 def plot_sensitivity(
@@ -175,14 +204,12 @@ def plot_sensitivity(
             stats = np.asarray(stats)
             ax.errorbar(stats[:, 0], stats[:, 1], yerr=[stats[:, 1] - stats[:, 2], stats[:, 3] - stats[:, 1]],
                         marker="o", capsize=3, label=str(variant))  # fmt: skip
-        values = finals[param].to_numpy()
-        if np.all(values > 0) and values.max() / values.min() > 20:
+        if is_log_spaced(finals[param].to_numpy()):
             ax.set_xscale("log")
-        ax.set_xlabel(param)
-        ax.set_ylabel(f"final {metric} (IQM)")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
-    return _save(fig, Path(path))
+        seeds = int(finals.groupby([c for c in ("variant", param) if c in finals]).size().min())
+        style_axes(ax, f"Sensitivity to {param}", f"{param}{' (log scale)' if ax.get_xscale() == 'log' else ''}",
+               f"final {metric_label(metric)} (IQM, 95% CI)", seeds)  # fmt: skip
+    return save_figure(fig, Path(path))
 
 
 def _cost_metric(frame: pd.DataFrame) -> str | None:
@@ -210,11 +237,9 @@ def plot_return_vs_cost(
     ax = fig.subplots()
     for group, part in both.groupby(keys, sort=False) if keys else [((), both)]:
         ax.scatter(part["__cost__"], part[metric], label=_label(keys, group), s=18)
-    ax.set_xlabel(f"final {cost}")
-    ax.set_ylabel(f"final {metric}")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    return _save(fig, Path(path))
+    style_axes(ax, "Final return vs final cost, one point per run", f"final {metric_label(cost)}",
+           f"final {metric_label(metric)}")  # fmt: skip
+    return save_figure(fig, Path(path))
 
 
 def pareto_front(points: np.ndarray) -> np.ndarray:
@@ -243,11 +268,55 @@ def plot_pareto(frame: pd.DataFrame, params: Sequence[str], path: str | Path) ->
     ax.scatter(means[objectives[0]], means[objectives[1]], c="lightgray", label="configurations")
     front = means[mask].sort_values(objectives[0])
     ax.plot(front[objectives[0]], front[objectives[1]], "o-", color="C3", label="Pareto front")
-    ax.set_xlabel(objectives[0])
-    ax.set_ylabel(objectives[1])
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    return _save(fig, Path(path))
+    style_axes(ax, "Objectives per configuration (means over seeds) and the Pareto front",
+           metric_label(objectives[0]), metric_label(objectives[1]))  # fmt: skip
+    return save_figure(fig, Path(path))
+
+
+def plot_performance_profile(
+    frame: pd.DataFrame, params: Sequence[str], path: str | Path, metric: str = "eval/return/task", max_groups: int = 8
+) -> Path | None:
+    """Performance profiles of the final ``metric``: per configuration (the ``max_groups``
+    best), the fraction of runs scoring above each threshold, with 95% bootstrap bands
+    (``stats.performance_profile``). ``None`` with a single configuration."""
+    finals = final_values(frame, metric)
+    keys = group_columns(frame, params)
+    groups = list(finals.groupby(keys, sort=False)) if keys else []
+    if len(groups) < 2:
+        return None
+    best = final_score_table(frame, params, metric)["config"].head(max_groups).tolist()
+    taus = np.linspace(finals[metric].min(), finals[metric].max(), 60)
+    fig = Figure(figsize=(7.0, 4.4))
+    ax = fig.subplots()
+    min_seeds = 1 << 30
+    for group, part in groups:
+        label = _label(keys, group)
+        if label not in best:
+            continue
+        values = part[metric].to_numpy()
+        point, low, high = performance_profile(values, taus)
+        (line,) = ax.step(taus, point, where="post", label=f"{label} (n={values.size})")
+        ax.fill_between(taus, low, high, step="post", alpha=0.12, color=line.get_color(), linewidth=0)
+        min_seeds = min(min_seeds, values.size)
+    style_axes(ax, "Performance profiles of the final score (95% bootstrap bands)",
+               f"threshold τ on {metric_label(metric)}", "fraction of runs with score > τ", min_seeds)  # fmt: skip
+    return save_figure(fig, Path(path))
+
+
+def improvement_table(frame: pd.DataFrame, params: Sequence[str], metric: str = "eval/return/task") -> pd.DataFrame:
+    """``P(best > other)`` of the final ``metric`` for the best configuration (by IQM) against
+    each other one, with 95% bootstrap CIs (``stats.probability_of_improvement``)."""
+    finals = final_values(frame, metric)
+    keys = group_columns(frame, params)
+    if not keys:
+        return pd.DataFrame(columns=["best", "other", "p", "ci_low", "ci_high"])
+    scores = {_label(keys, g): part[metric].to_numpy() for g, part in finals.groupby(keys, sort=False)}
+    order = final_score_table(frame, params, metric)["config"].tolist()
+    rows = []
+    for other in order[1:]:
+        p, low, high = probability_of_improvement(scores[order[0]], scores[other])
+        rows.append({"best": order[0], "other": other, "p": p, "ci_low": low, "ci_high": high})
+    return pd.DataFrame(rows, columns=["best", "other", "p", "ci_low", "ci_high"])
 
 
 def markdown_table(table: pd.DataFrame, metric: str) -> str:
@@ -287,22 +356,37 @@ def make_report(
         ("sensitivity", lambda p: plot_sensitivity(frame, params, p, metric)),
         ("return_vs_cost", lambda p: plot_return_vs_cost(frame, params, p, metric)),
         ("pareto", lambda p: plot_pareto(frame, params, p)),
+        ("performance_profile", lambda p: plot_performance_profile(frame, params, p, metric)),
     ):
         path = fn(out_dir / f"{name}.png")
         if path is not None:
             written[name] = path
     table = final_score_table(frame, params, metric)
+    run_key = [c for c in ("variant", "run") if c in frame] or ["seed"]
+    num_runs = len(frame.drop_duplicates(run_key))  # run ids restart in every variant
+    caveat = []
+    if len(table) and table["n"].min() < MIN_SEEDS_FOR_CI:
+        caveat = ["", f"**Caveat:** some configurations have fewer than {MIN_SEEDS_FOR_CI} seeds "
+                  f"(min {table['n'].min()}); their CIs are not meaningful."]  # fmt: skip
+    improvement = improvement_table(frame, params, metric)
+    improvement_lines = []
+    if len(improvement):
+        improvement_lines = ["| P(best > other) | 95% CI |", "|---|---|"] + [
+            f"| P({r.best} > {r.other}) = {r.p:.2f} | [{r.ci_low:.2f}, {r.ci_high:.2f}] |"
+            for r in improvement.itertuples()
+        ] + [""]  # fmt: skip
     spec = manifest.get("spec", {})
     heading = title or f"Sweep {spec.get('name', '')}".strip()
     lines = [
         f"# {heading}",
         "",
-        f"{frame['run'].nunique() if 'run' in frame else frame['seed'].nunique()} runs "
-        f"({', '.join(params) or 'no swept parameters'}); statistics: IQM over seeds with 95% percentile "
-        "bootstrap CIs (Agarwal et al., 2021).",
+        f"{num_runs} runs ({', '.join(params) or 'no swept parameters'}); statistics: IQM over seeds with "
+        "95% percentile bootstrap CIs, probability of improvement and performance profiles (Agarwal et al., 2021).",
+        *caveat,
         "",
         markdown_table(table, metric),
         "",
+        *improvement_lines,
         *[f"![{name}]({path.name})" for name, path in written.items()],
     ]
     if spec:
@@ -316,14 +400,19 @@ def make_report(
 __all__ = [
     "final_score_table",
     "final_values",
+    "improvement_table",
     "iqm",
     "iqm_ci",
+    "is_log_spaced",
     "load_results",
     "make_report",
     "markdown_table",
+    "metric_label",
     "pareto_front",
     "plot_learning_curves",
     "plot_pareto",
+    "plot_performance_profile",
     "plot_return_vs_cost",
     "plot_sensitivity",
+    "train_frame_as_runs",
 ]

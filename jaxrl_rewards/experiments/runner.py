@@ -26,6 +26,7 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.table import Column
 
 
 class TrainingDivergedError(RuntimeError):
@@ -210,12 +211,20 @@ def _progress(enabled: bool):
     if not enabled:
         return _NoProgress()
 
-    return Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        TextColumn("{task.fields[status]}"),
-        transient=False,
-    )
+    return Progress(*progress_columns(), transient=False)
+
+
+def progress_columns() -> tuple[Any, ...]:
+    """The columns of every progress bar: label, bar, count, elapsed, ETA, status. The count
+    and times have fixed widths; the label (at most 28 characters) and the status give way
+    first (cut with an ellipsis), so an 80-column terminal still shows count and ETA."""
+    return (
+        TextColumn("{task.description}", style="bold", markup=False,
+                   table_column=Column(max_width=28, no_wrap=True, overflow="ellipsis")),
+        BarColumn(bar_width=16),
+        MofNCompleteColumn(table_column=Column(min_width=11, no_wrap=True, justify="right")),
+        TimeElapsedColumn(table_column=Column(min_width=7, no_wrap=True)),
+        TimeRemainingColumn(table_column=Column(min_width=7, no_wrap=True)),
+        TextColumn("{task.fields[status]}", markup=False,
+                   table_column=Column(ratio=1, no_wrap=True, overflow="ellipsis")),
+    )  # fmt: skip

@@ -35,7 +35,9 @@ or, equivalently, strings of the CLI's ``-t`` syntax (``"scale:factor=0.5"``); s
     "transform.scale.factor" = {low = 0.1, high = 1.0, log = true}   # random / optuna
 
     [variants."scale + normalize"]  # optional: structural alternatives, one compile each
-    [variants."scale only"]         # (a variant without a transform uses the one above)
+    [variants."scale only"]         # (a variant without a transform uses the one above; the
+                                    # top-level one runs too, as "base", unless a variant
+                                    # repeats it; base = "name" names it, base = false drops it)
     [[variants."scale only".transform]]
     name = "scale"
     factor = 0.1
@@ -52,7 +54,7 @@ import hashlib
 import json
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -70,7 +72,9 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 METHODS = ("grid", "random", "optuna")
-_TOP_KEYS = {"name", "agent", "env", "env_options", "seeds", "transform", "config", "search", "params", "variants"}
+_TOP_KEYS = {
+    "name", "agent", "env", "env_options", "seeds", "transform", "config", "search", "params", "variants", "base",
+}  # fmt: skip
 _SEARCH_KEYS = {
     "method",
     "num_samples",
@@ -240,6 +244,24 @@ def _check_param(key: str, value: Any, method: str) -> Any:
     return list(value)
 
 
+def _with_base(raw: Mapping[str, Any], variants: list[Variant], base: Variant) -> list[Variant]:
+    """The variants, led by the base configuration (top-level transform, config and env
+    options) as a run of its own when the spec has a top-level transform that no variant
+    repeats: named ``base`` or by ``base = "name"``; ``base = false`` leaves it out."""
+    choice = raw.get("base", True)
+    if not isinstance(choice, (bool, str)) or choice == "":
+        raise _type_error("base", "true, false or a variant name", choice)
+    same = any((v.transform, dict(v.config), dict(v.env_options)) ==
+               (base.transform, dict(base.config), dict(base.env_options)) for v in variants)  # fmt: skip
+    if choice is False or not raw.get("transform") or same:
+        return variants
+    label = "base" if choice is True else choice
+    if any(v.label == label for v in variants):
+        raise ConfigError(f"base: the base configuration's name {label!r} is also a variant's; name it with "
+                          f"base = \"...\" or leave it out with base = false")  # fmt: skip
+    return [replace(base, label=label), *variants]
+
+
 def spec_from_dict(raw: Mapping[str, Any]) -> SweepSpec:
     """Build a ``SweepSpec`` from a parsed TOML table (or ``SweepSpec.to_dict()`` output);
     raises ``ConfigError`` naming the offending key."""
@@ -317,6 +339,8 @@ def spec_from_dict(raw: Mapping[str, Any]) -> SweepSpec:
         )
     if not variants:
         variants = [Variant("default", base_transform, base_config, base_env_options)]
+    else:
+        variants = _with_base(raw, variants, Variant("base", base_transform, base_config, base_env_options))
     return SweepSpec(
         name=name,
         agent=agent,

@@ -5,8 +5,14 @@
 points (grid, random, or optuna proposing each chunk's points from the finished chunks),
 splits each variant's runs into equal chunks (the last one padded, so one compile serves them
 all), skips chunks already in the store, and runs the rest locally or as Ray tasks
-(``backend="ray"``). Run ``r`` of a point uses ``jax.random.key(seed)``, so its numbers equal
-the same run trained alone (to float32 rounding) whatever chunk it lands in.
+(``backend="ray"``: every chunk of every variant submitted at once, chunks sized so each
+worker gets one, progress and live logs streamed back). Run ``r`` of a point uses
+``jax.random.key(seed)``, so its numbers equal the same run trained alone (to float32 rounding)
+whatever chunk it lands in.
+
+(Over 400 lines: planning, chunk sizing and the one driver loop that serves both backends and
+optuna share their state — the store, the manifest's chunk sizes, the progress bars — and read
+best together.)
 """
 
 from __future__ import annotations
@@ -203,6 +209,95 @@ def _tasks_for(label: str, points: Sequence[Mapping[str, Any]], first_point: int
     return tasks
 
 
+@dataclass
+class _Plan:
+    """One variant's chunks: its config, swept dtypes, chunk size and tasks (none planned
+    ahead for optuna, whose points depend on the finished chunks)."""
+
+    config: Any
+    dtypes: Mapping[str, Any]
+    size: int
+    num_chunks: int
+    iterations: int
+    ipe: int
+    tasks: list[ChunkTask]
+
+
+def _plan_chunks(spec: SweepSpec, checked: Mapping[str, tuple[Any, Any]], agent: ModuleType,
+                 chunk_sizes: dict[str, int], devices: Sequence[Any], slots: int = 1) -> dict[str, _Plan]:  # fmt: skip
+    """Every variant's chunk size (kept in ``chunk_sizes``, the manifest's, so a resumed sweep
+    reuses it) and tasks. Without a spec chunk size, ``slots`` > 1 (Ray workers) caps the size
+    so that the sweep's runs of all variants together make at least ``slots`` chunks."""
+    seeds = list(spec.seeds)
+    points_of = {}
+    if spec.method != "optuna":
+        points_of = {label: grid_points(spec.params) if spec.method == "grid" else random_points(
+            spec.params, spec.num_samples, spec.sample_seed) for label in checked}  # fmt: skip
+    all_runs = sum(len(p) for p in points_of.values()) * len(seeds)
+    cap = min(spec.max_chunk_size, ray_backend.spread_chunk_size(all_runs, slots)) if slots > 1 else spec.max_chunk_size
+    plans = {}
+    for label, (config, dtypes) in checked.items():
+        iterations = int(getattr(config, "num_iterations", config.num_evals))
+        ipe = iterations // config.num_evals
+        if spec.method == "optuna":
+            per_chunk = spec.points_per_chunk or (
+                max(1, (spec.chunk_size or choose_chunk_size(agent, config, spec.num_samples * len(seeds),
+                                                            max_chunk_size=spec.max_chunk_size)) // len(seeds))
+            )  # fmt: skip
+            size = chunk_sizes.setdefault(label, per_chunk * len(seeds))
+            num_chunks = math.ceil(spec.num_samples / (size // len(seeds)))
+            plans[label] = _Plan(config, dtypes, size, num_chunks, iterations, ipe, [])
+            continue
+        points = points_of[label]
+        total = len(points) * len(seeds)
+        size = chunk_sizes.setdefault(
+            label, spec.chunk_size or choose_chunk_size(agent, config, total, max_chunk_size=cap, devices=devices)
+        )
+        tasks = _tasks_for(label, points, 0, seeds, size, 0)
+        plans[label] = _Plan(config, dtypes, size, len(tasks), iterations, ipe, tasks)
+    return plans
+
+
+def _run_labels(tasks: Sequence[ChunkTask]) -> dict[int, dict[str, Any]]:
+    """Run id -> labels (variant, swept values, seed) of the runs of ``tasks`` (one variant)."""
+    return {
+        run: {"variant": task.variant, **point, "seed": seed}
+        for task in tasks
+        for run, point, seed in zip(task.runs, task.points, task.seeds, strict=True)
+    }
+
+
+def _ray_run(spec: SweepSpec, todo: Sequence[ChunkTask], plans: Mapping[str, _Plan], finish: Callable,
+             bar: Any, iter_bar: Any, loggers: Sequence[live_logging.Logger], log_interval: int,
+             address: str | None, init_kwargs: Mapping[str, Any] | None, shard: bool) -> dict[str, int]:  # fmt: skip
+    """All chunks of all variants as Ray tasks at once; the streamed segment metrics feed one
+    ``live_logging.Monitor`` per variant (loggers) and the iteration bar, which counts
+    iterations summed over the chunks in flight. Returns node id -> chunks run there."""
+    monitors = {
+        label: live_logging.Monitor(
+            loggers, _run_labels([t for t in todo if t.variant == label]), plan.ipe, log_interval
+        )
+        for label, plan in plans.items()
+    }
+    sizes = {(t.variant, r): len(t.runs) for t in todo for r in t.runs}
+    bar.update(iter_bar, completed=0, total=sum(plans[t.variant].iterations for t in todo),
+               description="compiling", status=f"{len(todo)} Ray task(s)")  # fmt: skip
+    progress = [0.0]
+
+    def on_segment(variant: str, run: int, segment: int, metrics: Mapping[str, np.ndarray]) -> None:
+        monitors[variant](run, segment, metrics)
+        progress[0] += plans[variant].ipe / sizes[(variant, run)]
+        bar.update(iter_bar, completed=int(progress[0]), description="iterations")
+
+    try:
+        return ray_backend.run_tasks(
+            spec, todo, finish, address=address, shard=shard, init_kwargs=init_kwargs, on_segment=on_segment
+        )
+    finally:
+        for monitor in monitors.values():
+            monitor.flush()
+
+
 def run_sweep(
     spec: SweepSpec | Mapping[str, Any] | str | Path,
     out_dir: str | Path,
@@ -227,7 +322,7 @@ def run_sweep(
         force: discard the store's results if they belong to a different spec.
         progress: progress bars per chunk and per iteration (ETA), fed by host callbacks.
         shard: split each chunk's runs across ``jax.devices()``.
-        loggers: live loggers (``live_logging.TensorBoardLogger`` / ``WandbLogger``), local backend.
+        loggers: live loggers (``live_logging.TensorBoardLogger`` / ``WandbLogger``), either backend.
         log_interval: iterations between logged per-iteration points.
         on_chunk: called after each chunk is written (its task and rows).
 
@@ -254,88 +349,63 @@ def run_sweep(
     start = time.perf_counter()
 
     live = True  # one program whether or not anyone listens: the callbacks are no-ops without a monitor
-    if backend == "ray" and loggers:
-        raise ConfigError("live loggers are supported with the local backend only")
     bar = _progress(progress)
+    slots = 1
+    if backend == "ray" and not spec.chunk_size and spec.method != "optuna":
+        slots = ray_backend.worker_slots(ray_address, ray_init_kwargs)
+    plans = _plan_chunks(spec, checked, agent, chunk_sizes, devices, slots)
+    store.update_manifest(chunk_sizes=chunk_sizes)
 
     with bar:
-        chunk_bar = bar.add_task("chunks", total=None, status="")
-        iter_bar = bar.add_task("iterations of current chunk", total=None, status="")
+        todo = [t for plan in plans.values() for t in plan.tasks if not store.has_chunk(t.variant, t.chunk)]
+        result.chunks_skipped = sum(len(plan.tasks) for plan in plans.values()) - len(todo)
+        total_chunks = len(todo) + sum(plan.num_chunks for plan in plans.values() if spec.method == "optuna")
+        chunk_bar = bar.add_task(f"chunks of {spec.name}", total=total_chunks, status="")
+        iter_bar = bar.add_task("compiling", total=None, status="")
 
-        def finish(task: ChunkTask, frame: pd.DataFrame, config: Any) -> None:
+        def finish(task: ChunkTask, frame: pd.DataFrame) -> None:
             store.write_chunk(task.variant, task.chunk, frame)
             result.chunks_run += 1
-            result.steps += len(task.runs) * int(getattr(config, "trained_timesteps", 0))
+            result.steps += len(task.runs) * int(getattr(plans[task.variant].config, "trained_timesteps", 0))
             final = frame.dropna(subset=[spec.objective]) if spec.objective in frame else frame.iloc[:0]
             status = f"{spec.objective} {final[spec.objective].mean():.1f}" if len(final) else ""
             bar.update(chunk_bar, advance=1, status=status)
             if on_chunk is not None:
                 on_chunk(task, frame)
 
-        bar_total = 0
-        for label, (config, dtypes) in checked.items():
-            iterations = int(getattr(config, "num_iterations", config.num_evals))
-            ipe = iterations // config.num_evals
+        def local_run(task: ChunkTask) -> None:
+            plan = plans[task.variant]
+            where = f"{task.variant} {task.chunk + 1}/{plan.num_chunks}"
+            bar.update(iter_bar, completed=0, total=plan.iterations, description="compiling", status=where)
+            real = set(task.runs)
+            calls = [0]
 
-            if spec.method == "optuna":
-                per_chunk = spec.points_per_chunk or (
-                    max(1, (spec.chunk_size or choose_chunk_size(agent, config, spec.num_samples * len(seeds),
-                                                                max_chunk_size=spec.max_chunk_size)) // len(seeds))
-                )  # fmt: skip
-                size = chunk_sizes.setdefault(label, per_chunk * len(seeds))
-                num_chunks = math.ceil(spec.num_samples / (size // len(seeds)))
-            else:
-                points = grid_points(spec.params) if spec.method == "grid" else random_points(
-                    spec.params, spec.num_samples, spec.sample_seed)  # fmt: skip
-                total = len(points) * len(seeds)
-                size = chunk_sizes.setdefault(
-                    label,
-                    spec.chunk_size
-                    or choose_chunk_size(agent, config, total, max_chunk_size=spec.max_chunk_size, devices=devices),
-                )
-                tasks = _tasks_for(label, points, 0, seeds, size, 0)
-                num_chunks = len(tasks)
-            store.update_manifest(chunk_sizes=chunk_sizes)
+            def on_segment(run: int, segment: int) -> None:
+                if run in real:  # iterations of the chunk: its runs advance together
+                    calls[0] += 1
+                    done = calls[0] // len(real) * plan.ipe
+                    bar.update(iter_bar, completed=done, description="iterations", status=where)
 
-            def local_run(
-                task: ChunkTask, config=config, dtypes=dtypes, ipe=ipe, iterations=iterations, num_chunks=num_chunks
-            ) -> None:
-                labels = {
-                    run: {"variant": task.variant, **point, "seed": seed}
-                    for run, point, seed in zip(task.runs, task.points, task.seeds, strict=True)
-                }
-                bar.update(iter_bar, completed=0, total=len(task.runs) * iterations,
-                           description=f"{task.variant} chunk {task.chunk + 1}/{num_chunks} iterations")  # fmt: skip
-                real = set(task.runs)
+            labels = _run_labels([task])
+            monitor = live_logging.Monitor(loggers, labels, plan.ipe, log_interval, on_segment)
+            with live_logging.active(monitor):
+                frame = execute_chunk(agent, plan.config, plan.dtypes, task, shard=shard, live=live)
+            finish(task, frame)
 
-                def on_segment(run: int, segment: int) -> None:
-                    if run in real:
-                        bar.update(iter_bar, advance=ipe)
-
-                monitor = live_logging.Monitor(loggers, labels, ipe, log_interval, on_segment)
-                with live_logging.active(monitor):
-                    frame = execute_chunk(agent, config, dtypes, task, shard=shard, live=live)
-                finish(task, frame, config)
-
-            if spec.method != "optuna":
-                todo = [t for t in tasks if not store.has_chunk(label, t.chunk)]
-                result.chunks_skipped += len(tasks) - len(todo)
-                bar_total += len(todo)
-                bar.update(chunk_bar, total=bar_total, description=f"chunks of {spec.name}")
-                if backend == "ray":
-                    ray_backend.run_tasks(
-                        spec, todo, lambda t, f, cfg=config: finish(t, f, cfg), address=ray_address, shard=shard,
-                        init_kwargs=ray_init_kwargs,
-                    )  # fmt: skip
-                else:
-                    for task in todo:
-                        local_run(task)
-                continue
-
-            per_chunk = size // len(seeds)
-            for c in range(num_chunks):
+        if backend == "ray" and spec.method != "optuna":
+            result.extras["nodes"] = _ray_run(
+                spec, todo, plans, finish, bar, iter_bar, loggers, log_interval, ray_address, ray_init_kwargs, shard
+            )
+        elif spec.method != "optuna":
+            for task in todo:
+                local_run(task)
+        for label, plan in plans.items() if spec.method == "optuna" else ():
+            seeds_per = len(seeds)
+            per_chunk = plan.size // seeds_per
+            for c in range(plan.num_chunks):
                 if store.has_chunk(label, c):
                     result.chunks_skipped += 1
+                    bar.update(chunk_bar, total=max(1, total_chunks - result.chunks_skipped))
                     continue
                 done = [store.read_chunk(label, i) for i in range(c)]
                 finished: list[tuple[dict[str, Any], float]] = []
@@ -346,13 +416,11 @@ def run_sweep(
                     finished = [({k: first.loc[p, k] for k in spec.params}, values[p]) for p in values.index]
                 num = min(per_chunk, spec.num_samples - c * per_chunk)
                 proposed = optuna_points(spec, finished, num, c)
-                (task,) = _tasks_for(label, proposed, c * per_chunk, seeds, size, c)
-                bar.update(chunk_bar, total=num_chunks, description=f"chunks of {spec.name} ({label})")
+                (task,) = _tasks_for(label, proposed, c * per_chunk, seeds, plan.size, c)
                 if backend == "ray":
                     ray_backend.run_tasks(
-                        spec, [task], lambda t, f, cfg=config: finish(t, f, cfg), address=ray_address, shard=shard,
-                        init_kwargs=ray_init_kwargs,
-                    )  # fmt: skip
+                        spec, [task], finish, address=ray_address, shard=shard, init_kwargs=ray_init_kwargs
+                    )
                 else:
                     local_run(task)
 
