@@ -222,8 +222,8 @@ def time_candidates(
             "backend_compile_s": c.compile_stats["compile_s"],
             "compiles": c.compile_stats["compiles"],
             "cache_hits": c.compile_stats["cache_hits"],
-            "run_s": round(run_s, 4),
-            "run_s_all": [round(t, 4) for t in times[c.label]],
+            "run_s": round(run_s, 6),
+            "run_s_all": [round(t, 6) for t in times[c.label]],
             "steps_per_s": round(c.steps_per_call / run_s, 1),
         }
         if baseline is not None:
