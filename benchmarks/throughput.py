@@ -35,7 +35,6 @@ from collections.abc import Sequence
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 from harness import (
     QUICK_PPO,
@@ -57,6 +56,7 @@ from harness import (
 
 from jaxrl_rewards.agents import ppo
 from jaxrl_rewards.envs import make as make_env
+from jaxrl_rewards.experiments.bench import env_rollout_fn
 from jaxrl_rewards.transforms import chain, clip, identity, normalize_rewards, scale
 
 ENV_BATCHES = (1, 16, 256, 4096)
@@ -98,32 +98,6 @@ def rnd(x: float | None, nd: int = 4) -> float | None:
 # --------------------------------------------------------------------------- env-only
 
 
-def env_rollout_fn(name: str, num_envs: int, num_steps: int):
-    """``f(key) -> total reward``: reset ``num_envs`` envs, then ``lax.scan`` ``num_steps``
-    steps of the vmapped ``env.step`` with uniformly random actions (``action_space.sample``)."""
-    env, params = make_env(name)
-    action_space = env.action_space(params)
-    reset = jax.vmap(env.reset, in_axes=(0, None))
-    step = jax.vmap(env.step, in_axes=(0, 0, 0, None))
-    sample = jax.vmap(action_space.sample)
-
-    def run(key):
-        reset_key, run_key = jax.random.split(key)
-        _, state = reset(jax.random.split(reset_key, num_envs), params)
-
-        def body(carry, k):
-            state, total = carry
-            action_key, step_key = jax.random.split(k)
-            action = sample(jax.random.split(action_key, num_envs))
-            _, state, reward, _, _, _ = step(jax.random.split(step_key, num_envs), state, action, params)
-            return (state, total + jnp.sum(reward)), None
-
-        (_, total), _ = jax.lax.scan(body, (state, jnp.float32(0.0)), jax.random.split(run_key, num_steps))
-        return total
-
-    return run
-
-
 def bench_envs(env_names, batches, target_steps: int, repeats: int) -> list[dict[str, Any]]:
     """Env-only steps/s of every (env, batch) case, interleaved rounds."""
     cases = []
@@ -131,7 +105,7 @@ def bench_envs(env_names, batches, target_steps: int, repeats: int) -> list[dict
         for n in batches:
             num_steps = int(min(max(target_steps // n, 256), 100_000))
             key = jax.random.key(0)
-            compiled, compile_s = compile_fn(env_rollout_fn(name, n, num_steps), key)
+            compiled, compile_s = compile_fn(env_rollout_fn(*make_env(name), n, num_steps), key)
             timed(compiled, key)  # warm-up
             cases.append({"env": name, "num_envs": n, "num_steps": num_steps, "compile_s": compile_s, "_f": compiled})
             log(f"env {name} x{n}: compiled in {compile_s:.2f}s ({num_steps} scan steps)")

@@ -5,11 +5,18 @@ configs in several files, CLI subprocesses). JAX's persistent compilation cache 
 at the repository root (git-ignored, so a fresh clone starts empty) lets every pytest worker and
 every subprocess reuse them. Cached executables are the same binaries, so results are unchanged
 (``tests/test_golden.py`` checks the bits).
+
+Nothing is left in the system temp directory: Ray's session folders go to a per-process
+``RAY_TMPDIR`` removed at exit, and a ``MUJOCO_LOG.TXT`` that MuJoCo writes into the working
+directory or the temp directory during the run is removed at exit.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import jax
@@ -23,6 +30,19 @@ _CACHE = os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", str(Path(__file__).r
 os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "1")  # subprocesses read these at import
 jax.config.update("jax_compilation_cache_dir", _CACHE)
 jax.config.update("jax_persistent_cache_min_compile_time_secs", 1.0)
+
+# short path: Ray's unix sockets live under it (107-character limit)
+_RAY_TMP = tempfile.mkdtemp(prefix="jr-ray-")
+os.environ.setdefault("RAY_TMPDIR", _RAY_TMP)
+_MUJOCO_LOGS = [p / "MUJOCO_LOG.TXT" for p in (Path.cwd(), Path(tempfile.gettempdir()))]
+_MUJOCO_LOGS = [p for p in _MUJOCO_LOGS if not p.exists()]  # only the ones this run creates
+
+
+@atexit.register
+def _remove_leftovers() -> None:
+    shutil.rmtree(_RAY_TMP, ignore_errors=True)
+    for log in _MUJOCO_LOGS:
+        log.unlink(missing_ok=True)
 
 
 def make_batch(T: int = 5, N: int = 3, seed: int = 0, info: dict | None = None, obs_dim: int = 2) -> Transition:

@@ -10,10 +10,9 @@ from types import ModuleType
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
-from jaxrl_rewards.core.validation import ConfigError
+from jaxrl_rewards.experiments.bench import seed_keys
 from jaxrl_rewards.experiments.runner import RunResult, train_seeds, vmapped
 
 from .cli import log
@@ -29,15 +28,6 @@ QUICK_PPO: dict[str, Any] = {
     "eval_episodes": 1,
     "eval_max_steps": 16,
 }
-
-
-def seed_keys(seeds: int | Sequence[int]) -> jax.Array:
-    """PRNG keys ``[S]`` for seeds ``0..S-1`` (or the given seeds), ``key(seed)`` each: the keys
-    ``train_seeds`` uses, so a run here and a run there are the same run."""
-    seed_list = list(range(seeds)) if isinstance(seeds, int) else [int(s) for s in seeds]
-    if not seed_list:
-        raise ConfigError("need at least one seed")
-    return jax.vmap(jax.random.key)(jnp.asarray(seed_list, dtype=jnp.uint32))
 
 
 def train_runs(agent: ModuleType, config: Any, seeds: int | Sequence[int], label: str = "training") -> RunResult:
