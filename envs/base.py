@@ -27,10 +27,30 @@ import jax.numpy as jnp
 from gymnax.environments import spaces
 from gymnax.environments.environment import Environment, EnvParams, EnvState
 
-__all__ = ["CondResetEnvironment", "EnvParams", "EnvState", "Environment", "spaces"]
+__all__ = ["CondResetEnvironment", "EnvParams", "EnvState", "Environment", "EqualByConfig", "spaces"]
 
 TState = TypeVar("TState", bound=EnvState)
 TParams = TypeVar("TParams", bound=EnvParams)
+
+
+class EqualByConfig:
+    """Mixin: env instances are equal when their class and constructor options are.
+
+    ``self`` is a static argument of the jitted ``step``/``reset``, so equal instances share one
+    compilation (a second ``make("...")`` does not recompile). An env lists its constructor options in
+    ``config_fields`` (or overrides ``_config``); put the mixin first in the bases.
+    """
+
+    config_fields: tuple[str, ...] = ()
+
+    def _config(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in self.config_fields)
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other._config() == self._config()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((type(self), self._config()))
 
 
 class CondResetEnvironment(Environment[TState, TParams]):

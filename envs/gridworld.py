@@ -21,7 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from .base import Environment, EnvParams, EnvState, spaces
+from .base import Environment, EnvParams, EnvState, EqualByConfig, spaces
 
 #: Row/column offset of each action: up, right, down, left.
 MOVES: np.ndarray = np.array([[-1, 0], [0, 1], [1, 0], [0, -1]], dtype=np.int32)
@@ -62,7 +62,7 @@ class TabularMDP(NamedTuple):
     initial_state: int
 
 
-class SparseGridWorld(Environment[GridWorldState, GridWorldParams]):
+class SparseGridWorld(EqualByConfig, Environment[GridWorldState, GridWorldParams]):
     """Sparse-goal grid world (see module docstring).
 
     Args:
@@ -79,13 +79,6 @@ class SparseGridWorld(Environment[GridWorldState, GridWorldParams]):
             raise ValueError(f"obs_mode must be one of {OBS_MODES}, got {obs_mode!r}")
         self.size = int(size)
         self.obs_mode = obs_mode
-
-    # Equal configurations share jit caches (``self`` is a static argument of step/reset).
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and self._config() == other._config()  # type: ignore[attr-defined]
-
-    def __hash__(self) -> int:
-        return hash((type(self), self._config()))
 
     def _config(self) -> tuple[int, str]:
         return (self.size, self.obs_mode)

@@ -18,6 +18,8 @@ from gymnax.environments.classic_control.cartpole import CartPole
 from gymnax.environments.classic_control.cartpole import EnvParams as CartPoleParams
 from gymnax.environments.classic_control.cartpole import EnvState as CartPoleState
 
+from ..base import EqualByConfig
+
 
 @struct.dataclass
 class ConstrainedCartPoleParams(CartPoleParams):
@@ -26,14 +28,8 @@ class ConstrainedCartPoleParams(CartPoleParams):
     cost_band: float = 0.5
 
 
-class ConstrainedCartPole(CartPole):
+class ConstrainedCartPole(EqualByConfig, CartPole):
     """CartPole-v1 with ``info["cost"] = [|x| > cost_band]`` (see module docstring)."""
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self)
-
-    def __hash__(self) -> int:
-        return hash(type(self))
 
     @property
     def name(self) -> str:

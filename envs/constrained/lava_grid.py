@@ -29,7 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from ..base import Environment, EnvParams, EnvState, spaces
+from ..base import Environment, EnvParams, EnvState, EqualByConfig, spaces
 
 MOVES: np.ndarray = np.array([[-1, 0], [0, 1], [1, 0], [0, -1]], dtype=np.int32)
 DEFAULT_LAYOUT: tuple[str, ...] = ("S..L..G", "...L...", "...L...", ".......")
@@ -67,7 +67,7 @@ class ConstrainedTabularMDP(NamedTuple):
     initial_state: int
 
 
-class LavaGrid(Environment[LavaGridState, LavaGridParams]):
+class LavaGrid(EqualByConfig, Environment[LavaGridState, LavaGridParams]):
     """Grid world with lava cells that emit cost (see module docstring).
 
     Args:
@@ -90,11 +90,7 @@ class LavaGrid(Environment[LavaGridState, LavaGridParams]):
         self.goal = divmod(text.index("G"), self.width)
         self.lava = np.array([c == "L" for c in text], dtype=bool)
 
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other.layout == self.layout  # type: ignore[attr-defined]
-
-    def __hash__(self) -> int:
-        return hash((type(self), self.layout))
+    config_fields = ("layout",)
 
     def __repr__(self) -> str:
         return f"LavaGrid(layout={self.layout!r})"

@@ -26,7 +26,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from ..base import Environment, EnvParams, EnvState, spaces
+from ..base import Environment, EnvParams, EnvState, EqualByConfig, spaces
 
 
 @struct.dataclass
@@ -53,7 +53,7 @@ class PointHazardParams(EnvParams):
     hazard_radii: jax.Array = struct.field(default_factory=lambda: jnp.array([0.4], jnp.float32))
 
 
-class PointHazard(Environment[PointHazardState, PointHazardParams]):
+class PointHazard(EqualByConfig, Environment[PointHazardState, PointHazardParams]):
     """Point robot with hazards (see module docstring).
 
     Args:
@@ -65,11 +65,7 @@ class PointHazard(Environment[PointHazardState, PointHazardParams]):
         super().__init__()
         self.per_hazard_cost = bool(per_hazard_cost)
 
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other.per_hazard_cost == self.per_hazard_cost  # type: ignore[attr-defined]
-
-    def __hash__(self) -> int:
-        return hash((type(self), self.per_hazard_cost))
+    config_fields = ("per_hazard_cost",)
 
     def __repr__(self) -> str:
         return f"PointHazard(per_hazard_cost={self.per_hazard_cost})"

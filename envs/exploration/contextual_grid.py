@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from ..base import Environment, EnvParams, EnvState, spaces
+from ..base import Environment, EnvParams, EnvState, EqualByConfig, spaces
 from ..gridworld import MOVES
 
 
@@ -45,7 +45,7 @@ class ContextualGridParams(EnvParams):
     layout_seed: int = 0
 
 
-class ContextualGrid(Environment[ContextualGridState, ContextualGridParams]):
+class ContextualGrid(EqualByConfig, Environment[ContextualGridState, ContextualGridParams]):
     """Two-room grid with a per-episode (or fixed) layout; see module docstring. ``size >= 5``."""
 
     def __init__(self, size: int = 9) -> None:
@@ -54,11 +54,7 @@ class ContextualGrid(Environment[ContextualGridState, ContextualGridParams]):
             raise ValueError(f"size must be an integer >= 5, got {size!r}")
         self.size = int(size)
 
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and self.size == other.size  # type: ignore[attr-defined]
-
-    def __hash__(self) -> int:
-        return hash((type(self), self.size))
+    config_fields = ("size",)
 
     def __repr__(self) -> str:
         return f"ContextualGrid(size={self.size})"

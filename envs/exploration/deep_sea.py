@@ -22,7 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from ..base import Environment, EnvParams, EnvState, spaces
+from ..base import Environment, EnvParams, EnvState, EqualByConfig, spaces
 
 
 @struct.dataclass
@@ -43,7 +43,7 @@ class DeepSeaParams(EnvParams):
     move_cost: float = 0.01
 
 
-class DeepSea(Environment[DeepSeaState, DeepSeaParams]):
+class DeepSea(EqualByConfig, Environment[DeepSeaState, DeepSeaParams]):
     """Deep sea (see module docstring).
 
     Args:
@@ -66,12 +66,6 @@ class DeepSea(Environment[DeepSeaState, DeepSeaParams]):
 
     def _config(self) -> tuple:
         return (self.size, self.randomize_actions, self.mapping_seed)
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and self._config() == other._config()  # type: ignore[attr-defined]
-
-    def __hash__(self) -> int:
-        return hash((type(self), self._config()))
 
     def __repr__(self) -> str:
         return f"DeepSea(size={self.size}, randomize_actions={self.randomize_actions})"

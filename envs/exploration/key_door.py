@@ -21,7 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from ..base import Environment, EnvParams, EnvState, spaces
+from ..base import Environment, EnvParams, EnvState, EqualByConfig, spaces
 from ..gridworld import MOVES
 
 
@@ -42,7 +42,7 @@ class KeyDoorParams(EnvParams):
     goal_reward: float = 1.0
 
 
-class KeyDoorGrid(Environment[KeyDoorState, KeyDoorParams]):
+class KeyDoorGrid(EqualByConfig, Environment[KeyDoorState, KeyDoorParams]):
     """Key-door-goal grid (see module docstring). ``size`` (static) ``>= 4``."""
 
     def __init__(self, size: int = 8) -> None:
@@ -55,11 +55,7 @@ class KeyDoorGrid(Environment[KeyDoorState, KeyDoorParams]):
         wall[self.door] = False
         self.walls = wall
 
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and self.size == other.size  # type: ignore[attr-defined]
-
-    def __hash__(self) -> int:
-        return hash((type(self), self.size))
+    config_fields = ("size",)
 
     def __repr__(self) -> str:
         return f"KeyDoorGrid(size={self.size})"

@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from ..base import Environment, EnvParams, EnvState, spaces
+from ..base import Environment, EnvParams, EnvState, EqualByConfig, spaces
 from ..gridworld import MOVES
 
 TV_ACTION = 4
@@ -44,7 +44,7 @@ class NoisyTVParams(EnvParams):
     noise_scale: float = 1.0
 
 
-class NoisyTVGrid(Environment[NoisyTVState, NoisyTVParams]):
+class NoisyTVGrid(EqualByConfig, Environment[NoisyTVState, NoisyTVParams]):
     """Grid with a noisy TV action (see module docstring). ``size >= 2``, ``noise_dim >= 1`` (static)."""
 
     def __init__(self, size: int = 8, noise_dim: int = 16) -> None:
@@ -55,11 +55,10 @@ class NoisyTVGrid(Environment[NoisyTVState, NoisyTVParams]):
             raise ValueError(f"noise_dim must be an integer >= 1, got {noise_dim!r}")
         self.size, self.noise_dim = int(size), int(noise_dim)
 
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and (self.size, self.noise_dim) == (other.size, other.noise_dim)  # type: ignore[attr-defined]
-
-    def __hash__(self) -> int:
-        return hash((type(self), self.size, self.noise_dim))
+    config_fields = (
+        "size",
+        "noise_dim",
+    )
 
     def __repr__(self) -> str:
         return f"NoisyTVGrid(size={self.size}, noise_dim={self.noise_dim})"

@@ -27,7 +27,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from ..base import Environment, EnvParams, EnvState, spaces
+from ..base import Environment, EnvParams, EnvState, EqualByConfig, spaces
 
 LOW, HIGH = -2.0, 2.0
 
@@ -64,14 +64,8 @@ def gold_reward(action: jax.Array, params: PeaksParams) -> jax.Array:
     return 1.0 - ((a - params.gold_center) / params.gold_width) ** 2
 
 
-class ComponentPeaks(Environment[PeaksState, PeaksParams]):
+class ComponentPeaks(EqualByConfig, Environment[PeaksState, PeaksParams]):
     """One-step env with K component rewards peaking at different actions (module docstring)."""
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self)
-
-    def __hash__(self) -> int:
-        return hash(type(self))
 
     @property
     def name(self) -> str:

@@ -23,7 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from ..base import Environment, EnvParams, EnvState, spaces
+from ..base import Environment, EnvParams, EnvState, EqualByConfig, spaces
 
 ROWS, COLS = 11, 10
 DEPTHS: tuple[int, ...] = (1, 2, 3, 4, 4, 4, 7, 7, 9, 10)
@@ -58,7 +58,7 @@ class DSTParams(EnvParams):
     max_steps_in_episode: int = 50
 
 
-class DeepSeaTreasure(Environment[DSTState, DSTParams]):
+class DeepSeaTreasure(EqualByConfig, Environment[DSTState, DSTParams]):
     """Deep Sea Treasure (see module docstring). ``obs_mode``: ``"onehot"`` (float32 ``[110]``)
     or ``"coords"`` (float32 ``[2]``, row / 10 and col / 9)."""
 
@@ -68,11 +68,7 @@ class DeepSeaTreasure(Environment[DSTState, DSTParams]):
             raise ValueError(f"obs_mode must be 'onehot' or 'coords', got {obs_mode!r}")
         self.obs_mode = obs_mode
 
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other.obs_mode == self.obs_mode  # type: ignore[attr-defined]
-
-    def __hash__(self) -> int:
-        return hash((type(self), self.obs_mode))
+    config_fields = ("obs_mode",)
 
     @property
     def name(self) -> str:

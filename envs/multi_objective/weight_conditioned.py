@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from ..base import Environment, EnvParams, EnvState, spaces
+from ..base import Environment, EnvParams, EnvState, EqualByConfig, spaces
 
 
 @struct.dataclass
@@ -41,7 +41,7 @@ class WeightConditionedParams(EnvParams):
     use_fixed: bool = False
 
 
-class WeightConditioned(Environment[WeightConditionedState, WeightConditionedParams]):
+class WeightConditioned(EqualByConfig, Environment[WeightConditionedState, WeightConditionedParams]):
     """Wrap ``env`` (one whose ``step_env`` puts K objectives in ``info["rewards"]``).
 
     Observations become ``concat(flatten(obs), weights)`` (float32 ``[D + K]``).
@@ -54,11 +54,10 @@ class WeightConditioned(Environment[WeightConditionedState, WeightConditionedPar
         self.env = env
         self.num_objectives = int(num_objectives)
 
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and (other.env, other.num_objectives) == (self.env, self.num_objectives)  # type: ignore[attr-defined]
-
-    def __hash__(self) -> int:
-        return hash((type(self), self.env, self.num_objectives))
+    config_fields = (
+        "env",
+        "num_objectives",
+    )
 
     @property
     def name(self) -> str:

@@ -30,7 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from ..base import Environment, EnvParams, EnvState, spaces
+from ..base import Environment, EnvParams, EnvState, EqualByConfig, spaces
 from ..gridworld import MOVES, SparseGridWorld
 
 VARIANTS = ("bonus", "tamper")
@@ -67,7 +67,7 @@ class ProxyTabularMDP(NamedTuple):
     initial_state: int
 
 
-class ProxyGridWorld(Environment[ProxyGridState, ProxyGridParams]):
+class ProxyGridWorld(EqualByConfig, Environment[ProxyGridState, ProxyGridParams]):
     """Grid world with a hackable proxy reward (see the module docstring).
 
     Args:
@@ -89,12 +89,6 @@ class ProxyGridWorld(Environment[ProxyGridState, ProxyGridParams]):
             raise ValueError(f"special_cell must be a cell of the grid other than the start and goal, got {cell}")
         self.special_cell = cell
         self._grid = SparseGridWorld(self.size)
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and self._config() == other._config()  # type: ignore[attr-defined]
-
-    def __hash__(self) -> int:
-        return hash((type(self), self._config()))
 
     def _config(self) -> tuple[Any, ...]:
         return (self.size, self.variant, self.special_cell)

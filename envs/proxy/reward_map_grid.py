@@ -24,7 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 from flax import struct
 
-from ..base import Environment, EnvParams, EnvState, spaces
+from ..base import Environment, EnvParams, EnvState, EqualByConfig, spaces
 
 #: Row/column offset of each action: up, right, down, left, stay.
 MOVES: np.ndarray = np.array([[-1, 0], [0, 1], [1, 0], [0, -1], [0, 0]], dtype=np.int32)
@@ -65,7 +65,7 @@ class RewardMapGridParams(EnvParams):
     reward_map: jax.Array | None = None
 
 
-class RewardMapGrid(Environment[RewardMapGridState, RewardMapGridParams]):
+class RewardMapGrid(EqualByConfig, Environment[RewardMapGridState, RewardMapGridParams]):
     """Continuing reward-map grid (see module docstring).
 
     Args:
@@ -78,11 +78,7 @@ class RewardMapGrid(Environment[RewardMapGridState, RewardMapGridParams]):
             raise ValueError(f"RewardMapGrid needs size >= 2, got {size}")
         self.size = int(size)
 
-    def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and other.size == self.size  # type: ignore[attr-defined]
-
-    def __hash__(self) -> int:
-        return hash((type(self), self.size))
+    config_fields = ("size",)
 
     def __repr__(self) -> str:
         return f"RewardMapGrid(size={self.size})"
