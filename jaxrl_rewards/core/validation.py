@@ -14,7 +14,9 @@ jaxrl_rewards.core.validation.ConfigError: learning_rate must be > 0, got 0.0
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import jax
@@ -82,3 +84,36 @@ def check_positive_int(value: Any, name: str) -> None:
     """Raise ``ConfigError`` unless ``value`` is a Python int > 0 (static sizes)."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
         raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+
+
+def check_output_path(path: str | Path, option: str, kind: str = "file") -> Path:
+    """Raise ``ConfigError`` unless ``path`` can be written as a ``kind`` (``"file"`` or
+    ``"dir"``), checked before anything trains: it is not the other kind, and its nearest
+    existing ancestor is a writable folder (``/dev/null/x.json`` is refused: ``/dev/null`` is
+    not a folder). Returns the path. ``option`` names the culprit (``--out``).
+
+    >>> check_output_path("/dev/null/x.json", "--out")
+    Traceback (most recent call last):
+        ...
+    jaxrl_rewards.core.validation.ConfigError: --out /dev/null/x.json: /dev/null is not a folder
+    """
+    if kind not in ("file", "dir"):
+        raise ValueError(f"kind must be 'file' or 'dir', got {kind!r}")
+    path = Path(path)
+    if path.exists() or path.is_symlink():
+        if kind == "file" and path.is_dir():
+            raise ConfigError(f"{option} {path} is a folder; give a file name (e.g. {path / 'metrics.json'})")
+        if kind == "dir" and not path.is_dir():
+            raise ConfigError(f"{option} {path} is a file, not a folder; give a folder")
+        target = path if kind == "dir" else path.parent
+        if not os.access(path, os.W_OK) or not os.access(target, os.W_OK | os.X_OK):
+            raise ConfigError(f"{option} {path}: not writable")
+        return path
+    ancestor = path.parent
+    while not (ancestor.exists() or ancestor.is_symlink()) and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise ConfigError(f"{option} {path}: {ancestor} is not a folder")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise ConfigError(f"{option} {path}: cannot create it in {ancestor} (not writable)")
+    return path

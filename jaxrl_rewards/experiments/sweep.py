@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from jaxrl_rewards.agents import get_agent
-from jaxrl_rewards.core.validation import ConfigError
+from jaxrl_rewards.core.validation import ConfigError, check_output_path
 from jaxrl_rewards.experiments import live_logging
 from jaxrl_rewards.experiments.backends import ray as ray_backend
 from jaxrl_rewards.experiments.backends.local import ChunkTask, compile_count, execute_chunk
@@ -242,6 +242,7 @@ def run_sweep(
     if backend not in ("local", "ray"):
         raise ConfigError(f"backend must be 'local' or 'ray', got {backend!r}")
 
+    check_output_path(out_dir, "out_dir (--out)", kind="dir")
     agent = get_agent(spec.agent)
     checked = check_spec(spec)
     store = ResultStore(out_dir)
