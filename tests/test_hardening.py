@@ -191,3 +191,137 @@ def test_train_prints_and_stores_the_steps_that_ran(tmp_path):
     assert "--steps 100 rounded to 64 steps per seed: 2 iterations of 32 steps" in output
     info = json.loads(out.read_text())["info"]
     assert info["steps"] == 64 and info["requested_steps"] == 100
+
+
+# ----------------------------------------------------------------------------- the store
+
+
+@pytest.fixture(scope="module")
+def finished(tmp_path_factory):
+    from conftest import TINY_SWEEP
+
+    from jaxrl_rewards.experiments.sweep import run_sweep
+
+    out = tmp_path_factory.mktemp("finished")
+    return TINY_SWEEP, out, run_sweep(TINY_SWEEP, out, progress=False)
+
+
+def _copy(src, dst):
+    import shutil
+
+    shutil.copytree(src, dst)
+    return dst
+
+
+def _flip_byte(path):
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize(
+    ("damage", "recomputed"),
+    [
+        ("truncated chunk", 1),
+        ("flipped byte", 1),
+        ("chunk copied over another", 1),
+        ("missing chunk", 1),
+        ("truncated manifest", 2),
+    ],
+)
+def test_resume_repairs_a_damaged_store(finished, tmp_path, damage, recomputed):
+    import pandas as pd
+
+    from jaxrl_rewards.experiments.store import StoreDamagedError
+    from jaxrl_rewards.experiments.sweep import run_sweep
+
+    spec, out, full = finished
+    store = _copy(out, tmp_path / "s")
+    first, second = store / "chunks" / "default-00000.parquet", store / "chunks" / "default-00001.parquet"
+    if damage == "truncated chunk":
+        first.write_bytes(first.read_bytes()[:100])
+    elif damage == "flipped byte":
+        _flip_byte(first)
+    elif damage == "chunk copied over another":
+        first.write_bytes(second.read_bytes())
+    elif damage == "missing chunk":
+        first.unlink()
+    else:
+        manifest = store / "manifest.json"
+        manifest.write_text(manifest.read_text()[:50])
+    if damage != "missing chunk" and damage != "truncated manifest":
+        from jaxrl_rewards.experiments.store import ResultStore
+
+        with pytest.raises(StoreDamagedError, match="default-00000.parquet.*rerun the sweep"):
+            ResultStore(store).load()  # never silently accepted
+    resumed = run_sweep(spec, store, progress=False)
+    assert resumed.chunks_run == recomputed
+    pd.testing.assert_frame_equal(resumed.frame, full.frame)  # repaired: the uninterrupted results
+
+
+def test_store_refuses_files_that_do_not_belong_and_old_formats(finished, tmp_path):
+    import json as json_
+
+    from jaxrl_rewards.experiments.store import ResultStore, SpecChangedError, StoreDamagedError
+    from jaxrl_rewards.experiments.sweep import run_sweep
+
+    spec, out, _ = finished
+    store = _copy(out, tmp_path / "s")
+    extra = store / "chunks" / "default-00007.parquet"
+    extra.write_bytes((store / "chunks" / "default-00000.parquet").read_bytes())
+    with pytest.raises(StoreDamagedError, match=r"do not belong to this store.*default-00007.parquet"):
+        run_sweep(spec, store, progress=False)
+    with pytest.raises(StoreDamagedError, match="default-00007.parquet"):
+        ResultStore(store).load()
+    extra.unlink()
+    manifest = json_.loads((store / "manifest.json").read_text())
+    (store / "manifest.json").write_text(json_.dumps({**manifest, "version": 1}))
+    with pytest.raises(SpecChangedError, match="format version 1.*format 2"):
+        run_sweep(spec, store, progress=False)
+
+
+def test_manifest_records_checksums_and_run_ids(finished):
+    import hashlib
+
+    _, out, _ = finished
+    chunks = json.loads((out / "manifest.json").read_text())["chunks"]
+    assert sorted(chunks) == ["default-00000.parquet", "default-00001.parquet"]
+    for name, entry in chunks.items():
+        assert entry["sha256"] == hashlib.sha256((out / "chunks" / name).read_bytes()).hexdigest()
+    assert chunks["default-00000.parquet"]["runs"] == [0, 1] and chunks["default-00001.parquet"]["runs"] == [2, 3]
+
+
+# ----------------------------------------------------------------------------- sweep divergence
+
+
+def test_sweep_reports_diverged_runs(tmp_path):
+    from conftest import TINY_SWEEP
+
+    spec = tmp_path / "spec.toml"
+    config = "\n".join(f"{k} = {json.dumps(v)}" for k, v in TINY_SWEEP["config"].items())
+    spec.write_text(
+        'name = "div"\nseeds = 1\ntransform = ["scale:factor=1.0"]\n[search]\nchunk_size = 2\n'
+        f"[config]\n{config}\n[params]\n\"transform.scale.factor\" = [1.0, 1e30]\n"
+    )
+    code, output = invoke("sweep", spec, "--out", tmp_path / "out", "--no-progress", "--no-plot")
+    assert code == 0, output
+    assert "warning: 1 of 2 run(s) diverged" in output
+    assert "run 1 (seed 0, transform.scale.factor=1e+30): non-finite from iteration 0" in output
+
+
+def test_diverged_runs_finds_nan_and_skipped_updates():
+    import pandas as pd
+
+    from jaxrl_rewards.experiments.sweep import diverged_runs
+
+    frame = pd.DataFrame({
+        "variant": ["v"] * 6, "run": [0, 0, 1, 1, 2, 2], "seed": [0, 0, 1, 1, 0, 0], "lr": [0.1] * 4 + [9.0] * 2,
+        "iteration": [0, 1] * 3, "loss/value": [1.0, 2.0, 1.0, np.inf, 1.0, 1.0],
+        "nonfinite_updates": [0.0, 0.0, 0.0, 0.0, 0.0, 3.0], "eval/return/task": [np.nan, 1.0] * 3,
+    })  # fmt: skip
+    found = diverged_runs(frame, ["lr"])
+    assert [(d["run"], d["iteration"], d["metrics"]) for d in found] == [
+        (1, 1, ["loss/value"]), (2, 1, ["nonfinite_updates"]),
+    ]  # fmt: skip
+    assert found[1]["lr"] == 9.0
+    assert diverged_runs(frame.iloc[:2], ["lr"]) == []
