@@ -325,3 +325,41 @@ def test_diverged_runs_finds_nan_and_skipped_updates():
     ]  # fmt: skip
     assert found[1]["lr"] == 9.0
     assert diverged_runs(frame.iloc[:2], ["lr"]) == []
+
+
+# ----------------------------------------------------------------------------- exact step counts
+
+
+def test_step_counts_are_exact_at_4_4e9_steps_without_running():
+    from jaxrl_rewards.experiments.results import long_frame
+    from jaxrl_rewards.experiments.runner import exact_timesteps
+
+    config = ppo.make_config("CartPole-v1", total_timesteps=4_400_000_000, num_envs=64, num_steps=128, num_evals=10)
+    spi, ipe = 64 * 128, 4_400_000_000 // (64 * 128) // 10
+    assert config.trained_timesteps == ipe * 10 * spi > 2**32
+    last = (config.num_evals - 1) * ipe  # the last segment's first iteration
+    seg = exact_timesteps({"timesteps": np.zeros((2, ipe), np.float32), "eval/timesteps": np.zeros(2, np.float32)},
+                          config.steps_per_iteration, last)  # fmt: skip
+    assert seg["timesteps"].dtype == np.int64 and seg["eval/timesteps"].dtype == np.int64
+    assert seg["timesteps"][0, -1] == seg["eval/timesteps"][1] == config.trained_timesteps  # 4,399,996,928
+    assert seg["timesteps"][1, 0] == (last + 1) * spi
+    # a whole run's curves [S, num_iterations] / [S, num_evals] (the sweep's chunk layout)
+    whole = exact_timesteps({"timesteps": np.zeros((1, 10 * ipe)), "eval/timesteps": np.zeros((1, 10))}, spi)
+    assert whole["eval/timesteps"][0].tolist() == [(e + 1) * ipe * spi for e in range(10)]
+    frame = long_frame({"timesteps": whole["timesteps"][:, -3:], "eval/timesteps": whole["eval/timesteps"][:, -1:]},
+                       {"seed": [0]})  # fmt: skip
+    assert frame["timesteps"].dtype == np.int64 and frame["timesteps"].iloc[-1] == config.trained_timesteps
+    assert frame["eval/timesteps"].iloc[-1] == config.trained_timesteps and frame["eval/timesteps"].isna().sum() == 2
+
+
+def test_trained_runs_report_int64_step_counts(tmp_path):
+    from jaxrl_rewards.experiments.runner import train_seeds
+
+    config = ppo.make_config(
+        "CartPole-v1", total_timesteps=96, num_envs=2, num_steps=16, num_minibatches=1, update_epochs=1,
+        hidden_sizes=(8,), num_evals=3, eval_episodes=1, eval_max_steps=20,
+    )  # fmt: skip
+    result = train_seeds(ppo, config, 2, progress=False)
+    assert result.metrics["timesteps"].dtype == np.int64
+    assert result.metrics["timesteps"][1].tolist() == [32, 64, 96]
+    assert result.metrics["eval/timesteps"][0].tolist() == [32, 64, 96]

@@ -31,6 +31,7 @@ from jaxrl_rewards.experiments.runner import (
     _concat,
     _progress,
     check_finite_metrics,
+    exact_timesteps,
     shard_over_devices,
     vmapped,
 )
@@ -161,7 +162,11 @@ def train_checkpointed(
                 _key_template(abstract_state, keys),
                 restored["state"],
             )
-            chunks = [{k: np.asarray(v[i]) for k, v in restored["curves"].items()} for i in range(latest)]
+            chunks = [
+                exact_timesteps({k: np.asarray(v[i]) for k, v in restored["curves"].items()},
+                                config.steps_per_iteration, i * config.iterations_per_eval)
+                for i in range(latest)
+            ]  # fmt: skip
             done = latest
         if shard:
             state = shard_over_devices(state)
@@ -174,6 +179,7 @@ def train_checkpointed(
                     raise Interrupted(f"stopped after {index} segments (checkpoint in {directory})")
                 state, metrics = segment(config, state)
                 metrics = {k: np.asarray(v) for k, v in jax.device_get(metrics).items()}
+                metrics = exact_timesteps(metrics, config.steps_per_iteration, index * config.iterations_per_eval)
                 chunks.append(metrics)
                 first_done = first_done or time.perf_counter()
                 bar.update(task, advance=1)

@@ -22,6 +22,8 @@ def long_frame(metrics: Mapping[str, np.ndarray], run_columns: Mapping[str, Any]
         metrics: per-iteration metrics ``[R, num_iterations]`` and evaluation metrics
             (``eval/...``) ``[R, num_evals]``; metrics with more axes are left out. Evaluation
             values fill the rows of the iterations right after which they ran (NaN elsewhere).
+            Integer metrics (the exact step counts) stay int64 (nullable ``Int64`` for
+            evaluation columns, missing between evaluations); the rest become float64.
         run_columns: column name -> ``R`` values (e.g. seed, swept parameters), repeated over
             the iterations of each run.
     """
@@ -33,12 +35,20 @@ def long_frame(metrics: Mapping[str, np.ndarray], run_columns: Mapping[str, Any]
     data["iteration"] = np.tile(np.arange(num_iters), num_runs)
     for name, value in per_iter.items():
         if value.ndim == 2:
-            data[name] = np.asarray(value, np.float64).reshape(num_runs * num_iters)
+            dtype = np.int64 if np.issubdtype(value.dtype, np.integer) else np.float64
+            data[name] = np.asarray(value, dtype).reshape(num_runs * num_iters)
     if num_evals:
         per_eval = num_iters // num_evals
         eval_iters = (np.arange(num_evals) + 1) * per_eval - 1
         for name, value in evals.items():
             if value.ndim != 2:
+                continue
+            if np.issubdtype(value.dtype, np.integer):  # exact counts: nullable int64, missing between evaluations
+                column = np.zeros((num_runs, num_iters), np.int64)
+                column[:, eval_iters] = value
+                mask = np.ones((num_runs, num_iters), bool)
+                mask[:, eval_iters] = False
+                data[name] = pd.arrays.IntegerArray(column.reshape(-1), mask.reshape(-1))
                 continue
             column = np.full((num_runs, num_iters), np.nan)
             column[:, eval_iters] = value
