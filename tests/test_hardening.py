@@ -252,7 +252,7 @@ def test_resume_repairs_a_damaged_store(finished, tmp_path, damage, recomputed):
     if damage != "missing chunk" and damage != "truncated manifest":
         from jaxrl_rewards.experiments.store import ResultStore
 
-        with pytest.raises(StoreDamagedError, match="default-00000.parquet.*rerun the sweep"):
+        with pytest.raises(StoreDamagedError, match=r"default-00000\.parquet.*rerun the sweep"):
             ResultStore(store).load()  # never silently accepted
     resumed = run_sweep(spec, store, progress=False)
     assert resumed.chunks_run == recomputed
@@ -271,12 +271,12 @@ def test_store_refuses_files_that_do_not_belong_and_old_formats(finished, tmp_pa
     extra.write_bytes((store / "chunks" / "default-00000.parquet").read_bytes())
     with pytest.raises(StoreDamagedError, match=r"do not belong to this store.*default-00007.parquet"):
         run_sweep(spec, store, progress=False)
-    with pytest.raises(StoreDamagedError, match="default-00007.parquet"):
+    with pytest.raises(StoreDamagedError, match=r"default-00007\.parquet"):
         ResultStore(store).load()
     extra.unlink()
     manifest = json_.loads((store / "manifest.json").read_text())
     (store / "manifest.json").write_text(json_.dumps({**manifest, "version": 1}))
-    with pytest.raises(SpecChangedError, match="format version 1.*format 2"):
+    with pytest.raises(SpecChangedError, match=r"format version 1\b.*format 2"):
         run_sweep(spec, store, progress=False)
 
 
