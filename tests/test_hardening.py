@@ -312,7 +312,7 @@ def test_sweep_reports_diverged_runs(tmp_path):
 def test_diverged_runs_finds_nan_and_skipped_updates():
     import pandas as pd
 
-    from jaxrl_rewards.experiments.sweep import diverged_runs
+    from jaxrl_rewards.experiments.checks import diverged_runs
 
     frame = pd.DataFrame({
         "variant": ["v"] * 6, "run": [0, 0, 1, 1, 2, 2], "seed": [0, 0, 1, 1, 0, 0], "lr": [0.1] * 4 + [9.0] * 2,
@@ -363,3 +363,59 @@ def test_trained_runs_report_int64_step_counts(tmp_path):
     assert result.metrics["timesteps"].dtype == np.int64
     assert result.metrics["timesteps"][1].tolist() == [32, 64, 96]
     assert result.metrics["eval/timesteps"][0].tolist() == [32, 64, 96]
+
+
+# ----------------------------------------------------------------------------- validation of swept values
+
+
+def _spec(**changes):
+    from conftest import TINY_PPO
+
+    return {"name": "x", "seeds": 1, "config": TINY_PPO, "params": {"learning_rate": [1e-3]}, **changes}
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        (_spec(transform=["normalize"], params={"transform.normalize.eps": [1e-8, 0.0]}),
+         "params.transform.normalize.eps: normalize_rewards: eps must be > 0"),
+        (_spec(params={"env_params.max_steps_in_episode": [100, -5]}),
+         "env_params.max_steps_in_episode must be > 0"),
+        (_spec(params={"env_params.gravity": [9.8, float("nan")]}), "env_params.gravity must be finite"),
+        (_spec(env="PointHazard-v0", transform=["lagrangian:limits=1.0"],
+               params={"transform.lagrangian.limits": [-1.0, 1.0]}), "transform.lagrangian.limits"),
+        (_spec(search={"objective": "eval/retrun/task"}),
+         "search.objective: 'eval/retrun/task' is not a metric of variant 'default' (did you mean 'eval/return/task'"),
+    ],
+)  # fmt: skip
+def test_every_swept_value_is_checked_before_compiling(spec, message):
+    from jaxrl_rewards.experiments.spec import check_spec, spec_from_dict
+
+    with pytest.raises(ConfigError) as err:
+        check_spec(spec_from_dict(spec))
+    assert message in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--env-param", "gravity=abc"], "env_params.gravity: expected a number, got 'abc'"),
+        (["--env-param", "max_steps_in_episode=-5"], "env_params.max_steps_in_episode must be > 0, got -5"),
+        (["--steps", "100000000000000"], "at most 2,147,483,647 fit the int32 iteration counter"),
+        (["--set", "total_timesteps=3000000000", "--set", "num_envs=1", "--set", "num_steps=4"],
+         "fit the optimiser's int32 step count"),
+        (["-t", "normalize", "--set", "transform.normalize.eps=0.0"], "eps must be > 0, got Array(0., dtype=float32)"),
+        (["-t", "scale:factor=abc"], "scale: factor: expected a number, got 'abc'"),
+    ],
+)  # fmt: skip
+def test_bad_train_inputs_name_their_culprit(args, message):
+    code, output = invoke("train", "--no-progress", *args)
+    assert code == 2, output
+    assert message in output and "Traceback" not in output
+
+
+def test_make_config_of_a_non_env_is_a_clear_error():
+    with pytest.raises(ConfigError, match=r"env must be a registered environment name .* got 42 \(int\)"):
+        ppo.make_config(42)
+    with pytest.raises(ConfigError, match="env_params.gravity: expected a number"):
+        ppo.make_config("CartPole-v1", env_params=ppo.make_config("CartPole-v1").env_params.replace(gravity="x"))

@@ -11,10 +11,11 @@ from rich.markup import escape
 
 from jaxrl_rewards.cli.common import console, err_console, fail, score_table
 from jaxrl_rewards.core.validation import ConfigError
+from jaxrl_rewards.experiments.checks import describe_divergence
 from jaxrl_rewards.experiments.live_logging import TensorBoardLogger, WandbLogger
 from jaxrl_rewards.experiments.plots import final_score_table, make_report, param_columns
 from jaxrl_rewards.experiments.spec import load_spec
-from jaxrl_rewards.experiments.sweep import describe_divergence, run_sweep
+from jaxrl_rewards.experiments.sweep import run_sweep
 
 
 def make_loggers(tensorboard: Path | None, wandb_dir: Path | None, project: str) -> list[Any]:

@@ -30,6 +30,7 @@ from jaxrl_rewards.core.validation import ConfigError, check_output_path
 from jaxrl_rewards.experiments import live_logging
 from jaxrl_rewards.experiments.backends import ray as ray_backend
 from jaxrl_rewards.experiments.backends.local import ChunkTask, compile_count, execute_chunk
+from jaxrl_rewards.experiments.checks import diverged_runs
 from jaxrl_rewards.experiments.runner import _progress
 from jaxrl_rewards.experiments.spec import SweepSpec, check_spec, load_spec, spec_from_dict
 from jaxrl_rewards.experiments.store import ResultStore
@@ -170,58 +171,6 @@ def choose_chunk_size(
     size = max(1, min(fit, max_chunk_size, num_runs))
     step = math.lcm(len(devices), multiple_of)
     return max(step, size // step * step) if size >= step else step
-
-
-# --------------------------------------------------------------------------- divergence
-
-
-#: columns of a chunk that are not training metrics (labels and swept values)
-_LABELS = ("variant", "chunk", "run", "point", "seed", "iteration")
-
-
-def diverged_runs(frame: pd.DataFrame, param_columns: Sequence[str] = ()) -> list[dict[str, Any]]:
-    """The runs of a chunk's (or store's) rows that diverged: a per-iteration metric went
-    non-finite (NaN / inf; evaluation columns ``eval/...`` are NaN between evaluations by
-    layout and are not counted) or updates were skipped for non-finite gradients
-    (``nonfinite_updates > 0``). One dict per run: ``variant``, ``run``, ``seed``, the swept
-    values, ``iteration`` (the first bad one) and ``metrics`` (the bad columns, sorted)."""
-    if frame.empty:
-        return []
-    skip = set(_LABELS) | set(param_columns)
-    columns = [c for c in frame.columns
-               if c not in skip and not c.startswith("eval/") and pd.api.types.is_float_dtype(frame[c])]  # fmt: skip
-    values = frame[columns].to_numpy(np.float64)
-    bad = ~np.isfinite(values)
-    if "nonfinite_updates" in columns:
-        bad[:, columns.index("nonfinite_updates")] |= values[:, columns.index("nonfinite_updates")] > 0
-    rows = np.flatnonzero(bad.any(axis=1))
-    out: dict[tuple[str, int], dict[str, Any]] = {}
-    for i in rows:
-        row = frame.iloc[i]
-        key = (str(row.get("variant", "")), int(row.get("run", 0)))
-        names = {columns[j] for j in np.flatnonzero(bad[i])}
-        if key in out:
-            out[key]["iteration"] = min(out[key]["iteration"], int(row["iteration"]))
-            out[key]["metrics"] = sorted(set(out[key]["metrics"]) | names)
-            continue
-        out[key] = {"variant": key[0], "run": key[1], "seed": int(row.get("seed", 0)),
-                    **{k: row[k] for k in param_columns if k in frame}, "iteration": int(row["iteration"]),
-                    "metrics": sorted(names)}  # fmt: skip
-    return list(out.values())
-
-
-def describe_divergence(diverged: Sequence[Mapping[str, Any]], limit: int = 5) -> str:
-    """One readable line per diverged run (at most ``limit``, then a count)."""
-    lines = []
-    for d in diverged[:limit]:
-        fixed = ("variant", "run", "seed", "iteration", "metrics")
-        params = ", ".join(f"{k}={v}" for k, v in d.items() if k not in fixed)
-        metrics = ", ".join(d["metrics"][:3]) + (" ..." if len(d["metrics"]) > 3 else "")
-        lines.append(f"  {d['variant']} run {d['run']} (seed {d['seed']}{', ' + params if params else ''}): "
-                     f"non-finite from iteration {d['iteration']} ({metrics})")  # fmt: skip
-    if len(diverged) > limit:
-        lines.append(f"  ... and {len(diverged) - limit} more")
-    return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------- the sweep
@@ -419,8 +368,7 @@ def run_sweep(
 __all__ = [
     "SweepResult",
     "choose_chunk_size",
-    "describe_divergence",
-    "diverged_runs",
+
     "estimate_run_bytes",
     "grid_points",
     "optuna_points",
