@@ -404,7 +404,7 @@ def test_every_swept_value_is_checked_before_compiling(spec, message):
         (["--steps", "100000000000000"], "at most 2,147,483,647 fit the int32 iteration counter"),
         (["--set", "total_timesteps=3000000000", "--set", "num_envs=1", "--set", "num_steps=4"],
          "fit the optimiser's int32 step count"),
-        (["-t", "normalize", "--set", "transform.normalize.eps=0.0"], "eps must be > 0, got Array(0., dtype=float32)"),
+        (["-t", "normalize", "--set", "transform.normalize.eps=0.0"], "normalize_rewards: eps must be > 0, got 0.0"),
         (["-t", "scale:factor=abc"], "scale: factor: expected a number, got 'abc'"),
     ],
 )  # fmt: skip
