@@ -417,5 +417,45 @@ def test_bad_train_inputs_name_their_culprit(args, message):
 def test_make_config_of_a_non_env_is_a_clear_error():
     with pytest.raises(ConfigError, match=r"env must be a registered environment name .* got 42 \(int\)"):
         ppo.make_config(42)
-    with pytest.raises(ConfigError, match="env_params.gravity: expected a number"):
+    with pytest.raises(ConfigError, match=r"env_params\.gravity: expected a number"):
         ppo.make_config("CartPole-v1", env_params=ppo.make_config("CartPole-v1").env_params.replace(gravity="x"))
+
+
+# ----------------------------------------------------------------------------- one store schema
+
+
+def test_a_mixed_variant_store_loads_in_one_line_with_pandas_and_polars(tmp_path):
+    """The README's one-liners: every chunk file has one schema (the intrinsic-bonus columns
+    of the `count` variant are NaN in the `plain` one), step counts are int64."""
+    import pandas as pd
+    import polars as pl
+    import pyarrow.parquet as pq
+    from conftest import TINY_PPO
+
+    from jaxrl_rewards.experiments.sweep import run_sweep
+
+    spec = {"name": "mix", "seeds": 1, "config": TINY_PPO, "params": {"learning_rate": [1e-3]},
+            "variants": {"plain": {}, "count": {"transform": ["count"]}}, "search": {"chunk_size": 1}}  # fmt: skip
+    result = run_sweep(spec, tmp_path, progress=False)
+    files = sorted((tmp_path / "chunks").glob("*.parquet"))
+    assert len(files) == 2 and pq.read_schema(files[0]) == pq.read_schema(files[1])
+    frame = pd.read_parquet(tmp_path / "chunks")
+    lazy = pl.read_parquet(str(tmp_path / "chunks" / "*.parquet"))
+    assert frame.shape == lazy.shape == result.frame.shape == (4, len(result.frame.columns))
+    bonus = "transform/intrinsic/bonus_mean"
+    assert bonus in frame and frame.loc[frame["variant"] == "plain", bonus].isna().all()
+    assert frame.loc[frame["variant"] == "count", bonus].notna().all()
+    assert frame["timesteps"].dtype == np.int64 and lazy["timesteps"].dtype == pl.Int64
+    assert sorted(frame["timesteps"].unique().tolist()) == [32, 64]
+
+
+def test_train_parquet_has_structured_transform_and_override_columns(tmp_path):
+    import pandas as pd
+
+    out = tmp_path / "m.parquet"
+    code, output = invoke("train", *TINY, "-t", "scale:factor=0.5", "-t", "normalize", "--out", out)
+    assert code == 0, output
+    frame = pd.read_parquet(out)
+    assert list(frame["transform"].iloc[0]) == ["scale:factor=0.5", "normalize"]
+    assert "num_envs=2" in list(frame["overrides"].iloc[0])
+    assert frame["steps"].iloc[0] == 64 and frame["timesteps"].dtype == np.int64

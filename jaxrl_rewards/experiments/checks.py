@@ -23,6 +23,15 @@ def metric_names(agent: Any, config: Any) -> list[str]:
     return sorted(metrics.keys())
 
 
+def table_metric_names(agent: Any, config: Any) -> list[str]:
+    """The metric columns of a run's long table (``results.long_frame``): per-iteration
+    metrics that are one number per iteration and evaluation metrics that are one number per
+    evaluation (metrics with more axes are left out of tables), sorted."""
+    state = jax.eval_shape(agent.init, config, jax.random.key(0))
+    metrics = jax.eval_shape(agent.train_segment, config, state)[1]
+    return sorted(k for k, v in metrics.items() if len(v.shape) == (0 if k.startswith("eval/") else 1))
+
+
 def check_objective(spec: Any, agent: Any, checked: dict[str, tuple[Any, Any]]) -> None:
     """``ConfigError`` (with close matches) unless ``search.objective`` is a metric every
     variant produces, so a misspelled objective is refused before anything compiles instead of
@@ -87,4 +96,4 @@ def describe_divergence(diverged: Sequence[Mapping[str, Any]], limit: int = 5) -
     return "\n".join(lines)
 
 
-__all__ = ["check_objective", "describe_divergence", "diverged_runs", "metric_names"]
+__all__ = ["check_objective", "describe_divergence", "diverged_runs", "metric_names", "table_metric_names"]

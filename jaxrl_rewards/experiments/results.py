@@ -59,10 +59,19 @@ def long_frame(metrics: Mapping[str, np.ndarray], run_columns: Mapping[str, Any]
 def to_frame(result: RunResult, labels: Mapping[str, Any] | None = None) -> pd.DataFrame:
     """One row per seed x iteration with every per-iteration metric as a column; evaluation
     metrics (``eval/...``) fill the rows of the iterations right after which they ran (NaN
-    elsewhere). ``labels`` become constant columns (e.g. env, agent, variant)."""
+    elsewhere). ``labels`` become constant columns (e.g. env, agent, variant): scalars as they
+    are, lists (``transform``, ``overrides``) as list columns, mappings as struct columns (in
+    parquet; CSV writes their text), anything else as JSON text."""
     frame = long_frame(result.metrics, {"seed": result.seeds})
     for key, value in (labels or {}).items():
-        frame[key] = value if np.isscalar(value) or value is None else json.dumps(value, default=_json_default)
+        if np.isscalar(value) or value is None:
+            frame[key] = value
+        elif isinstance(value, (list, tuple)) and all(isinstance(v, (str, int, float, bool)) for v in value):
+            frame[key] = pd.Series([list(value)] * len(frame), dtype=object)  # a list column in parquet
+        elif isinstance(value, Mapping):
+            frame[key] = pd.Series([dict(value)] * len(frame), dtype=object)  # a struct column in parquet
+        else:
+            frame[key] = json.dumps(value, default=_json_default)
     return frame
 
 

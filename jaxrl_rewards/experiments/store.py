@@ -4,7 +4,8 @@ recorded in the manifest with its checksum, so damage is found instead of truste
 Layout of a store directory::
 
     manifest.json                 format version, spec (canonical form), its fingerprint, chunk
-                                  sizes, param columns, and per chunk file: sha256, run ids, rows
+                                  sizes, param columns, the metric columns of all variants, and
+                                  per chunk file: sha256, run ids, rows
     chunks/<variant>-<chunk>.parquet   one row per run x iteration of one chunk
 
 A chunk's manifest entry is written first, then its file (both atomically: temp file + rename);
@@ -16,6 +17,11 @@ store and are refused (``StoreDamagedError`` naming them), as is loading a store
 chunks. An unreadable manifest is moved aside (``manifest.json.damaged``, with the old chunks
 in ``chunks.damaged``) and the sweep starts afresh. A different spec is refused unless
 ``force=True`` (which clears the old chunks); so is a store of another format version.
+
+Every chunk file has one schema (:func:`conform`: the union of all variants' metric columns,
+NaN where a variant does not produce one; step counts int64), so standard readers load a whole
+store in one line: ``pd.read_parquet("<store>/chunks")`` or
+``pl.read_parquet("<store>/chunks/*.parquet")``.
 """
 
 from __future__ import annotations
@@ -166,6 +172,7 @@ class ResultStore:
         the file, both atomically. A kill between the two leaves an entry whose file is missing
         or stale, which a resumed sweep recomputes; the store never holds a file it did not list."""
         path = self.chunk_path(variant, chunk)
+        frame = conform(frame, (self.manifest() or {}).get("metric_columns"))
         data = frame.to_parquet(index=False)
         runs = sorted({int(r) for r in frame["run"]}) if "run" in frame else []
         chunks = dict((self.manifest() or {}).get("chunks") or {})
@@ -227,6 +234,22 @@ class ResultStore:
         return frame.sort_values(["variant", "run", "iteration"], kind="stable").reset_index(drop=True)
 
 
+def conform(frame: pd.DataFrame, metric_columns: Sequence[str] | None) -> pd.DataFrame:
+    """``frame`` with the store's one schema: its label columns (variant, chunk, run, point,
+    seed, swept parameters, iteration) in their order, then every metric of ``metric_columns``
+    (the union over the sweep's variants) in sorted order, float64 NaN where this chunk's
+    variant does not produce it. ``None``: the frame as it is (a one-variant store, whose
+    chunks all have the same columns)."""
+    if metric_columns is None:
+        return frame
+    metrics = set(metric_columns)
+    labels = [c for c in frame.columns if c not in metrics]
+    out = frame.reindex(columns=[*labels, *sorted(metrics)])
+    for name in metrics - set(frame.columns):
+        out[name] = out[name].astype(np.float64)
+    return out
+
+
 def chunk_frame(
     metrics: Mapping[str, np.ndarray],
     *,
@@ -251,4 +274,5 @@ def chunk_frame(
     return long_frame(metrics, columns)
 
 
-__all__ = ["FORMAT_VERSION", "ResultStore", "SpecChangedError", "StoreDamagedError", "chunk_frame", "sha256_of"]
+__all__ = ["FORMAT_VERSION", "ResultStore", "SpecChangedError", "StoreDamagedError", "chunk_frame", "conform",
+           "sha256_of"]

@@ -30,7 +30,7 @@ from jaxrl_rewards.core.validation import ConfigError, check_output_path
 from jaxrl_rewards.experiments import live_logging
 from jaxrl_rewards.experiments.backends import ray as ray_backend
 from jaxrl_rewards.experiments.backends.local import ChunkTask, compile_count, execute_chunk
-from jaxrl_rewards.experiments.checks import diverged_runs
+from jaxrl_rewards.experiments.checks import diverged_runs, table_metric_names
 from jaxrl_rewards.experiments.runner import _progress
 from jaxrl_rewards.experiments.spec import SweepSpec, check_spec, load_spec, spec_from_dict
 from jaxrl_rewards.experiments.store import ResultStore
@@ -204,6 +204,12 @@ def _tasks_for(label: str, points: Sequence[Mapping[str, Any]], first_point: int
     return tasks
 
 
+def union_metric_columns(agent: ModuleType, checked: Mapping[str, tuple[Any, Any]]) -> list[str]:
+    """The metric columns of every variant's table, united (one store schema; read with
+    ``jax.eval_shape``, nothing compiles)."""
+    return sorted(set().union(*(table_metric_names(agent, config) for config, _ in checked.values())))
+
+
 def run_sweep(
     spec: SweepSpec | Mapping[str, Any] | str | Path,
     out_dir: str | Path,
@@ -248,6 +254,8 @@ def run_sweep(
     checked = check_spec(spec)
     store = ResultStore(out_dir)
     manifest = store.open(spec.to_dict(), spec.fingerprint(), force=force, param_columns=list(spec.params))
+    if len(checked) > 1 and "metric_columns" not in manifest:
+        store.update_manifest(metric_columns=union_metric_columns(agent, checked))
     chunk_sizes = dict(manifest.get("chunk_sizes", {}))
     devices = jax.devices()
     seeds = list(spec.seeds)
@@ -374,4 +382,5 @@ __all__ = [
     "optuna_points",
     "random_points",
     "run_sweep",
+    "union_metric_columns",
 ]
