@@ -107,8 +107,7 @@ def train(
             f"--steps {steps:,} rounded to {ran:,} steps per seed: {config.num_iterations} iterations of "
             f"{config.steps_per_iteration} steps ({config.num_evals} evaluations)"
         )
-    info = {"env": env, "agent": agent, "transform": transform, "overrides": set_, "steps": ran,
-            "requested_steps": steps}  # fmt: skip
+    info = {"env": env, "agent": agent, "transform": transform, "overrides": set_, "steps": ran}
     try:
         if checkpoint_dir is not None:
             result = train_checkpointed(
