@@ -459,3 +459,23 @@ def test_train_parquet_has_structured_transform_and_override_columns(tmp_path):
     assert list(frame["transform"].iloc[0]) == ["scale:factor=0.5", "normalize"]
     assert "num_envs=2" in list(frame["overrides"].iloc[0])
     assert frame["steps"].iloc[0] == 64 and frame["timesteps"].dtype == np.int64
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ('bogus = 1\n[params]\nlearning_rate = [1e-3]\n', "unknown key 'bogus'; valid keys: ['agent', 'config'"),
+        ('transform = ["normalize"]\n[params]\n"transform.normalize.eps" = [0.0]\n',
+         "eps must be > 0, got Array([0.], dtype=float32)"),
+        ('[search]\nobjective = "eval/retrn/task"\n[params]\nlearning_rate = [1e-3]\n',
+         "(did you mean 'eval/return/task'"),
+        ('[params]\n"env_params.max_steps_in_episode" = [-5]\n', "env_params.max_steps_in_episode must be > 0"),
+    ],
+)  # fmt: skip
+def test_bad_sweep_specs_keep_their_bracketed_text(tmp_path, body, message):
+    """Printed through rich, escaped: the brackets of lists and arrays survive."""
+    spec = tmp_path / "spec.toml"
+    spec.write_text('name = "s"\nseeds = 1\n' + body)
+    code, output = invoke("sweep", spec, "--out", tmp_path / "out", "--no-progress")
+    assert code == 2, output
+    assert message in output and "Traceback" not in output
