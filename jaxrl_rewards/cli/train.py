@@ -124,6 +124,9 @@ def train(
     except ValueError as err:  # a checkpoint of a different run
         fail(str(err))
     out = save_with_fallback(out, result, info)
+    if result.extras.get("resumed_from"):
+        console.print(f"resumed from {checkpoint_dir}: {result.extras['resumed_from']} of {config.num_evals} "
+                      "segments restored")  # fmt: skip
     console.print(summary_table(f"{agent} on {env}, {config.trained_timesteps:,} steps per seed", [("run", result)]))
     per_seed = Table(title="per seed")
     per_seed.add_column("seed")
