@@ -425,6 +425,7 @@ def test_make_config_of_a_non_env_is_a_clear_error():
 # ----------------------------------------------------------------------------- one store schema
 
 
+@pytest.mark.slow  # two variants: two compiles
 def test_a_mixed_variant_store_loads_in_one_line_with_pandas_and_polars(tmp_path):
     """The README's one-liners: every chunk file has one schema (the intrinsic-bonus columns
     of the `count` variant are NaN in the `plain` one), step counts are int64."""
