@@ -32,12 +32,16 @@ from jaxrl_rewards.core.networks import activation_fn
 from jaxrl_rewards.core.types import Array
 from jaxrl_rewards.core.validation import (
     ConfigError,
+    check_env_params,
     check_in_range,
     check_positive,
     check_positive_int,
 )
 from jaxrl_rewards.envs import make as make_env
 from jaxrl_rewards.transforms.core import RewardTransform, identity
+
+#: the largest count an int32 counter (iterations, optimiser steps; x64 is off) holds
+INT32_MAX = 2**31 - 1
 
 
 def static(default: Any) -> Any:
@@ -101,8 +105,10 @@ class AgentConfig(struct.PyTreeNode):
         """``ConfigError`` unless the shared fields are valid: sizes positive ints, ``hidden_sizes``
         a non-empty tuple of positive ints, a known ``activation``, a budget of at least
         ``num_evals`` iterations, an env with ``reset``/``step``, a ``RewardTransform``,
-        ``learning_rate > 0``, ``gamma`` in ``[0, 1]``, ``max_grad_norm > 0``. Concrete leaves are
+        ``learning_rate > 0``, ``gamma`` in ``[0, 1]``, ``max_grad_norm > 0``, env params finite
+        numbers with positive step caps (``core.validation.check_env_params``). Concrete leaves are
         checked element by element (a batched sweep config too); tracers are skipped."""
+        check_env_params(self.env_params)  # first: a bad step cap is named, not blamed on eval_max_steps
         for name in ("num_envs", "num_steps", "total_timesteps", "num_evals", "eval_episodes", "eval_max_steps"):
             check_positive_int(getattr(self, name), name)
         if not self.hidden_sizes or any(not isinstance(h, int) or h <= 0 for h in self.hidden_sizes):
@@ -116,6 +122,12 @@ class AgentConfig(struct.PyTreeNode):
             raise ConfigError(
                 f"total_timesteps={self.total_timesteps} is too small: it must cover at least num_evals="
                 f"{self.num_evals} iterations of {steps} steps (>= {self.num_evals * steps})"
+            )
+        if self.num_iterations > INT32_MAX:
+            raise ConfigError(
+                f"total_timesteps={self.total_timesteps:,} needs {self.num_iterations:,} iterations of "
+                f"{self.steps_per_iteration} steps; at most {INT32_MAX:,} fit the int32 iteration counter "
+                "(raise num_envs or num_steps, or lower total_timesteps)"
             )
         check_env(self.env)
         if not isinstance(self.transform, RewardTransform):
@@ -151,6 +163,12 @@ class OnPolicyConfig(AgentConfig):
         super().check_fields()
         check_positive_int(self.update_epochs, "update_epochs")
         check_positive_int(self.num_minibatches, "num_minibatches")
+        if self.num_updates_per_run > INT32_MAX:
+            raise ConfigError(
+                f"total_timesteps={self.total_timesteps:,} needs {self.num_updates_per_run:,} optimiser updates "
+                f"(iterations x update_epochs x num_minibatches); at most {INT32_MAX:,} fit the optimiser's int32 "
+                "step count (raise num_envs or num_steps, or lower total_timesteps)"
+            )
         if self.steps_per_iteration % self.num_minibatches:
             raise ConfigError(
                 f"num_minibatches={self.num_minibatches} does not divide the batch of num_envs * num_steps = "
@@ -231,6 +249,11 @@ def resolve_env(env: str | Any, env_params: Any, presets: dict[str, dict[str, An
         name = env
         env, default_params = make_env(name)
         options = {**presets.get(name, {}), **overrides}
+    elif not (hasattr(env, "reset") and hasattr(env, "step") and hasattr(env, "default_params")):
+        raise ConfigError(
+            f"env must be a registered environment name (see `jaxrl-rewards list envs`) or an environment "
+            f"object with reset/step/default_params, got {env!r} ({type(env).__name__})"
+        )
     else:
         name = getattr(env, "name", type(env).__name__)
         default_params = env.default_params

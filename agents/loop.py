@@ -49,7 +49,9 @@ def iteration_metrics(
     metrics every agent reports per iteration: ``train/episode_return``, ``train/episode_length``,
     ``train/episodes``, ``train/stream_return/<name>``, ``train/stream_weight/<name>``,
     ``transform/<metric>``, ``nonfinite_updates`` (from a ``skip_nonfinite`` ``opt_state``) and
-    ``timesteps`` (after this iteration, the ``iteration``-th, counted from 0)."""
+    ``timesteps`` (after this iteration, the ``iteration``-th, counted from 0). Inside ``jit`` the
+    step counts are float32 (x64 is off: exact only up to 2**24 steps); the host drivers
+    (``experiments.runner.exact_timesteps``) replace them with exact int64 counts."""
     channels = jnp.concatenate([batch.reward[..., None], rewards], axis=-1)
     tracker, episodes = tracker.track(channels, batch.done)
     metrics = {

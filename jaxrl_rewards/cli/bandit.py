@@ -19,7 +19,7 @@ from jaxrl_rewards.bandits import ALGORITHMS, ENVIRONMENTS, make_algorithm, make
 from jaxrl_rewards.bandits.metrics import cumulative_regret
 from jaxrl_rewards.bandits.plots import plot_curves
 from jaxrl_rewards.cli.common import console, fail, parse_transforms
-from jaxrl_rewards.core.validation import ConfigError, check_positive_int
+from jaxrl_rewards.core.validation import ConfigError, check_output_path, check_positive_int
 from jaxrl_rewards.experiments.results import atomic_write_text
 
 app = typer.Typer(
@@ -70,6 +70,7 @@ def run(
         environment = make_bandit(env, arms, horizon, env_seed)
         algorithms = {name: make_algorithm(name, environment) for name in algorithm}
         reward_transform = parse_transforms(transform) if transform else None
+        check_output_path(out_dir, "--out-dir", kind="dir")
     except (ConfigError, ValueError, TypeError) as err:
         fail(str(err))
     seed_list = list(range(seed_offset, seed_offset + seeds))

@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
-from jaxrl_rewards.cli.common import console, fail, score_table
+from jaxrl_rewards.cli.common import console, err_console, fail, score_table
 from jaxrl_rewards.core.validation import ConfigError
+from jaxrl_rewards.experiments.checks import describe_divergence
 from jaxrl_rewards.experiments.live_logging import TensorBoardLogger, WandbLogger
 from jaxrl_rewards.experiments.plots import final_score_table, make_report, param_columns
 from jaxrl_rewards.experiments.spec import load_spec
@@ -63,6 +65,12 @@ def sweep(
         f"{result.chunks_run} chunk(s) run, {result.chunks_skipped} found finished; "
         f"{result.steps:,} steps in {result.wall_s:.1f} s ({result.steps_per_second:,.0f} steps/s); results: {out}"
     )
+    diverged = result.extras.get("diverged") or []
+    if diverged:
+        err_console.print(
+            f"[bold red]warning:[/] {len(diverged)} of {result.frame['run'].nunique()} run(s) diverged "
+            f"(their rows are stored as they ran):\n{escape(describe_divergence(diverged))}"
+        )
     if plot:
         written = make_report(result.frame, out / "report", metric, manifest=manifest)
         console.print(f"report: {written['summary']}")

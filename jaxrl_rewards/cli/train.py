@@ -3,6 +3,8 @@ a result table and a metrics file (optionally checkpointed and resumable)."""
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,11 +14,12 @@ from rich.table import Table
 
 from jaxrl_rewards.agents import get_agent
 from jaxrl_rewards.cli.common import console, err_console, fail, parse_assignments, parse_transforms
+from jaxrl_rewards.core.validation import check_output_path
 from jaxrl_rewards.envs import make
 from jaxrl_rewards.experiments.checkpoint import train_checkpointed
 from jaxrl_rewards.experiments.options import configure
 from jaxrl_rewards.experiments.results import save_result
-from jaxrl_rewards.experiments.runner import TrainingDivergedError, train_seeds
+from jaxrl_rewards.experiments.runner import RunResult, TrainingDivergedError, train_seeds
 
 
 def summary_table(title: str, rows: list[tuple[str, Any]]) -> Table:
@@ -92,11 +95,19 @@ def train(
 
     try:
         module, config = build_train_config(agent, env, steps, set_, env_param, transform)
+        out = check_output_path(out or Path("runs") / f"{env}-{agent}.json", "--out")
+        if checkpoint_dir is not None:
+            check_output_path(checkpoint_dir, "--checkpoint-dir", kind="dir")
     except (ValueError, TypeError) as err:
         fail(str(err))
     seed_list = list(range(seed_offset, seed_offset + seeds))
-    out = out or Path("runs") / f"{env}-{agent}.json"
-    info = {"env": env, "agent": agent, "transform": transform, "overrides": set_, "steps": steps}
+    ran = config.trained_timesteps
+    if ran != steps:
+        console.print(
+            f"--steps {steps:,} rounded to {ran:,} steps per seed: {config.num_iterations} iterations of "
+            f"{config.steps_per_iteration} steps ({config.num_evals} evaluations)"
+        )
+    info = {"env": env, "agent": agent, "transform": transform, "overrides": set_, "steps": ran}
     try:
         if checkpoint_dir is not None:
             result = train_checkpointed(
@@ -107,10 +118,15 @@ def train(
             result = train_seeds(module, config, seed_list, progress=progress, description=f"{agent} on {env}")
     except TrainingDivergedError as err:
         err_console.print(f"[bold red]{escape(str(err))}[/]")
-        fail(f"training diverged; see {out}", code=3)
+        partial = diverged_result(err, seed_list, config)
+        where = save_with_fallback(out, partial, {**info, "steps": partial.timesteps, "diverged": str(err)})
+        fail(f"training diverged; the metrics up to the divergence are in {where}", code=3)
     except ValueError as err:  # a checkpoint of a different run
         fail(str(err))
-    save_result(out, result, info)
+    out = save_with_fallback(out, result, info)
+    if result.extras.get("resumed_from"):
+        console.print(f"resumed from {checkpoint_dir}: {result.extras['resumed_from']} of {config.num_evals} "
+                      "segments restored")  # fmt: skip
     console.print(summary_table(f"{agent} on {env}, {config.trained_timesteps:,} steps per seed", [("run", result)]))
     per_seed = Table(title="per seed")
     per_seed.add_column("seed")
@@ -126,4 +142,27 @@ def train(
     console.print(f"metrics written to {out}")
 
 
-__all__ = ["build_train_config", "summary_table", "train"]
+def diverged_result(err: TrainingDivergedError, seeds: list[int], config: Any) -> RunResult:
+    """The ``RunResult`` of the iterations that ran before ``err`` (its partial metrics);
+    ``timesteps`` counts only those iterations."""
+    iterations = max((v.shape[1] for k, v in err.metrics.items() if not k.startswith("eval/")), default=0)
+    return RunResult(
+        metrics=err.metrics, seeds=seeds, compile_s=0.0, run_s=0.0, total_s=0.0,
+        timesteps=int(iterations) * int(config.steps_per_iteration), extras={"diverged": str(err)},
+    )  # fmt: skip
+
+
+def save_with_fallback(path: Path, result: RunResult, info: dict[str, Any]) -> Path:
+    """``save_result(path, ...)``; if that write fails (disk full, folder removed meanwhile),
+    write to a fallback file in the system temp folder instead and say where. Returns the file."""
+    try:
+        return save_result(path, result, info)
+    except OSError as err:
+        fallback = Path(tempfile.gettempdir()) / f"jaxrl-rewards-{os.getpid()}-{path.name or 'metrics.json'}"
+        save_result(fallback, result, info)
+        err_console.print(f"[bold red]could not write {escape(str(path))} ({escape(str(err))}); "
+                          f"wrote {escape(str(fallback))} instead[/]")  # fmt: skip
+        return fallback
+
+
+__all__ = ["build_train_config", "diverged_result", "save_with_fallback", "summary_table", "train"]

@@ -14,7 +14,9 @@ jaxrl_rewards.core.validation.ConfigError: learning_rate must be > 0, got 0.0
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 import jax
@@ -37,19 +39,21 @@ def close_matches(word: str, choices: Iterable[str], cutoff: float = 0.6) -> str
     return " (did you mean " + " or ".join(repr(n) for n in near) + "?)"
 
 
-def _concrete(value: Any) -> np.ndarray | None:
-    """``value`` as a float numpy array, or ``None`` if it is abstract (a tracer)."""
+def _concrete(value: Any, name: str = "") -> np.ndarray | None:
+    """``value`` as a float numpy array, or ``None`` if it is abstract (a tracer).
+    ``ConfigError`` naming ``name`` if it is not a number (or array of numbers)."""
     if isinstance(value, jax.core.Tracer):
         return None
     try:
         return np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as err:
-        raise ConfigError(f"expected a number, got {value!r} ({type(value).__name__})") from err
+        where = f"{name}: " if name else ""
+        raise ConfigError(f"{where}expected a number, got {value!r} ({type(value).__name__})") from err
 
 
 def check_finite(value: Any, name: str) -> None:
     """Raise ``ConfigError`` if ``value`` contains NaN or infinity."""
-    arr = _concrete(value)
+    arr = _concrete(value, name)
     if arr is not None and not np.all(np.isfinite(arr)):
         raise ConfigError(f"{name} must be finite, got {value!r}")
 
@@ -57,7 +61,7 @@ def check_finite(value: Any, name: str) -> None:
 def check_positive(value: Any, name: str) -> None:
     """Raise ``ConfigError`` unless every element of ``value`` is finite and > 0."""
     check_finite(value, name)
-    arr = _concrete(value)
+    arr = _concrete(value, name)
     if arr is not None and not np.all(arr > 0):
         raise ConfigError(f"{name} must be > 0, got {value!r}")
 
@@ -65,7 +69,7 @@ def check_positive(value: Any, name: str) -> None:
 def check_nonnegative(value: Any, name: str) -> None:
     """Raise ``ConfigError`` unless every element of ``value`` is finite and >= 0."""
     check_finite(value, name)
-    arr = _concrete(value)
+    arr = _concrete(value, name)
     if arr is not None and not np.all(arr >= 0):
         raise ConfigError(f"{name} must be >= 0, got {value!r}")
 
@@ -73,7 +77,7 @@ def check_nonnegative(value: Any, name: str) -> None:
 def check_in_range(value: Any, name: str, low: float, high: float) -> None:
     """Raise ``ConfigError`` unless every element of ``value`` lies in ``[low, high]``."""
     check_finite(value, name)
-    arr = _concrete(value)
+    arr = _concrete(value, name)
     if arr is not None and not np.all((arr >= low) & (arr <= high)):
         raise ConfigError(f"{name} must lie in [{low}, {high}], got {value!r}")
 
@@ -82,3 +86,62 @@ def check_positive_int(value: Any, name: str) -> None:
     """Raise ``ConfigError`` unless ``value`` is a Python int > 0 (static sizes)."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
         raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+
+
+def check_env_params(params: Any, prefix: str = "env_params") -> None:
+    """``ConfigError`` naming the field unless every numeric field of an env's params
+    (a dataclass; concrete values, element by element; tracers skipped) is a finite number,
+    and every step cap (a field named ``max_steps...``) is > 0."""
+    fields = getattr(params, "__dataclass_fields__", None)
+    if fields is None:
+        return
+    for field in fields:
+        value = getattr(params, field)
+        name = f"{prefix}.{field}"
+        if dataclasses_is_params(value):
+            check_env_params(value, name)
+            continue
+        if isinstance(value, jax.core.Tracer) or value is None or callable(value):
+            continue
+        if isinstance(value, str) or isinstance(value, (jax.Array, np.ndarray, int, float, bool, np.generic)):
+            check_finite(value, name)
+            if field.startswith("max_steps"):
+                check_positive(value, name)
+
+
+def dataclasses_is_params(value: Any) -> bool:
+    """Whether ``value`` is a nested dataclass of parameters (checked field by field)."""
+    return hasattr(value, "__dataclass_fields__") and not isinstance(value, type)
+
+
+def check_output_path(path: str | Path, option: str, kind: str = "file") -> Path:
+    """Raise ``ConfigError`` unless ``path`` can be written as a ``kind`` (``"file"`` or
+    ``"dir"``), checked before anything trains: it is not the other kind, and its nearest
+    existing ancestor is a writable folder (``/dev/null/x.json`` is refused: ``/dev/null`` is
+    not a folder). Returns the path. ``option`` names the culprit (``--out``).
+
+    >>> check_output_path("/dev/null/x.json", "--out")
+    Traceback (most recent call last):
+        ...
+    jaxrl_rewards.core.validation.ConfigError: --out /dev/null/x.json: /dev/null is not a folder
+    """
+    if kind not in ("file", "dir"):
+        raise ValueError(f"kind must be 'file' or 'dir', got {kind!r}")
+    path = Path(path)
+    if path.exists() or path.is_symlink():
+        if kind == "file" and path.is_dir():
+            raise ConfigError(f"{option} {path} is a folder; give a file name (e.g. {path / 'metrics.json'})")
+        if kind == "dir" and not path.is_dir():
+            raise ConfigError(f"{option} {path} is a file, not a folder; give a folder")
+        target = path if kind == "dir" else path.parent
+        if not os.access(path, os.W_OK) or not os.access(target, os.W_OK | os.X_OK):
+            raise ConfigError(f"{option} {path}: not writable")
+        return path
+    ancestor = path.parent
+    while not (ancestor.exists() or ancestor.is_symlink()) and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise ConfigError(f"{option} {path}: {ancestor} is not a folder")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise ConfigError(f"{option} {path}: cannot create it in {ancestor} (not writable)")
+    return path

@@ -12,6 +12,7 @@ key, iteration), so nothing is recomputed or re-seeded on resume.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import time
 from collections.abc import Sequence
@@ -30,6 +31,7 @@ from jaxrl_rewards.experiments.runner import (
     _concat,
     _progress,
     check_finite_metrics,
+    exact_timesteps,
     shard_over_devices,
     vmapped,
 )
@@ -53,16 +55,41 @@ def _abstract(tree: Any) -> Any:
     return jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=device), tree)
 
 
+def describe(value: Any, depth: int = 0) -> str:
+    """A stable text description of a config value for :func:`config_fingerprint`: the same in
+    every process (no memory addresses, no ``repr`` of arbitrary objects). Numbers and strings by
+    ``repr``; arrays by dtype, shape and values (typed PRNG keys by their raw data); dataclasses
+    (configs, transforms, env params) by type and fields; other objects (an env) by type and
+    their simple attributes; functions by module and qualified name."""
+    if depth > 12:
+        return "..."
+    if value is None or isinstance(value, (bool, int, float, str, complex)):
+        return repr(value)
+    if isinstance(value, (tuple, list)):
+        return "(" + ",".join(describe(v, depth + 1) for v in value) + ")"
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{k!r}:{describe(value[k], depth + 1)}" for k in sorted(value, key=str)) + "}"
+    if isinstance(value, (np.ndarray, np.generic, jax.Array)):
+        if _is_key(value):
+            value = jax.random.key_data(value)
+        arr = np.asarray(value)
+        return f"array({arr.dtype},{arr.shape},{arr.tolist()!r})"
+    name = f"{type(value).__module__}.{type(value).__qualname__}"
+    if dataclasses.is_dataclass(value):
+        fields = ",".join(f"{f.name}={describe(getattr(value, f.name), depth + 1)}" for f in dataclasses.fields(value))
+        return f"{name}({fields})"
+    if callable(value) and hasattr(value, "__qualname__"):
+        return f"{getattr(value, '__module__', '')}.{value.__qualname__}"
+    simple = {k: v for k, v in sorted(vars(value).items()) if isinstance(v, (bool, int, float, str))} if hasattr(
+        value, "__dict__") else {}  # fmt: skip
+    return f"{name}({describe(simple, depth + 1)})"
+
+
 def config_fingerprint(config: Any) -> str:
-    """A hash of a config's leaves (values) and static structure, to refuse resuming a
-    checkpoint with a different configuration."""
-    leaves, treedef = jax.tree.flatten(config)
-    text = repr([np.asarray(leaf).tolist() for leaf in leaves]) + str(treedef).split("env=")[0]
-    for name in sorted(getattr(config, "__dataclass_fields__", {})):
-        value = getattr(config, name)
-        if isinstance(value, (int, float, str, bool, tuple)):
-            text += f"|{name}={value!r}"
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    """A hash of a stable description of a config (:func:`describe`: leaves' values and the
+    static structure, the env by type and settings), to refuse resuming a checkpoint with a
+    different configuration. Equal configs give equal fingerprints in every process."""
+    return hashlib.sha256(describe(config).encode()).hexdigest()[:16]
 
 
 def train_checkpointed(
@@ -135,7 +162,11 @@ def train_checkpointed(
                 _key_template(abstract_state, keys),
                 restored["state"],
             )
-            chunks = [{k: np.asarray(v[i]) for k, v in restored["curves"].items()} for i in range(latest)]
+            chunks = [
+                exact_timesteps({k: np.asarray(v[i]) for k, v in restored["curves"].items()},
+                                config.steps_per_iteration, i * config.iterations_per_eval)
+                for i in range(latest)
+            ]  # fmt: skip
             done = latest
         if shard:
             state = shard_over_devices(state)
@@ -148,11 +179,15 @@ def train_checkpointed(
                     raise Interrupted(f"stopped after {index} segments (checkpoint in {directory})")
                 state, metrics = segment(config, state)
                 metrics = {k: np.asarray(v) for k, v in jax.device_get(metrics).items()}
+                metrics = exact_timesteps(metrics, config.steps_per_iteration, index * config.iterations_per_eval)
                 chunks.append(metrics)
                 first_done = first_done or time.perf_counter()
                 bar.update(task, advance=1)
                 try:
-                    check_finite_metrics({k: v for k, v in metrics.items() if not k.startswith("eval/")})
+                    check_finite_metrics(
+                        {k: v for k, v in metrics.items() if not k.startswith("eval/")},
+                        index * config.iterations_per_eval,
+                    )
                 except FloatingPointError as err:
                     raise TrainingDivergedError(f"training diverged: {err}", _concat(chunks)) from None
                 if (index + 1) % save_every == 0 or index + 1 == num_segments:
@@ -196,4 +231,4 @@ def latest_checkpoint(directory: str | Path) -> int | None:
         return manager.latest_step()
 
 
-__all__ = ["Interrupted", "config_fingerprint", "latest_checkpoint", "train_checkpointed"]
+__all__ = ["Interrupted", "config_fingerprint", "describe", "latest_checkpoint", "train_checkpointed"]

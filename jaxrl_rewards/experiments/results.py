@@ -22,6 +22,8 @@ def long_frame(metrics: Mapping[str, np.ndarray], run_columns: Mapping[str, Any]
         metrics: per-iteration metrics ``[R, num_iterations]`` and evaluation metrics
             (``eval/...``) ``[R, num_evals]``; metrics with more axes are left out. Evaluation
             values fill the rows of the iterations right after which they ran (NaN elsewhere).
+            Integer metrics (the exact step counts) stay int64 (nullable ``Int64`` for
+            evaluation columns, missing between evaluations); the rest become float64.
         run_columns: column name -> ``R`` values (e.g. seed, swept parameters), repeated over
             the iterations of each run.
     """
@@ -33,12 +35,20 @@ def long_frame(metrics: Mapping[str, np.ndarray], run_columns: Mapping[str, Any]
     data["iteration"] = np.tile(np.arange(num_iters), num_runs)
     for name, value in per_iter.items():
         if value.ndim == 2:
-            data[name] = np.asarray(value, np.float64).reshape(num_runs * num_iters)
+            dtype = np.int64 if np.issubdtype(value.dtype, np.integer) else np.float64
+            data[name] = np.asarray(value, dtype).reshape(num_runs * num_iters)
     if num_evals:
         per_eval = num_iters // num_evals
         eval_iters = (np.arange(num_evals) + 1) * per_eval - 1
         for name, value in evals.items():
             if value.ndim != 2:
+                continue
+            if np.issubdtype(value.dtype, np.integer):  # exact counts: nullable int64, missing between evaluations
+                column = np.zeros((num_runs, num_iters), np.int64)
+                column[:, eval_iters] = value
+                mask = np.ones((num_runs, num_iters), bool)
+                mask[:, eval_iters] = False
+                data[name] = pd.arrays.IntegerArray(column.reshape(-1), mask.reshape(-1))
                 continue
             column = np.full((num_runs, num_iters), np.nan)
             column[:, eval_iters] = value
@@ -49,10 +59,19 @@ def long_frame(metrics: Mapping[str, np.ndarray], run_columns: Mapping[str, Any]
 def to_frame(result: RunResult, labels: Mapping[str, Any] | None = None) -> pd.DataFrame:
     """One row per seed x iteration with every per-iteration metric as a column; evaluation
     metrics (``eval/...``) fill the rows of the iterations right after which they ran (NaN
-    elsewhere). ``labels`` become constant columns (e.g. env, agent, variant)."""
+    elsewhere). ``labels`` become constant columns (e.g. env, agent, variant): scalars as they
+    are, lists (``transform``, ``overrides``) as list columns, mappings as struct columns (in
+    parquet; CSV writes their text), anything else as JSON text."""
     frame = long_frame(result.metrics, {"seed": result.seeds})
     for key, value in (labels or {}).items():
-        frame[key] = value if np.isscalar(value) or value is None else json.dumps(value, default=_json_default)
+        if np.isscalar(value) or value is None:
+            frame[key] = value
+        elif isinstance(value, (list, tuple)) and all(isinstance(v, (str, int, float, bool)) for v in value):
+            frame[key] = pd.Series([list(value)] * len(frame), dtype=object)  # a list column in parquet
+        elif isinstance(value, Mapping):
+            frame[key] = pd.Series([dict(value)] * len(frame), dtype=object)  # a struct column in parquet
+        else:
+            frame[key] = json.dumps(value, default=_json_default)
     return frame
 
 

@@ -92,6 +92,43 @@ def check_finite_metrics(metrics: dict[str, np.ndarray], iteration_offset: int =
         raise FloatingPointError("; ".join(problems))
 
 
+def exact_timesteps(
+    metrics: dict[str, np.ndarray], steps_per_iteration: int, first_iteration: int = 0
+) -> dict[str, np.ndarray]:
+    """``metrics`` with ``timesteps`` and ``eval/timesteps`` recounted exactly as int64 on the
+    host. Inside ``jit`` they are float32 products of int32 counters (x64 is off), which round
+    past 2**24 steps and wrap past 2**31; here they are ``(iteration + 1) * steps_per_iteration``
+    with the iteration counted from ``first_iteration`` (a segment's offset) and the static
+    ``steps_per_iteration`` (a host int).
+
+    Shapes: ``timesteps [S, I]`` (I iterations) -> ``(first_iteration + 1 + arange(I)) * spi``;
+    ``eval/timesteps`` either ``[S]`` (one segment: after its last iteration,
+    ``(first_iteration + I) * spi``) or ``[S, E]`` (E evaluations, one every ``I // E``
+    iterations: ``(first_iteration + (e + 1) * I // E) * spi``).
+
+    >>> out = exact_timesteps({"timesteps": np.zeros((1, 2), np.float32)}, 2**31, first_iteration=1)
+    >>> out["timesteps"].tolist()
+    [[4294967296, 6442450944]]
+    """
+    out = dict(metrics)
+    spi = np.int64(steps_per_iteration)
+    if "timesteps" not in metrics:
+        return out
+    seeds, iterations = np.shape(metrics["timesteps"])[:2]
+    counts = (np.int64(first_iteration) + 1 + np.arange(iterations, dtype=np.int64)) * spi
+    out["timesteps"] = np.broadcast_to(counts, (seeds, iterations)).copy()
+    if "eval/timesteps" in metrics:
+        shape = np.shape(metrics["eval/timesteps"])
+        if len(shape) == 1:
+            out["eval/timesteps"] = np.full(shape, (np.int64(first_iteration) + iterations) * spi, np.int64)
+        else:
+            evals = shape[1]
+            per_eval = iterations // max(evals, 1)
+            at = (np.int64(first_iteration) + (np.arange(evals, dtype=np.int64) + 1) * per_eval) * spi
+            out["eval/timesteps"] = np.broadcast_to(at, shape).copy()
+    return out
+
+
 def _concat(chunks: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     out = {}
     for name in chunks[0]:
@@ -169,6 +206,7 @@ def train_seeds(
         for index in range(num_segments):
             state, metrics = segment(config, state)
             metrics = {k: np.asarray(v) for k, v in jax.device_get(metrics).items()}
+            metrics = exact_timesteps(metrics, config.steps_per_iteration, index * iters)
             chunks.append(metrics)
             if index == 0:
                 first_done = time.perf_counter()

@@ -62,6 +62,7 @@ import numpy as np
 
 from jaxrl_rewards.agents import AGENTS, get_agent
 from jaxrl_rewards.core.validation import ConfigError, close_matches
+from jaxrl_rewards.experiments.checks import check_objective
 from jaxrl_rewards.experiments.options import configure, flatten_options, make_env
 from jaxrl_rewards.experiments.paths import batch_config, find_leaf
 from jaxrl_rewards.transforms.registry import build_transforms, transform_table
@@ -432,6 +433,7 @@ def check_spec(spec: SweepSpec) -> dict[str, tuple[Any, dict[str, np.dtype]]]:
             except (ValueError, TypeError) as err:
                 raise ConfigError(f"params.{key}: {err}") from None
         out[variant.label] = (config, dtypes)
+    check_objective(spec, agent, out)
     return out
 
 

@@ -32,10 +32,11 @@ import numpy as np
 import pandas as pd
 
 from jaxrl_rewards.agents import get_agent
-from jaxrl_rewards.core.validation import ConfigError
+from jaxrl_rewards.core.validation import ConfigError, check_output_path
 from jaxrl_rewards.experiments import live_logging
 from jaxrl_rewards.experiments.backends import ray as ray_backend
 from jaxrl_rewards.experiments.backends.local import ChunkTask, compile_count, execute_chunk
+from jaxrl_rewards.experiments.checks import diverged_runs, table_metric_names
 from jaxrl_rewards.experiments.runner import _progress
 from jaxrl_rewards.experiments.spec import SweepSpec, check_spec, load_spec, spec_from_dict
 from jaxrl_rewards.experiments.store import ResultStore
@@ -209,6 +210,12 @@ def _tasks_for(label: str, points: Sequence[Mapping[str, Any]], first_point: int
     return tasks
 
 
+def union_metric_columns(agent: ModuleType, checked: Mapping[str, tuple[Any, Any]]) -> list[str]:
+    """The metric columns of every variant's table, united (one store schema; read with
+    ``jax.eval_shape``, nothing compiles)."""
+    return sorted(set().union(*(table_metric_names(agent, config) for config, _ in checked.values())))
+
+
 @dataclass
 class _Plan:
     """One variant's chunks: its config, swept dtypes, chunk size and tasks (none planned
@@ -337,10 +344,13 @@ def run_sweep(
     if backend not in ("local", "ray"):
         raise ConfigError(f"backend must be 'local' or 'ray', got {backend!r}")
 
+    check_output_path(out_dir, "out_dir (--out)", kind="dir")
     agent = get_agent(spec.agent)
     checked = check_spec(spec)
     store = ResultStore(out_dir)
     manifest = store.open(spec.to_dict(), spec.fingerprint(), force=force, param_columns=list(spec.params))
+    if len(checked) > 1 and "metric_columns" not in manifest:
+        store.update_manifest(metric_columns=union_metric_columns(agent, checked))
     chunk_sizes = dict(manifest.get("chunk_sizes", {}))
     devices = jax.devices()
     seeds = list(spec.seeds)
@@ -357,7 +367,7 @@ def run_sweep(
     store.update_manifest(chunk_sizes=chunk_sizes)
 
     with bar:
-        todo = [t for plan in plans.values() for t in plan.tasks if not store.has_chunk(t.variant, t.chunk)]
+        todo = [t for plan in plans.values() for t in plan.tasks if not store.has_chunk(t.variant, t.chunk, t.runs)]
         result.chunks_skipped = sum(len(plan.tasks) for plan in plans.values()) - len(todo)
         total_chunks = len(todo) + sum(plan.num_chunks for plan in plans.values() if spec.method == "optuna")
         chunk_bar = bar.add_task(f"chunks of {spec.name}", total=total_chunks, status="")
@@ -427,6 +437,7 @@ def run_sweep(
     result.wall_s = time.perf_counter() - start
     result.compiles = compile_count(agent) - compiles_before
     result.frame = store.load()
+    result.extras["diverged"] = diverged_runs(result.frame, list(spec.params))
     return result
 
 
@@ -438,4 +449,5 @@ __all__ = [
     "optuna_points",
     "random_points",
     "run_sweep",
+    "union_metric_columns",
 ]

@@ -86,6 +86,13 @@ class NormalizeRewards(RewardTransform):
     eps: Array | float = 1e-8
     clip: Array | float | None = 10.0
 
+    def validate(self) -> NormalizeRewards:
+        """``eps > 0`` and ``clip > 0`` (when set), element by element (swept values too)."""
+        check_positive(self.eps, "normalize_rewards: eps")
+        if self.clip is not None:
+            check_positive(self.clip, "normalize_rewards: clip")
+        return self
+
     def init(self, key, spec: TransformSpec) -> NormalizeState:
         names = spec.streams if self.streams is None else self.streams
         missing = [n for n in names if n not in spec.streams]

@@ -18,7 +18,7 @@ import pandas as pd
 
 from jaxrl_rewards.experiments import live_logging
 from jaxrl_rewards.experiments.paths import leaf_paths, resolve_path
-from jaxrl_rewards.experiments.runner import shard_over_devices
+from jaxrl_rewards.experiments.runner import exact_timesteps, shard_over_devices
 from jaxrl_rewards.experiments.store import chunk_frame
 
 
@@ -103,7 +103,7 @@ def execute_chunk(
     if shard:
         batch = shard_over_devices(batch)
     metrics = jax.device_get(chunk_function(agent, live)(*batch))
-    metrics = {k: np.asarray(v)[:real] for k, v in metrics.items()}
+    metrics = exact_timesteps({k: np.asarray(v)[:real] for k, v in metrics.items()}, config.steps_per_iteration)
     return chunk_frame(
         metrics,
         variant=task.variant,
