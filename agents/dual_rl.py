@@ -20,7 +20,8 @@ without a discriminator). Its dual over a Q function ``[S, A]`` with the soft va
          + β E_{d^E}[f*_p(-r)] + (1-β) E_{d^S}[f*_p(-r)]   (the expert mixture)
          + (1-β) E_{d^S}[r]
 
-With χ² the pointwise optimum is ``r = 2`` on expert pairs and ``r = 0`` on the others, so the
+The minimiser's implied reward is higher on expert pairs than on pairs seen only in ``d^S``
+(with γ = 0, β = 1/2 and χ²: ``2/3`` against ``-1``, ``tests/agents/test_dual_rl.py``), so the
 learned Q is the soft value of a reward that pays for being on expert pairs, propagated through
 the dynamics seen in ``d^S``; the policy is ``softmax(Q / τ)`` (greedy: argmax).
 
