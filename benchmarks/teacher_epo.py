@@ -26,6 +26,7 @@ import numpy as np
 from harness import args_record, log, machine_info, make_parser, markdown_table, parse_args, train_runs, write_report
 
 from jaxrl_rewards.agents import ppo
+from jaxrl_rewards.envs import make
 from jaxrl_rewards.transforms.teacher import grid_teacher
 
 
@@ -33,9 +34,11 @@ def teacher_study(args) -> dict:
     """PPO with / without the teacher reward on the sparse grid."""
     out = {}
     for name in ("none", "teacher"):
-        extra = {"transform": grid_teacher(size=8, gamma=0.99)} if name == "teacher" else {}
+        extra = {"transform": grid_teacher(size=args.grid_size, gamma=0.99)} if name == "teacher" else {}
+        env, env_params = make("SparseGridWorld-v0", size=args.grid_size)
         config = ppo.make_config(
-            "SparseGridWorld-v0",
+            env,
+            env_params,
             total_timesteps=args.grid_steps,
             num_envs=8,
             num_steps=64,
@@ -91,7 +94,8 @@ def render(payload: dict) -> str:
     lines = [
         "# Teacher reward from V* and EPO entropy smoothing (PPO)",
         "",
-        f"Seeds 0..{a['seeds'] - 1}. Teacher: SparseGridWorld-v0 8x8, {a['grid_steps']:,} steps per seed, "
+        f"Seeds 0..{a['seeds'] - 1}. Teacher: SparseGridWorld-v0 {a['grid_size']}x{a['grid_size']}, "
+        f"{a['grid_steps']:,} steps per seed, "
         f"{a['num_evals']} greedy evaluations (success = goal reached).",
         "",
     ]
@@ -125,6 +129,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run both studies; write ``teacher_epo.{json,md}`` to ``--out``."""
     parser = make_parser("teacher_epo", __doc__)
     parser.add_argument("--seeds", type=int, default=4)
+    parser.add_argument("--grid-size", type=int, default=8)
     parser.add_argument("--grid-steps", type=int, default=32768)
     parser.add_argument("--num-evals", type=int, default=8)
     parser.add_argument("--cartpole-steps", type=int, default=32768)
