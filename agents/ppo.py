@@ -23,10 +23,10 @@ and ``"anchor_state"`` need ``group_size >= 2``: each group of ``group_size`` co
 starts every iteration from one shared start state (:func:`shared_start`, also used by
 ``group_size > 1`` alone), each rollout's first episode is scored and the steps after it masked.
 
-Steps 3-5 live in ``agents/ppo_update.py``, shared with recurrent PPO. Every
-``num_iterations / num_evals`` iterations the deterministic policy is evaluated inside the
-compiled run. Non-finite gradients are never applied (``jaxrl_rewards.core.optim.skip_nonfinite``) and are counted
-in the metrics so the host can report them (``jaxrl_rewards.experiments.runner.check_finite_metrics``).
+Steps 3-5 live in ``agents/ppo_update.py``, shared with recurrent PPO. Every ``num_iterations /
+num_evals`` iterations the deterministic policy is evaluated inside the compiled run. Non-finite
+gradients are never applied (``jaxrl_rewards.core.optim.skip_nonfinite``) and are counted in the
+metrics so the host can report them (``jaxrl_rewards.experiments.runner.check_finite_metrics``).
 """
 
 from __future__ import annotations
@@ -45,6 +45,7 @@ from gymnax.environments import spaces
 from jaxrl_rewards.agents.acting import ActionMappedEnv, flatten_obs, scale_action
 from jaxrl_rewards.agents.base import StreamLayout, apply_transform, config_layout
 from jaxrl_rewards.agents.config import OnPolicyConfig, build_config, static
+from jaxrl_rewards.agents.drift import check_drift
 from jaxrl_rewards.agents.estimators import FLOOR_MODES, gae, get_estimator
 from jaxrl_rewards.agents.loop import guarded_optimizer, merge_segments, run_segment, run_training
 from jaxrl_rewards.agents.ppo_update import Minibatch, clipped_loss, estimate, finish_iteration, run_epochs
@@ -58,6 +59,7 @@ from jaxrl_rewards.core.validation import (
     check_nonnegative,
     check_positive,
     check_positive_int,
+    close_matches,
 )
 from jaxrl_rewards.transforms.basic import normalize_rewards
 
@@ -76,6 +78,9 @@ class PPOConfig(OnPolicyConfig):
     (shared-start groups) and ``std_floor_mode`` (``"max"``: ``max(std, std_floor)``, ``"add"``:
     ``std + std_floor``). Leaves: ``gae_lambda``, ``clip_eps``, ``ent_coef``, ``vf_coef``,
     ``obs_clip``, ``std_floor`` and ``anchor_weight`` (group estimators). Build one with ``make_config``.
+    EPO entropy smoothing: static ``entropy_band`` (δ; ``None`` = off) and leaf ``entropy_band_coef``
+    (``agents.ppo_update.clipped_loss``). Learned objective (LPO): static ``objective="drift"`` with
+    leaf ``drift_params`` (``agents.drift``; ``agents.lpo`` evolves them).
     """
 
     normalize_obs: bool = static(False)
@@ -90,6 +95,10 @@ class PPOConfig(OnPolicyConfig):
     std_floor: Array | float = 0.0
     std_floor_mode: str = static("max")
     anchor_weight: Array | float = 1.0
+    entropy_band: float | None = static(None)
+    entropy_band_coef: Array | float = 1.0
+    objective: str = static("clip")
+    drift_params: Any = None
 
 
 #: Defaults that work out of the box, per environment (on top of the PPOConfig defaults).
@@ -125,6 +134,13 @@ def validate(config: PPOConfig) -> PPOConfig:
     check_nonnegative(config.ent_coef, "ent_coef")
     check_nonnegative(config.vf_coef, "vf_coef")
     check_positive(config.obs_clip, "obs_clip")
+    if config.entropy_band is not None:
+        check_nonnegative(config.entropy_band, "entropy_band")
+    check_nonnegative(config.entropy_band_coef, "entropy_band_coef")
+    if config.objective not in ("clip", "drift"):
+        raise ConfigError(f"objective must be 'clip' or 'drift'{close_matches(config.objective, ('clip', 'drift'))}")
+    if config.objective == "drift":
+        check_drift(config.drift_params)
     estimator = get_estimator(config.advantage)
     check_positive_int(config.n_steps, "n_steps")
     check_positive_int(config.group_size, "group_size")
@@ -322,7 +338,8 @@ def _iteration(config: PPOConfig, parts: _Parts, state: PPOState) -> tuple[PPOSt
     def loss(params, mb):
         obs = _normalize(config, stats, mb.obs, 1)
         dist = parts.actor.apply(params["actor"], obs)
-        return clipped_loss(config, dist, parts.critic.apply(params["critic"], obs), mb)
+        extra = {"progress": state.iteration / config.num_iterations} if config.objective == "drift" else {}
+        return clipped_loss(config, dist, parts.critic.apply(params["critic"], obs), mb, **extra)
 
     def minibatches(k):
         perm = jax.random.permutation(k, config.batch_size)

@@ -13,7 +13,11 @@ Per iteration, with critic values ``V [T, N, K]`` of the batch's observations:
 * :func:`clipped_loss`: ``L = -min(rho A, clip(rho, 1 - eps, 1 + eps) A) + c_v L_V - c_e H`` with
   ``rho = exp(log pi(a|s) - log pi_old(a|s))``, ``A`` normalised per minibatch (unmasked
   estimators) or as given and averaged over the mask's steps (group estimators), and a clipped
-  value loss ``L_V = sum_k 0.5 mean max((V_k - G_k)^2, (V_k^clip - G_k)^2)``;
+  value loss ``L_V = sum_k 0.5 mean max((V_k - G_k)^2, (V_k^clip - G_k)^2)``; with
+  ``entropy_band = δ`` set (EPO), ``+ entropy_band_coef * max(|H - H_old| - δ, 0)^2`` where
+  ``H_old = -mean log pi_old(a|s)`` estimates the behaviour policy's entropy on the minibatch;
+  with ``objective="drift"`` the policy term is ``-mean(rho A - F_theta(rho, A, progress))``
+  (``agents.drift``; ``progress`` = iteration / total iterations);
 * :func:`run_epochs`: ``update_epochs`` passes of minibatch gradient steps, reporting
   ``loss/grad_norm`` (before clipping) with the loss terms, ``loss/approx_kl`` and ``loss/clip_fraction``;
 * :func:`finish_iteration`: the transform learns (``update``), episodes are tracked and the
@@ -30,6 +34,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from jaxrl_rewards.agents.drift import drift_objective
 from jaxrl_rewards.agents.estimators import AdvantageInputs, Advantages, get_estimator
 from jaxrl_rewards.agents.loop import iteration_metrics
 from jaxrl_rewards.core.rollout import EpisodeTracker
@@ -92,7 +97,7 @@ def estimate(
 
 
 def clipped_loss(
-    config: Any, dist: distrax.Distribution, value: Array, mb: Minibatch
+    config: Any, dist: distrax.Distribution, value: Array, mb: Minibatch, progress: Array | None = None
 ) -> tuple[Array, dict[str, Array]]:
     """PPO's clipped objective (module doc) of the current policy ``dist`` and critic ``value
     [..., K]`` on ``mb``; ``config`` gives ``clip_eps``, ``vf_coef``, ``ent_coef``.
@@ -104,7 +109,10 @@ def clipped_loss(
     log_prob = dist.log_prob(mb.action)
     ratio = jnp.exp(log_prob - mb.log_prob)
     clipped = jnp.clip(ratio, 1.0 - config.clip_eps, 1.0 + config.clip_eps)
-    if mb.mask is None:
+    if getattr(config, "objective", "clip") == "drift":  # a learned drift objective (agents.drift, LPO)
+        adv = (mb.advantage - mb.advantage.mean()) / (mb.advantage.std() + 1e-8)
+        policy_loss = drift_objective(config.drift_params, ratio, adv, 0.0 if progress is None else progress)
+    elif mb.mask is None:
         adv = (mb.advantage - mb.advantage.mean()) / (mb.advantage.std() + 1e-8)
         policy_loss = -jnp.minimum(ratio * adv, clipped * adv).mean()
     else:  # group estimators: already normalised within groups; only the masked steps count
@@ -123,7 +131,20 @@ def clipped_loss(
         "loss/approx_kl": ((ratio - 1.0) - jnp.log(ratio)).mean(),
         "loss/clip_fraction": (jnp.abs(ratio - 1.0) > config.clip_eps).mean(),
     }
+    band = getattr(config, "entropy_band", None)
+    if band is not None:  # EPO entropy smoothing (static switch: the default graph is unchanged)
+        reference = jax.lax.stop_gradient(-mb.log_prob.mean())  # behaviour policy's entropy, MC estimate
+        penalty = entropy_band_penalty(entropy, reference, band)
+        total = total + config.entropy_band_coef * penalty
+        aux["loss/entropy_band"] = penalty
+        aux["loss/entropy_reference"] = reference
     return total, aux
+
+
+def entropy_band_penalty(entropy: Array, reference: Array, delta: Array | float) -> Array:
+    """EPO's entropy smoothing: ``max(|H - H_ref| - δ, 0)^2``, zero inside the ``±δ`` band
+    around the reference entropy and quadratic outside it (scalars)."""
+    return jnp.maximum(jnp.abs(entropy - reference) - delta, 0.0) ** 2
 
 
 def run_epochs(

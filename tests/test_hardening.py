@@ -466,7 +466,7 @@ def test_train_parquet_has_structured_transform_and_override_columns(tmp_path):
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ('bogus = 1\n[params]\nlearning_rate = [1e-3]\n', "unknown key 'bogus'; valid keys: ['agent', 'base', 'config'"),
+        ('bogus = 1\n[params]\nlearning_rate = [1e-3]\n', "unknown key 'bogus'; valid keys: ['agent', 'base'"),
         ('transform = ["normalize"]\n[params]\n"transform.normalize.eps" = [0.0]\n',
          "eps must be > 0, got Array([0.], dtype=float32)"),
         ('[search]\nobjective = "eval/retrn/task"\n[params]\nlearning_rate = [1e-3]\n',

@@ -52,8 +52,10 @@ from jaxrl_rewards.transforms.intrinsic import (
     prediction_error_bonus,
     rnd_bonus,
 )
+from jaxrl_rewards.transforms.learned.outcome import outcome_reward
 from jaxrl_rewards.transforms.noise import binary_noise, correct_binary_noise, delay_rewards, gaussian_noise, sign_flip
 from jaxrl_rewards.transforms.shaping import learned_potential, potential_shaping
+from jaxrl_rewards.transforms.teacher import grid_teacher
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -87,6 +89,8 @@ REGISTRY = {
     "gaussian_noise": (gaussian_noise, "additive N(0, std^2) reward noise"),
     "delay": (delay_rewards, "pay the accumulated reward every k steps or at episode end"),
     "grid_distance_shaping": (grid_distance_shaping, "potential shaping toward SparseGridWorld's goal (distance)"),
+    "grid_teacher": (grid_teacher, "teacher reward r + gamma V*(s') - V*(s) from SparseGridWorld's exact V*"),
+    "outcome_reward": (outcome_reward, "implicit step rewards fitted so their episode sum predicts the outcome label"),
     "learned_potential": (learned_potential, "potential shaping with a value net fitted in update"),
     "lagrangian": (lagrangian, "Lagrange multipliers (SGD / PID / augmented) pricing cost streams against limits"),
     "threshold_weights": (threshold_weights, "push reward components only until they reach their thresholds"),
