@@ -18,15 +18,14 @@ One iteration:
 
 Advantage estimators are a registry (``agents/estimators.py``: ``ESTIMATORS``, ``register_estimator``)
 that steps 3-4 dispatch through: ``advantage="gae"`` (default), ``"n_step"``, ``"monte_carlo"`` and
-``"min_form"`` replace GAE per stream; the critic-free group estimators ``"group_relative"``, ``"rloo"``
-and ``"anchor_state"`` need ``group_size >= 2``: each group of ``group_size`` consecutive envs then
-starts every iteration from one shared start state (:func:`shared_start`, also used by
-``group_size > 1`` alone), each rollout's first episode is scored and the steps after it masked.
+``"min_form"`` replace GAE per stream; the critic-free group estimators (``"group_relative"``, ``"gdpo"``,
+``"rloo"``, ``"anchor_state"``, ...) need ``group_size >= 2``: each group of ``group_size`` consecutive envs
+starts every iteration from one shared start state (:func:`shared_start`), each rollout's first episode
+is scored and the steps after it masked.
 
-Steps 3-5 live in ``agents/ppo_update.py``, shared with recurrent PPO. Every ``num_iterations /
-num_evals`` iterations the deterministic policy is evaluated inside the compiled run. Non-finite
-gradients are never applied (``jaxrl_rewards.core.optim.skip_nonfinite``) and are counted in the
-metrics so the host can report them (``jaxrl_rewards.experiments.runner.check_finite_metrics``).
+Steps 3-5 live in ``agents/ppo_update.py``, shared with recurrent PPO. Every ``num_iterations / num_evals``
+iterations the deterministic policy is evaluated inside the compiled run. Non-finite gradients are never applied
+(``core.optim.skip_nonfinite``); the host reports their count (``experiments.runner.check_finite_metrics``).
 """
 
 from __future__ import annotations
