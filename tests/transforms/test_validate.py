@@ -20,11 +20,15 @@ from jaxrl_rewards.experiments.paths import batch_config
 from jaxrl_rewards.experiments.spec import check_spec, spec_from_dict
 from jaxrl_rewards.transforms import chain
 from jaxrl_rewards.transforms.basic import clip
-from jaxrl_rewards.transforms.credit import auxiliary_trust, onehot_state_action_features, redistribute_outcome
+from jaxrl_rewards.transforms.credit import auxiliary_trust, redistribute_outcome
 from jaxrl_rewards.transforms.gates import capped_count, coverage, gate, multiplicative
+from jaxrl_rewards.transforms.learned.adversarial import ExpertData, gail_reward
+from jaxrl_rewards.transforms.learned.annotator import annotator_bonus
+from jaxrl_rewards.transforms.learned.regularization import kl_penalty
 from jaxrl_rewards.transforms.noise import binary_noise
 from jaxrl_rewards.transforms.objectives import conditioned_scalarization, dynamic_weights, static_weights
 from jaxrl_rewards.transforms.shaping import bilevel_shaping, potential_shaping
+from jaxrl_rewards.transforms.teacher import teacher_reward
 
 INF, NAN = math.inf, math.nan
 
@@ -50,11 +54,16 @@ SPEC_CASES = [
     (["learned_potential"], "transform.learned_potential.learning_rate", 1e-2, 0.0,
      "learned_potential: learning_rate must be > 0"),
     (["count"], "transform.count.coef", 0.5, -1.0, "coef"),
+    (["outcome_reward"], "transform.outcome_reward.l2", 0.0, -1e-3, "outcome_reward: l2 must be >= 0"),
+    (["outcome_reward"], "transform.outcome_reward.learning_rate", 0.5, 0.0,
+     "outcome_reward: learning_rate must be > 0"),
 ]  # fmt: skip
 
 
 def _spec(transform, path, values):
-    return spec_from_dict({"name": "v", "seeds": 1, "config": TINY_PPO, "transform": transform, "params": {path: values}})
+    return spec_from_dict(
+        {"name": "v", "seeds": 1, "config": TINY_PPO, "transform": transform, "params": {path: values}}
+    )
 
 
 @pytest.mark.parametrize(("transform", "path", "good", "bad", "message"), SPEC_CASES)
@@ -68,6 +77,10 @@ def test_a_bad_swept_transform_value_is_rejected_by_check_spec(transform, path, 
 
 def _feature(obs, action):
     return jnp.zeros(2)
+
+
+EXPERT = ExpertData(obs=jnp.zeros((4, 2)), action=jnp.zeros((4,), jnp.int32), next_obs=jnp.zeros((4, 2)),
+                    terminated=jnp.zeros((4,), bool))  # fmt: skip
 
 
 # (a transform built in Python, the leaf's path, a valid value, an invalid value, the message's start)
@@ -92,13 +105,24 @@ PYTHON_CASES = [
     (conditioned_scalarization(("a", "b")), "transform.conditioned_scalarization.scales.0", 2.0, 0.0,
      "conditioned_scalarization: scales ('a') must be > 0"),
     (conditioned_scalarization(("a", "b"), "chebyshev", utopia=(1.0, 1.0)),
-     "transform.conditioned_scalarization.utopia.1", 0.0, INF, "conditioned_scalarization: utopia ('b') must be finite"),
+     "transform.conditioned_scalarization.utopia.1", 0.0, INF,
+     "conditioned_scalarization: utopia ('b') must be finite"),
     (potential_shaping(lambda obs: 0.0, gamma=0.9), "transform.potential_shaping.gamma", 0.5, -1.0,
      "potential_shaping: gamma must be >= 0"),
     (bilevel_shaping(lambda obs: 0.0), "transform.bilevel_shaping.max_weight", 2.0, 0.0,
      "bilevel_shaping: max_weight must be > 0"),
     (bilevel_shaping(lambda obs: 0.0), "transform.bilevel_shaping.baseline_ridge", 1e-3, 0.0,
      "bilevel_shaping: baseline_ridge must be > 0"),
+    (teacher_reward([0.0, 1.0], gamma=0.9), "transform.teacher_reward.gamma", 0.5, 1.5,
+     "teacher_reward: gamma must lie in [0.0, 1.0]"),
+    (teacher_reward([0.0, 1.0]), "transform.teacher_reward.coef", 2.0, NAN, "teacher_reward: coef must be finite"),
+    (kl_penalty(coef=0.1), "transform.k_l_penalty.coef", 0.0, -0.1, "kl_penalty: coef must be >= 0"),
+    (annotator_bonus(lambda obs: 1.0), "transform.annotator_bonus.learning_rate", 0.1, 0.0,
+     "annotator_bonus: learning_rate must be > 0"),
+    (gail_reward(EXPERT), "transform.adversarial_reward.gp_coef", 0.0, -1.0,
+     "adversarial_reward: gp_coef must be >= 0"),
+    (gail_reward(EXPERT), "transform.adversarial_reward.gamma", 0.9, 1.1,
+     "adversarial_reward: gamma must lie in [0.0, 1.0]"),
 ]  # fmt: skip
 
 
@@ -114,7 +138,9 @@ def _config(cartpole, transform):
 
 
 @pytest.mark.parametrize(("transform", "path", "good", "bad", "message"), PYTHON_CASES)
-def test_a_bad_batched_transform_value_is_rejected_by_the_agents_validate(cartpole, transform, path, good, bad, message):
+def test_a_bad_batched_transform_value_is_rejected_by_the_agents_validate(
+    cartpole, transform, path, good, bad, message
+):
     """What ``check_spec`` does for each swept path, for transforms that only Python can build
     (they take callables): the config batched with the values, then ``agent.validate``."""
     config = _config(cartpole, transform)
