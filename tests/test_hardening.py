@@ -407,6 +407,8 @@ def test_every_swept_value_is_checked_before_compiling(spec, message):
          "fit the optimiser's int32 step count"),
         (["-t", "normalize", "--set", "transform.normalize.eps=0.0"], "normalize_rewards: eps must be > 0, got 0.0"),
         (["-t", "scale:factor=abc"], "scale: factor: expected a number, got 'abc'"),
+        (["--set", "learning_rate=[0.1]"], "--set learning_rate: expected a single number"),
+        (["-t", "sign_flip:p=0.1", "--set", "transform.sign_flip.p=1.5"], "sign_flip: p must lie in [0.0, 1.0]"),
     ],
 )  # fmt: skip
 def test_bad_train_inputs_name_their_culprit(args, message):

@@ -82,10 +82,40 @@ def check_in_range(value: Any, name: str, low: float, high: float) -> None:
         raise ConfigError(f"{name} must lie in [{low}, {high}], got {value!r}")
 
 
+def check_ordered(low: Any, high: Any, message: str, strict: bool = False) -> None:
+    """Raise ``ConfigError(message)`` unless ``low <= high`` (``low < high`` if ``strict``)
+    element by element, after broadcasting (a swept bound is an array); skipped when either
+    bound is abstract (a tracer). ``message`` names the bounds and the rule.
+
+    >>> check_ordered([0.0, 2.0], 1.0, "clip: low must not exceed high")
+    Traceback (most recent call last):
+        ...
+    jaxrl_rewards.core.validation.ConfigError: clip: low must not exceed high, got low [0.0, 2.0], high 1.0
+    """
+    lo, hi = _concrete(low, message), _concrete(high, message)
+    if lo is None or hi is None:
+        return
+    try:
+        ok = np.all(lo < hi) if strict else np.all(lo <= hi)
+    except ValueError as err:  # shapes that do not broadcast
+        raise ConfigError(f"{message}: shapes {lo.shape} and {hi.shape} do not match") from err
+    if not ok:
+        raise ConfigError(f"{message}, got low {low!r}, high {high!r}")
+
+
 def check_positive_int(value: Any, name: str) -> None:
     """Raise ``ConfigError`` unless ``value`` is a Python int > 0 (static sizes)."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
         raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+
+
+def check_count(value: Any, name: str) -> None:
+    """Raise ``ConfigError`` unless every element of ``value`` is a whole number >= 1 (a
+    count that may be a swept leaf: an int, or an array of them); tracers are skipped."""
+    check_finite(value, name)
+    arr = _concrete(value, name)
+    if arr is not None and not (np.all(arr >= 1) and np.all(arr == np.round(arr))):
+        raise ConfigError(f"{name} must be a whole number >= 1, got {value!r}")
 
 
 def check_env_params(params: Any, prefix: str = "env_params") -> None:

@@ -20,6 +20,8 @@ from collections.abc import Mapping
 from types import ModuleType
 from typing import Any
 
+import numpy as np
+
 from jaxrl_rewards.core.validation import ConfigError, close_matches
 from jaxrl_rewards.envs import make
 from jaxrl_rewards.experiments.paths import leaf_paths, set_leaves
@@ -79,12 +81,34 @@ def configure(
     except (ValueError, TypeError) as err:
         _check_option_names(agent, env, env_params, env_name, plain)
         raise ConfigError(str(err)) from None
+    _check_scalar_options(config, plain, where)
     if dotted:
         try:
             config = agent.validate(set_leaves(config, dotted, where))
         except (ValueError, TypeError) as err:
             raise ConfigError(str(err)) from None
     return config
+
+
+def _check_scalar_options(config: Any, plain: Mapping[str, Any], where: str) -> None:
+    """``ConfigError`` naming the option if a hyperparameter leaf with a scalar default
+    (``learning_rate``, ``gamma``...) was given a list, array or other non-scalar value:
+    ``learning_rate=[0.1]`` would otherwise become a list of tracers when the run compiles.
+    Checked on the concrete values, before anything traces. Static settings (tuples such as
+    ``hidden_sizes``) are not leaves and are left to ``make_config``."""
+    fields = getattr(config, "__dataclass_fields__", {})
+    for key, value in plain.items():
+        spec = fields.get(key)
+        if spec is None or not spec.metadata.get("pytree_node", True):
+            continue
+        default = spec.default
+        if isinstance(default, bool) or not isinstance(default, (int, float, np.number)):
+            continue
+        if isinstance(value, (str, bool, Mapping)) or np.ndim(value) != 0:
+            raise ConfigError(
+                f"{where} {key}: expected a single number (its default is {default!r}), got {value!r} "
+                f"({type(value).__name__}); to sweep values, list them in a spec's [params]"
+            )
 
 
 def _check_option_names(agent: ModuleType, env: Any, env_params: Any, env_name: str, plain: Mapping[str, Any]) -> None:

@@ -11,7 +11,7 @@ from flax import struct
 from jaxrl_rewards.core.running_stats import RunningMeanStd
 from jaxrl_rewards.core.streams import TASK, map_rewards, select_streams
 from jaxrl_rewards.core.types import Array, Metrics, Streams, TransformSpec, Transition
-from jaxrl_rewards.core.validation import check_finite, check_positive
+from jaxrl_rewards.core.validation import check_finite, check_ordered, check_positive
 from jaxrl_rewards.transforms.core import RewardTransform
 
 StreamSelection = tuple[str, ...] | None
@@ -23,6 +23,11 @@ class Scale(RewardTransform):
     factor: Array | float = 1.0
     streams: StreamSelection = struct.field(pytree_node=False, default=(TASK,))
 
+    def validate(self) -> Scale:
+        """``factor`` finite, element by element (swept values too)."""
+        check_finite(self.factor, "scale: factor")
+        return self
+
     def apply(self, state: Any, streams: Streams, batch: Transition) -> tuple[Streams, Any]:
         names = select_streams(streams, self.streams, "scale")
         return map_rewards(streams, names, lambda _, s: s.reward * self.factor), state
@@ -30,8 +35,7 @@ class Scale(RewardTransform):
 
 def scale(factor: Array | float, streams: StreamSelection = (TASK,)) -> RewardTransform:
     """Multiply the rewards of ``streams`` by ``factor`` (a sweepable leaf)."""
-    check_finite(factor, "scale: factor")
-    return Scale(factor=factor, streams=streams)
+    return Scale(factor=factor, streams=streams).validate()
 
 
 class Clip(RewardTransform):
@@ -41,6 +45,13 @@ class Clip(RewardTransform):
     high: Array | float = 1.0
     streams: StreamSelection = struct.field(pytree_node=False, default=(TASK,))
 
+    def validate(self) -> Clip:
+        """``low`` and ``high`` finite, ``low <= high``, element by element (swept values too)."""
+        check_finite(self.low, "clip: low")
+        check_finite(self.high, "clip: high")
+        check_ordered(self.low, self.high, "clip: low must not exceed high")
+        return self
+
     def apply(self, state: Any, streams: Streams, batch: Transition) -> tuple[Streams, Any]:
         names = select_streams(streams, self.streams, "clip")
         return map_rewards(streams, names, lambda _, s: jnp.clip(s.reward, self.low, self.high)), state
@@ -48,15 +59,7 @@ class Clip(RewardTransform):
 
 def clip(low: Array | float = -1.0, high: Array | float = 1.0, streams: StreamSelection = (TASK,)) -> RewardTransform:
     """Clip the rewards of ``streams`` to ``[low, high]`` (both sweepable leaves)."""
-    check_finite(low, "clip: low")
-    check_finite(high, "clip: high")
-    try:
-        bad = bool(jnp.any(jnp.asarray(low) > jnp.asarray(high)))
-    except jax.errors.ConcretizationTypeError:
-        bad = False
-    if bad:
-        raise ValueError(f"clip: low ({low}) must not exceed high ({high})")
-    return Clip(low=low, high=high, streams=streams)
+    return Clip(low=low, high=high, streams=streams).validate()
 
 
 class NormalizeState(struct.PyTreeNode):
@@ -143,7 +146,4 @@ def normalize_rewards(
         eps: added to the variance before the square root.
         clip: clip normalised rewards to ``[-clip, clip]``; ``None`` disables clipping.
     """
-    check_positive(eps, "normalize_rewards: eps")
-    if clip is not None:
-        check_positive(clip, "normalize_rewards: clip")
-    return NormalizeRewards(streams=None if streams is None else tuple(streams), eps=eps, clip=clip)
+    return NormalizeRewards(streams=None if streams is None else tuple(streams), eps=eps, clip=clip).validate()

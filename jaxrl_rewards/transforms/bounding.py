@@ -15,7 +15,7 @@ from flax import struct
 from jaxrl_rewards.core.running_stats import RunningMeanStd
 from jaxrl_rewards.core.streams import TASK, map_rewards, select_streams
 from jaxrl_rewards.core.types import Array, Streams, TransformSpec, Transition
-from jaxrl_rewards.core.validation import ConfigError, check_finite, check_positive
+from jaxrl_rewards.core.validation import ConfigError, check_finite, check_ordered, check_positive
 from jaxrl_rewards.transforms.core import RewardTransform
 
 StreamSelection = tuple[str, ...] | None
@@ -47,6 +47,13 @@ class CenteredSigmoid(RewardTransform):
     streams: StreamSelection = struct.field(pytree_node=False, default=(TASK,))
     baseline: str | None = struct.field(pytree_node=False, default=None)
 
+    def validate(self) -> CenteredSigmoid:
+        """``temperature > 0`` (element by element); the baseline stream is not squashed."""
+        check_positive(self.temperature, "centered_sigmoid: temperature")
+        if self.baseline is not None and self.streams is not None and self.baseline in self.streams:
+            raise ConfigError("centered_sigmoid: the baseline stream cannot also be squashed")
+        return self
+
     def init(self, key, spec: TransformSpec) -> dict[str, RunningMeanStd]:
         if self.baseline is not None:
             if self.baseline not in spec.streams:
@@ -74,12 +81,9 @@ def centered_sigmoid(
 ) -> RewardTransform:
     """``r <- 2 sigmoid((r - ref) / temperature) - 1``; ``ref`` = running mean, or the
     ``baseline`` stream's reward (see ``CenteredSigmoid``)."""
-    check_positive(temperature, "centered_sigmoid: temperature")
-    if baseline is not None and streams is not None and baseline in streams:
-        raise ConfigError("centered_sigmoid: the baseline stream cannot also be squashed")
     return CenteredSigmoid(
         temperature=temperature, streams=None if streams is None else tuple(streams), baseline=baseline
-    )
+    ).validate()
 
 
 # --------------------------------------------------------------------------- decoupled normalisation
@@ -100,6 +104,11 @@ class DecoupledNormalize(RewardTransform):
     center: bool = struct.field(pytree_node=False, default=True)
     eps: Array | float = 1e-8
 
+    def validate(self) -> DecoupledNormalize:
+        """``eps > 0``, element by element (swept values too)."""
+        check_positive(self.eps, "decoupled_normalize: eps")
+        return self
+
     def init(self, key, spec: TransformSpec) -> dict[str, RunningMeanStd]:
         return {n: RunningMeanStd.create(()) for n in _names(spec.streams, self.streams, "decoupled_normalize")}
 
@@ -117,8 +126,9 @@ class DecoupledNormalize(RewardTransform):
 
 def decoupled_normalize(streams: StreamSelection = None, center: bool = True, eps: float = 1e-8) -> RewardTransform:
     """Standardise each selected stream separately (``None``: all) before weighting."""
-    check_positive(eps, "decoupled_normalize: eps")
-    return DecoupledNormalize(streams=None if streams is None else tuple(streams), center=bool(center), eps=eps)
+    return DecoupledNormalize(
+        streams=None if streams is None else tuple(streams), center=bool(center), eps=eps
+    ).validate()
 
 
 # --------------------------------------------------------------------------- clip to range
@@ -135,6 +145,13 @@ class ClipToRange(RewardTransform):
     out_low: Array | float = 0.0
     out_high: Array | float = 1.0
     streams: StreamSelection = struct.field(pytree_node=False, default=(TASK,))
+
+    def validate(self) -> ClipToRange:
+        """All four bounds finite and ``low < high``, element by element (swept values too)."""
+        for name in ("low", "high", "out_low", "out_high"):
+            check_finite(getattr(self, name), f"clip_to_range: {name}")
+        check_ordered(self.low, self.high, "clip_to_range: high must exceed low", strict=True)
+        return self
 
     def apply(self, state: Any, streams: Streams, batch: Transition):
         names = select_streams(streams, self.streams, "clip_to_range")
@@ -155,17 +172,9 @@ def clip_to_range(
     streams: StreamSelection = (TASK,),
 ) -> RewardTransform:
     """Rescale ``[low, high]`` to ``[out_low, out_high]`` and clip (see ``ClipToRange``)."""
-    for value, name in ((low, "low"), (high, "high"), (out_low, "out_low"), (out_high, "out_high")):
-        check_finite(value, f"clip_to_range: {name}")
-    try:
-        bad = bool(jnp.any(jnp.asarray(high) <= jnp.asarray(low)))
-    except jax.errors.ConcretizationTypeError:
-        bad = False
-    if bad:
-        raise ConfigError(f"clip_to_range: high ({high}) must exceed low ({low})")
     return ClipToRange(
         low=low, high=high, out_low=out_low, out_high=out_high, streams=None if streams is None else tuple(streams)
-    )
+    ).validate()
 
 
 # --------------------------------------------------------------------------- process rewards: delta and clip
@@ -192,6 +201,12 @@ class DeltaReward(RewardTransform):
     last: str = struct.field(pytree_node=False, default="zero")
     streams: StreamSelection = struct.field(pytree_node=False, default=(TASK,))
 
+    def validate(self) -> DeltaReward:
+        """``last`` is one of ``DELTA_LAST``."""
+        if self.last not in DELTA_LAST:
+            raise ConfigError(f"delta_reward: last={self.last!r} is not one of {list(DELTA_LAST)}")
+        return self
+
     def init(self, key, spec: TransformSpec) -> dict:
         _names(spec.streams, self.streams, "delta_reward")
         return {}
@@ -212,9 +227,7 @@ class DeltaReward(RewardTransform):
 def delta_reward(last: str = "zero", streams: StreamSelection = (TASK,)) -> RewardTransform:
     """``r'_t = r_t - r_{t+1}`` within episodes; the last step gets 0 (``last="zero"``) or
     ``r_T`` (``last="keep"``) (see ``DeltaReward``)."""
-    if last not in DELTA_LAST:
-        raise ConfigError(f"delta_reward: last={last!r} is not one of {list(DELTA_LAST)}")
-    return DeltaReward(last=last, streams=None if streams is None else tuple(streams))
+    return DeltaReward(last=last, streams=None if streams is None else tuple(streams)).validate()
 
 
 class ClipProcess(RewardTransform):
@@ -228,6 +241,11 @@ class ClipProcess(RewardTransform):
     eta: Array | float = 0.0
     streams: StreamSelection = struct.field(pytree_node=False, default=(TASK,))
 
+    def validate(self) -> ClipProcess:
+        """``eta`` finite, element by element (swept values too)."""
+        check_finite(self.eta, "clip_process: eta")
+        return self
+
     def apply(self, state: Any, streams: Streams, batch: Transition):
         names = select_streams(streams, self.streams, "clip_process")
         return map_rewards(streams, names, lambda _, s: jnp.minimum(s.reward - self.eta, 0.0)), state
@@ -235,8 +253,7 @@ class ClipProcess(RewardTransform):
 
 def clip_process(eta: float = 0.0, streams: StreamSelection = (TASK,)) -> RewardTransform:
     """``r' = min(r - eta, 0)`` on the selected streams (see ``ClipProcess``)."""
-    check_finite(eta, "clip_process: eta")
-    return ClipProcess(eta=eta, streams=None if streams is None else tuple(streams))
+    return ClipProcess(eta=eta, streams=None if streams is None else tuple(streams)).validate()
 
 
 __all__ = [

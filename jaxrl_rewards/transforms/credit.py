@@ -75,6 +75,15 @@ class RedistributeOutcome(RewardTransform):
     ridge: Array | float = 1e-3
     stream: str = struct.field(pytree_node=False, default=TASK)
 
+    def validate(self) -> RedistributeOutcome:
+        """``features`` callable, ``num_features`` a positive int (static), ``ridge > 0``
+        (element by element)."""
+        if not callable(self.features):
+            raise ConfigError("redistribute_outcome: features must be a callable (obs, action) -> [D]")
+        check_positive_int(self.num_features, "redistribute_outcome: num_features")
+        check_positive(self.ridge, "redistribute_outcome: ridge")
+        return self
+
     def init(self, key, spec: TransformSpec) -> RedistributionState:
         d, n = self.num_features, spec.num_envs
         return RedistributionState(
@@ -128,11 +137,7 @@ def redistribute_outcome(
     """Redistribute ``stream``'s episode outcome over the episode's steps by least squares
     (see ``RedistributeOutcome``). ``features(obs, action) -> [num_features]`` for ONE step;
     ``onehot_state_action_features(A)`` gives tabular ones."""
-    if not callable(features):
-        raise ConfigError("redistribute_outcome: features must be a callable (obs, action) -> [D]")
-    check_positive_int(num_features, "redistribute_outcome: num_features")
-    check_positive(ridge, "redistribute_outcome: ridge")
-    return RedistributeOutcome(features=features, num_features=num_features, ridge=ridge, stream=stream)
+    return RedistributeOutcome(features=features, num_features=num_features, ridge=ridge, stream=stream).validate()
 
 
 # --------------------------------------------------------------------------- trust weight
@@ -169,6 +174,18 @@ class AuxiliaryTrust(RewardTransform):
     scale: Array | float = 1.0
     max_weight: Array | float = 1.0
     mode: str = struct.field(pytree_node=False, default="weight")
+
+    def validate(self) -> AuxiliaryTrust:
+        """``aux`` a stream other than ``outcome``, ``mode`` 'weight' or 'gate', ``threshold``
+        finite, ``scale > 0`` and ``max_weight > 0`` (element by element)."""
+        if not self.aux or self.aux == self.outcome:
+            raise ConfigError(f"auxiliary_trust: aux must be a stream other than outcome, got {self.aux!r}")
+        if self.mode not in ("weight", "gate"):
+            raise ConfigError(f"auxiliary_trust: mode must be 'weight' or 'gate', got {self.mode!r}")
+        check_finite(self.threshold, "auxiliary_trust: threshold")
+        check_positive(self.scale, "auxiliary_trust: scale")
+        check_positive(self.max_weight, "auxiliary_trust: max_weight")
+        return self
 
     def init(self, key, spec: TransformSpec) -> TrustState:
         z = jnp.zeros((spec.num_envs,), jnp.float32)
@@ -230,14 +247,9 @@ def auxiliary_trust(
 ) -> RewardTransform:
     """Weight (or gate) the ``aux`` stream by its trust: mean aux return on successful episodes
     minus on failed ones (see ``AuxiliaryTrust``)."""
-    if not aux or aux == outcome:
-        raise ConfigError(f"auxiliary_trust: aux must be a stream other than outcome, got {aux!r}")
-    if mode not in ("weight", "gate"):
-        raise ConfigError(f"auxiliary_trust: mode must be 'weight' or 'gate', got {mode!r}")
-    check_finite(threshold, "auxiliary_trust: threshold")
-    check_positive(scale, "auxiliary_trust: scale")
-    check_positive(max_weight, "auxiliary_trust: max_weight")
-    return AuxiliaryTrust(aux=aux, outcome=outcome, threshold=threshold, scale=scale, max_weight=max_weight, mode=mode)
+    return AuxiliaryTrust(
+        aux=aux, outcome=outcome, threshold=threshold, scale=scale, max_weight=max_weight, mode=mode
+    ).validate()
 
 
 __all__ = [

@@ -16,8 +16,15 @@ from flax import struct
 
 from jaxrl_rewards.core.streams import TASK
 from jaxrl_rewards.core.types import Array, Streams, TransformSpec, Transition
-from jaxrl_rewards.core.validation import ConfigError, check_finite, check_in_range, check_positive_int
+from jaxrl_rewards.core.validation import ConfigError, check_count, check_finite, check_in_range, check_positive_int
 from jaxrl_rewards.transforms.core import RewardTransform
+
+
+def _check_gate(gate: StepGate | EpisodeGate) -> None:
+    """``threshold`` finite (element by element); ``secondary`` a stream other than ``primary``."""
+    check_finite(gate.threshold, "gate: threshold")
+    if not gate.secondary or gate.secondary == gate.primary:
+        raise ConfigError(f"gate: secondary must be a stream other than primary, got {gate.secondary!r}")
 
 
 def _need(streams: Streams, names: tuple[str, ...], who: str) -> None:
@@ -38,6 +45,11 @@ class StepGate(RewardTransform):
     secondary: str = struct.field(pytree_node=False, default="")
     primary: str = struct.field(pytree_node=False, default=TASK)
     threshold: Array | float = 0.0
+
+    def validate(self) -> StepGate:
+        """``threshold`` finite; ``secondary`` a stream other than ``primary``."""
+        _check_gate(self)
+        return self
 
     def apply(self, state: Any, streams: Streams, batch: Transition):
         _need(streams, (self.secondary, self.primary), "gate")
@@ -68,6 +80,11 @@ class EpisodeGate(RewardTransform):
     primary: str = struct.field(pytree_node=False, default=TASK)
     threshold: Array | float = 0.0
 
+    def validate(self) -> EpisodeGate:
+        """``threshold`` finite; ``secondary`` a stream other than ``primary``."""
+        _check_gate(self)
+        return self
+
     def init(self, key, spec: TransformSpec) -> EpisodeGateState:
         z = jnp.zeros((spec.num_envs,), jnp.float32)
         return EpisodeGateState(primary=z, secondary=z)
@@ -94,13 +111,10 @@ class EpisodeGate(RewardTransform):
 def gate(secondary: str, primary: str = TASK, threshold: float = 0.0, per: str = "step") -> RewardTransform:
     """The ``secondary`` stream counts only when ``primary`` passes ``threshold``:
     per step (``per="step"``) or on the episode's outcome (``per="episode"``)."""
-    check_finite(threshold, "gate: threshold")
-    if not secondary or secondary == primary:
-        raise ConfigError(f"gate: secondary must be a stream other than primary, got {secondary!r}")
     if per == "step":
-        return StepGate(secondary=secondary, primary=primary, threshold=threshold)
+        return StepGate(secondary=secondary, primary=primary, threshold=threshold).validate()
     if per == "episode":
-        return EpisodeGate(secondary=secondary, primary=primary, threshold=threshold)
+        return EpisodeGate(secondary=secondary, primary=primary, threshold=threshold).validate()
     raise ConfigError(f"gate: per must be 'step' or 'episode', got {per!r}")
 
 
@@ -132,6 +146,20 @@ class Multiplicative(RewardTransform):
     infractions: tuple[str, ...] = struct.field(pytree_node=False, default=())
     factors: Array | tuple[float, ...] = ()
     terminal: tuple[str, ...] = struct.field(pytree_node=False, default=())
+
+    def validate(self) -> Multiplicative:
+        """One factor per infraction stream, each in ``[0, 1]`` (element by element); every
+        ``terminal`` stream is an infraction."""
+        if not self.infractions or len(self.factors) != len(self.infractions):
+            raise ConfigError(
+                f"multiplicative: need one factor per infraction stream; got {len(self.infractions)} streams and "
+                f"{len(self.factors)} factors"
+            )
+        for infraction, factor in zip(self.infractions, self.factors, strict=True):
+            check_in_range(factor, f"multiplicative: factors ({infraction!r})", 0.0, 1.0)
+        if any(t not in self.infractions for t in self.terminal):
+            raise ConfigError(f"multiplicative: terminal {self.terminal} must be among infractions {self.infractions}")
+        return self
 
     def init(self, key, spec: TransformSpec) -> MultiplicativeState:
         return MultiplicativeState(
@@ -170,14 +198,7 @@ def multiplicative(
     """Completion reward times ``prod_k factor_k ^ (#infractions_k so far)``; infractions in
     ``terminal`` zero the rest of the episode (see ``Multiplicative``)."""
     infractions, terminal = tuple(infractions), tuple(terminal)
-    if not infractions or len(factors) != len(infractions):
-        raise ConfigError(
-            f"multiplicative: need one factor per infraction stream; got {len(infractions)} streams and "
-            f"{len(factors)} factors"
-        )
-    check_in_range(jnp.asarray(factors), "multiplicative: factors", 0.0, 1.0)
-    if any(t not in infractions for t in terminal):
-        raise ConfigError(f"multiplicative: terminal {terminal} must be among infractions {infractions}")
+    Multiplicative(completion=completion, infractions=infractions, factors=tuple(factors), terminal=terminal).validate()
     return Multiplicative(
         completion=completion, infractions=infractions, factors=tuple(float(f) for f in factors), terminal=terminal
     )
@@ -201,6 +222,15 @@ class Coverage(RewardTransform):
     weight: Array | float = 1.0
     name: str = struct.field(pytree_node=False, default="coverage")
     per_episode: bool = struct.field(pytree_node=False, default=True)
+
+    def validate(self) -> Coverage:
+        """``cell`` callable, ``num_cells`` a positive int (static), ``bonus`` and ``weight`` finite."""
+        if not callable(self.cell):
+            raise ConfigError("coverage: cell must be a callable obs -> int cell index")
+        check_positive_int(self.num_cells, "coverage: num_cells")
+        check_finite(self.bonus, "coverage: bonus")
+        check_finite(self.weight, "coverage: weight")
+        return self
 
     def init(self, key, spec: TransformSpec) -> Array:
         return jnp.zeros((spec.num_envs, self.num_cells), bool)
@@ -237,12 +267,9 @@ def coverage(
 ) -> RewardTransform:
     """A new stream paying ``bonus`` for each first visit of a cell ``cell(obs) in [0,
     num_cells)`` (see ``Coverage``)."""
-    if not callable(cell):
-        raise ConfigError("coverage: cell must be a callable obs -> int cell index")
-    check_positive_int(num_cells, "coverage: num_cells")
-    check_finite(bonus, "coverage: bonus")
-    check_finite(weight, "coverage: weight")
-    return Coverage(cell=cell, num_cells=num_cells, bonus=bonus, weight=weight, name=name, per_episode=per_episode)
+    return Coverage(
+        cell=cell, num_cells=num_cells, bonus=bonus, weight=weight, name=name, per_episode=per_episode
+    ).validate()
 
 
 # --------------------------------------------------------------------------- per-episode counter
@@ -258,6 +285,11 @@ class CappedCount(RewardTransform):
 
     stream: str = struct.field(pytree_node=False, default=TASK)
     max_count: Array | int = 1
+
+    def validate(self) -> CappedCount:
+        """``max_count`` a whole number >= 1, element by element (swept values too)."""
+        check_count(self.max_count, "capped_count: max_count")
+        return self
 
     def init(self, key, spec: TransformSpec) -> Array:
         return jnp.zeros((spec.num_envs,), jnp.int32)
@@ -278,8 +310,7 @@ class CappedCount(RewardTransform):
 
 def capped_count(stream: str = TASK, max_count: int = 1) -> RewardTransform:
     """Positive rewards of ``stream`` pay only for the first ``max_count`` events per episode."""
-    check_positive_int(max_count, "capped_count: max_count")
-    return CappedCount(stream=stream, max_count=max_count)
+    return CappedCount(stream=stream, max_count=max_count).validate()
 
 
 __all__ = [

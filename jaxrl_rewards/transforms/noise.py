@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from flax import struct
 
 from jaxrl_rewards.core.streams import TASK, map_rewards, select_streams
@@ -49,6 +50,13 @@ class SignFlip(_Noisy):
     p: Array | float = 0.1
     correct: bool = struct.field(pytree_node=False, default=False)
 
+    def validate(self) -> SignFlip:
+        """``p`` in ``[0, 1]`` (``[0, 0.499]`` with ``correct``), element by element."""
+        check_in_range(self.p, "sign_flip: p", 0.0, 1.0)
+        if self.correct:
+            check_in_range(self.p, "sign_flip: p (with correct=True)", 0.0, 0.499)
+        return self
+
     def _noise(self, key, reward):
         flip = jax.random.bernoulli(key, self.p, reward.shape)
         out = jnp.where(flip, -reward, reward)
@@ -57,10 +65,7 @@ class SignFlip(_Noisy):
 
 def sign_flip(p: float, streams: StreamSelection = (TASK,), correct: bool = False) -> RewardTransform:
     """Flip reward signs with probability ``p`` (optionally unbiased, see ``SignFlip``)."""
-    check_in_range(p, "sign_flip: p", 0.0, 1.0)
-    if correct:
-        check_in_range(p, "sign_flip: p (with correct=True)", 0.0, 0.499)
-    return SignFlip(p=p, correct=correct, streams=_tuple(streams))
+    return SignFlip(p=p, correct=correct, streams=_tuple(streams)).validate()
 
 
 class BinaryNoise(_Noisy):
@@ -72,6 +77,11 @@ class BinaryNoise(_Noisy):
     rho_fp: Array | float = 0.1
     rho_fn: Array | float = 0.1
     correct: bool = struct.field(pytree_node=False, default=False)
+
+    def validate(self) -> BinaryNoise:
+        """Both rates in ``[0, 1]`` and ``rho_fp + rho_fn < 1``, element by element."""
+        _check_rates(self.rho_fp, self.rho_fn, "binary_noise")
+        return self
 
     def _noise(self, key, reward):
         u = jax.random.uniform(key, reward.shape)
@@ -89,11 +99,9 @@ def unbias_binary(reward: Array, rho_fp: Array | float, rho_fn: Array | float) -
 def _check_rates(rho_fp, rho_fn, who):
     check_in_range(rho_fp, f"{who}: rho_fp", 0.0, 1.0)
     check_in_range(rho_fn, f"{who}: rho_fn", 0.0, 1.0)
-    try:
-        bad = float(rho_fp) + float(rho_fn) >= 1.0
-    except (TypeError, jax.errors.ConcretizationTypeError):
-        bad = False
-    if bad:
+    if isinstance(rho_fp, jax.core.Tracer) or isinstance(rho_fn, jax.core.Tracer):
+        return
+    if np.any(np.asarray(rho_fp, np.float64) + np.asarray(rho_fn, np.float64) >= 1.0):
         raise ConfigError(f"{who}: rho_fp + rho_fn must be < 1 (got {rho_fp} + {rho_fn}); the noise is not invertible")
 
 
@@ -101,8 +109,7 @@ def binary_noise(
     rho_fp: float, rho_fn: float, streams: StreamSelection = (TASK,), correct: bool = False
 ) -> RewardTransform:
     """False-positive/false-negative noise on binary rewards (see ``BinaryNoise``)."""
-    _check_rates(rho_fp, rho_fn, "binary_noise")
-    return BinaryNoise(rho_fp=rho_fp, rho_fn=rho_fn, correct=correct, streams=_tuple(streams))
+    return BinaryNoise(rho_fp=rho_fp, rho_fn=rho_fn, correct=correct, streams=_tuple(streams)).validate()
 
 
 class CorrectBinaryNoise(RewardTransform):
@@ -114,6 +121,11 @@ class CorrectBinaryNoise(RewardTransform):
     rho_fn: Array | float = 0.1
     streams: StreamSelection = struct.field(pytree_node=False, default=(TASK,))
 
+    def validate(self) -> CorrectBinaryNoise:
+        """Both rates in ``[0, 1]`` and ``rho_fp + rho_fn < 1``, element by element."""
+        _check_rates(self.rho_fp, self.rho_fn, "correct_binary_noise")
+        return self
+
     def apply(self, state, streams: Streams, batch: Transition):
         names = select_streams(streams, self.streams, "correct_binary_noise")
         return map_rewards(streams, names, lambda _, s: unbias_binary(s.reward, self.rho_fp, self.rho_fn)), state
@@ -121,8 +133,7 @@ class CorrectBinaryNoise(RewardTransform):
 
 def correct_binary_noise(rho_fp: float, rho_fn: float, streams: StreamSelection = (TASK,)) -> RewardTransform:
     """The unbiased correction for known binary-noise rates (see ``CorrectBinaryNoise``)."""
-    _check_rates(rho_fp, rho_fn, "correct_binary_noise")
-    return CorrectBinaryNoise(rho_fp=rho_fp, rho_fn=rho_fn, streams=_tuple(streams))
+    return CorrectBinaryNoise(rho_fp=rho_fp, rho_fn=rho_fn, streams=_tuple(streams)).validate()
 
 
 class GaussianNoise(_Noisy):
@@ -131,14 +142,18 @@ class GaussianNoise(_Noisy):
 
     std: Array | float = 0.1
 
+    def validate(self) -> GaussianNoise:
+        """``std >= 0``, element by element (swept values too)."""
+        check_nonnegative(self.std, "gaussian_noise: std")
+        return self
+
     def _noise(self, key, reward):
         return reward + self.std * jax.random.normal(key, reward.shape)
 
 
 def gaussian_noise(std: float, streams: StreamSelection = (TASK,)) -> RewardTransform:
     """Additive Gaussian reward noise with standard deviation ``std``."""
-    check_nonnegative(std, "gaussian_noise: std")
-    return GaussianNoise(std=std, streams=_tuple(streams))
+    return GaussianNoise(std=std, streams=_tuple(streams)).validate()
 
 
 class DelayState(struct.PyTreeNode):
@@ -157,6 +172,12 @@ class DelayRewards(RewardTransform):
 
     interval: int | None = struct.field(pytree_node=False, default=None)
     streams: StreamSelection = struct.field(pytree_node=False, default=(TASK,))
+
+    def validate(self) -> DelayRewards:
+        """``interval`` is ``None`` or a positive int (static)."""
+        if self.interval is not None:
+            check_positive_int(self.interval, "delay_rewards: interval")
+        return self
 
     def init(self, key, spec: TransformSpec) -> DelayState:
         names = spec.streams if self.streams is None else self.streams
@@ -187,9 +208,7 @@ class DelayRewards(RewardTransform):
 
 def delay_rewards(interval: int | None = None, streams: StreamSelection = (TASK,)) -> RewardTransform:
     """Pay accumulated rewards every ``interval`` steps and at episode ends (see ``DelayRewards``)."""
-    if interval is not None:
-        check_positive_int(interval, "delay_rewards: interval")
-    return DelayRewards(interval=interval, streams=_tuple(streams))
+    return DelayRewards(interval=interval, streams=_tuple(streams)).validate()
 
 
 __all__ = [

@@ -40,6 +40,20 @@ class StaticWeights(RewardTransform):
     weights: tuple[Array | float, ...] = ()
     others: Array | float | None = None
 
+    def validate(self) -> StaticWeights:
+        """At least one stream, one weight per stream, every weight and ``others`` finite
+        (element by element: swept values too)."""
+        if not self.names or len(self.weights) != len(self.names):
+            raise ConfigError(
+                f"static_weights: give one weight per stream (at least one); got streams {list(self.names)} and "
+                f"{len(self.weights)} weights"
+            )
+        for name, w in zip(self.names, self.weights, strict=True):
+            check_finite(w, f"static_weights: weight of {name!r}")
+        if self.others is not None:
+            check_finite(self.others, "static_weights: others")
+        return self
+
     def apply(self, state, streams: Streams, batch: Transition):
         _need(streams, self.names, "static_weights")
         out = dict(streams)
@@ -54,11 +68,7 @@ def static_weights(weights: Mapping[str, float], others: float | None = None) ->
     """Set the weights of the named streams (sweepable leaves); ``others`` for the rest."""
     if not weights:
         raise ConfigError("static_weights: give at least one stream weight")
-    for name, w in weights.items():
-        check_finite(w, f"static_weights: weight of {name!r}")
-    if others is not None:
-        check_finite(others, "static_weights: others")
-    return StaticWeights(names=tuple(weights), weights=tuple(weights.values()), others=others)
+    return StaticWeights(names=tuple(weights), weights=tuple(weights.values()), others=others).validate()
 
 
 # --------------------------------------------------------------------------- dynamic
@@ -104,6 +114,30 @@ class DynamicWeights(RewardTransform):
     scales: tuple[Array | float, ...] | None = None
     rate: Array | float = 0.1
     ema: Array | float = 0.1
+
+    def validate(self) -> DynamicWeights:
+        """At least one stream; ``total > 0``, ``eps > 0``, ``rate`` and ``ema`` in ``[0, 1]``
+        (element by element: swept values too); ``mode`` one of the two; ``least_satisfied``
+        has one target and one positive scale per stream."""
+        if not self.names:
+            raise ConfigError("dynamic_weights: give at least one stream")
+        check_positive(self.total, "dynamic_weights: total")
+        check_positive(self.eps, "dynamic_weights: eps")
+        check_in_range(self.rate, "dynamic_weights: rate", 0.0, 1.0)
+        check_in_range(self.ema, "dynamic_weights: ema", 0.0, 1.0)
+        if self.mode == "least_satisfied":
+            if self.targets is None or len(self.targets) != len(self.names):
+                raise ConfigError("dynamic_weights: least_satisfied needs one target per stream")
+            if self.scales is None or len(self.scales) != len(self.names):
+                raise ConfigError("dynamic_weights: need one scale per stream")
+            for name, target, scale in zip(self.names, self.targets, self.scales, strict=True):
+                check_finite(target, f"dynamic_weights: target of {name!r}")
+                check_positive(scale, f"dynamic_weights: scales ({name!r})")
+        elif self.mode != "inverse_magnitude":
+            raise ConfigError(
+                f"dynamic_weights: mode must be 'inverse_magnitude' or 'least_satisfied', got {self.mode!r}"
+            )
+        return self
 
     def init(self, key, spec: TransformSpec) -> DynamicState:
         _need(spec.streams, self.names, "dynamic_weights")
@@ -181,25 +215,12 @@ def dynamic_weights(
         eps: added to magnitudes.
     """
     names = tuple(names)
-    if not names:
-        raise ConfigError("dynamic_weights: give at least one stream")
-    check_positive(total, "dynamic_weights: total")
-    check_positive(eps, "dynamic_weights: eps")
-    check_in_range(rate, "dynamic_weights: rate", 0.0, 1.0)
-    check_in_range(ema, "dynamic_weights: ema", 0.0, 1.0)
     if mode == "least_satisfied":
-        if targets is None or len(targets) != len(names):
-            raise ConfigError("dynamic_weights: least_satisfied needs one target per stream")
         scales = tuple(1.0 for _ in names) if scales is None else tuple(scales)
-        if len(scales) != len(names):
-            raise ConfigError("dynamic_weights: need one scale per stream")
-        check_positive(jnp.asarray(scales), "dynamic_weights: scales")
-        targets = tuple(targets)
-    elif mode != "inverse_magnitude":
-        raise ConfigError(f"dynamic_weights: mode must be 'inverse_magnitude' or 'least_satisfied', got {mode!r}")
+        targets = None if targets is None else tuple(targets)
     return DynamicWeights(
         names=names, mode=mode, total=total, eps=eps, targets=targets, scales=scales, rate=rate, ema=ema
-    )
+    ).validate()
 
 
 # --------------------------------------------------------------------------- conditioned
@@ -236,6 +257,29 @@ class ConditionedScalarization(RewardTransform):
     to: str = struct.field(pytree_node=False, default=TASK)
     scales: tuple[Array | float, ...] = ()
     utopia: tuple[Array | float, ...] = ()
+
+    def validate(self) -> ConditionedScalarization:
+        """At least one objective; ``utility`` one of ``UTILITIES``; one scale ``> 0`` per
+        objective; for Chebyshev one finite utopia value per objective (element by element:
+        swept values too)."""
+        if not self.names:
+            raise ConfigError("conditioned_scalarization: give at least one objective stream")
+        if self.utility not in UTILITIES:
+            raise ConfigError(
+                f"conditioned_scalarization: utility must be one of {UTILITIES}, got {self.utility!r}"
+            )
+        if len(self.scales) != len(self.names):
+            raise ConfigError("conditioned_scalarization: need one scale per objective")
+        for name, scale in zip(self.names, self.scales, strict=True):
+            check_positive(scale, f"conditioned_scalarization: scales ({name!r})")
+        if self.utility == "chebyshev":
+            if len(self.utopia) != len(self.names):
+                raise ConfigError(
+                    "conditioned_scalarization: chebyshev needs a utopia point with one value per objective"
+                )
+            for name, value in zip(self.names, self.utopia, strict=True):
+                check_finite(value, f"conditioned_scalarization: utopia ({name!r})")
+        return self
 
     def init(self, key, spec: TransformSpec) -> Array:
         _need(spec.streams, self.names, "conditioned_scalarization")
@@ -279,22 +323,15 @@ def conditioned_scalarization(
     """Scalarise ``names`` into ``to`` with the per-episode weights in ``info[weights_key]``
     (see ``ConditionedScalarization``). ``utopia`` (scaled units) is needed for Chebyshev."""
     names = tuple(names)
-    if not names:
-        raise ConfigError("conditioned_scalarization: give at least one objective stream")
-    if utility not in UTILITIES:
-        raise ConfigError(f"conditioned_scalarization: utility must be one of {UTILITIES}, got {utility!r}")
     scales = tuple(1.0 for _ in names) if scales is None else tuple(float(s) for s in scales)
-    if len(scales) != len(names):
-        raise ConfigError("conditioned_scalarization: need one scale per objective")
-    check_positive(jnp.asarray(scales), "conditioned_scalarization: scales")
-    if utility == "chebyshev":
-        if utopia is None or len(utopia) != len(names):
-            raise ConfigError("conditioned_scalarization: chebyshev needs a utopia point with one value per objective")
-        check_finite(jnp.asarray(utopia), "conditioned_scalarization: utopia")
-    utopia = tuple(0.0 for _ in names) if utopia is None else tuple(float(u) for u in utopia)
+    if utopia is None:
+        # linear needs no utopia (zeros); Chebyshev without one is rejected by validate()
+        utopia = tuple(0.0 for _ in names) if utility != "chebyshev" else ()
+    else:
+        utopia = tuple(float(u) for u in utopia)
     return ConditionedScalarization(
         names=names, utility=utility, weights_key=weights_key, to=to, scales=scales, utopia=utopia
-    )
+    ).validate()
 
 
 __all__ = [

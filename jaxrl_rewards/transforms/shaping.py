@@ -108,6 +108,16 @@ class PotentialShaping(RewardTransform):
     to: str = struct.field(pytree_node=False, default=TASK)
     as_stream: str | None = struct.field(pytree_node=False, default=None)
 
+    def validate(self) -> PotentialShaping:
+        """``potential`` callable, ``coef`` finite, ``gamma`` (when set) ``>= 0``, element by
+        element (swept values too)."""
+        if not callable(self.potential):
+            raise ConfigError(f"potential_shaping: potential must be callable, got {type(self.potential).__name__}")
+        check_finite(self.coef, "potential_shaping: coef")
+        if self.gamma is not None:
+            check_nonnegative(self.gamma, "potential_shaping: gamma")
+        return self
+
     def term(self, batch: Transition, gamma: Array | float) -> Array:
         """The shaping term ``coef * F`` for a batch, ``[T, N]``."""
         phi = potentials(self.potential, batch.obs)
@@ -137,12 +147,7 @@ def potential_shaping(
         gamma: discount in ``F``; ``None`` uses the target stream's (the invariant case).
         as_stream: put ``F`` in a new stream of this name instead of adding it to ``to``.
     """
-    if not callable(potential):
-        raise ConfigError(f"potential_shaping: potential must be callable, got {type(potential).__name__}")
-    check_finite(coef, "potential_shaping: coef")
-    if gamma is not None:
-        check_nonnegative(gamma, "potential_shaping: gamma")
-    return PotentialShaping(potential=potential, coef=coef, gamma=gamma, to=to, as_stream=as_stream)
+    return PotentialShaping(potential=potential, coef=coef, gamma=gamma, to=to, as_stream=as_stream).validate()
 
 
 def non_potential_shaping(
@@ -196,6 +201,18 @@ class LearnedPotential(RewardTransform):
     to: str = struct.field(pytree_node=False, default=TASK)
     hidden_sizes: tuple[int, ...] = struct.field(pytree_node=False, default=(32,))
     fit_steps: int = struct.field(pytree_node=False, default=4)
+
+    def validate(self) -> LearnedPotential:
+        """``coef`` finite, ``learning_rate > 0`` (element by element: swept values too);
+        ``fit_steps`` and every hidden size positive ints (static)."""
+        check_finite(self.coef, "learned_potential: coef")
+        check_positive(self.learning_rate, "learned_potential: learning_rate")
+        check_positive_int(self.fit_steps, "learned_potential: fit_steps")
+        if not self.hidden_sizes or any(
+            isinstance(h, bool) or not isinstance(h, int) or h <= 0 for h in self.hidden_sizes
+        ):
+            raise ConfigError(f"learned_potential: hidden_sizes must be positive ints, got {self.hidden_sizes!r}")
+        return self
 
     def _net(self) -> _ValueNet:
         return _ValueNet(self.hidden_sizes)
@@ -256,14 +273,9 @@ def learned_potential(
 ) -> RewardTransform:
     """Potential shaping whose potential is a value network fitted to the env reward's
     returns in ``update`` (see ``LearnedPotential``)."""
-    check_finite(coef, "learned_potential: coef")
-    check_positive(learning_rate, "learned_potential: learning_rate")
-    check_positive_int(fit_steps, "learned_potential: fit_steps")
-    if not hidden_sizes or any(not isinstance(h, int) or h <= 0 for h in hidden_sizes):
-        raise ConfigError(f"learned_potential: hidden_sizes must be positive ints, got {hidden_sizes!r}")
     return LearnedPotential(
         coef=coef, learning_rate=learning_rate, to=to, hidden_sizes=tuple(hidden_sizes), fit_steps=fit_steps
-    )
+    ).validate()
 
 
 # --------------------------------------------------------------------------- bilevel weight
@@ -311,6 +323,17 @@ class BilevelShaping(RewardTransform):
     to: str = struct.field(pytree_node=False, default=TASK)
     state_baseline: bool = struct.field(pytree_node=False, default=True)
 
+    def validate(self) -> BilevelShaping:
+        """``potential`` callable; ``init_weight >= 0``, ``learning_rate > 0``,
+        ``max_weight > 0``, ``baseline_ridge > 0``, element by element (swept values too)."""
+        if not callable(self.potential):
+            raise ConfigError(f"bilevel_shaping: potential must be callable, got {type(self.potential).__name__}")
+        check_nonnegative(self.init_weight, "bilevel_shaping: init_weight")
+        check_positive(self.learning_rate, "bilevel_shaping: learning_rate")
+        check_positive(self.max_weight, "bilevel_shaping: max_weight")
+        check_positive(self.baseline_ridge, "bilevel_shaping: baseline_ridge")
+        return self
+
     def init(self, key: PRNGKey, spec: TransformSpec) -> BilevelState:
         return BilevelState(weight=jnp.asarray(self.init_weight, jnp.float32))
 
@@ -352,11 +375,6 @@ def bilevel_shaping(
 ) -> RewardTransform:
     """Potential shaping with a learned weight in ``[0, max_weight]`` that is driven toward 0
     when the shaping works against the task return (see ``BilevelShaping``)."""
-    if not callable(potential):
-        raise ConfigError(f"bilevel_shaping: potential must be callable, got {type(potential).__name__}")
-    check_nonnegative(init_weight, "bilevel_shaping: init_weight")
-    check_positive(learning_rate, "bilevel_shaping: learning_rate")
-    check_positive(max_weight, "bilevel_shaping: max_weight")
     return BilevelShaping(
         potential=potential,
         init_weight=init_weight,
@@ -364,7 +382,7 @@ def bilevel_shaping(
         max_weight=max_weight,
         to=to,
         state_baseline=bool(state_baseline),
-    )
+    ).validate()
 
 
 __all__ = [

@@ -61,6 +61,18 @@ class TeacherReward(RewardTransform):
     to: str = struct.field(pytree_node=False, default=TASK)
     as_stream: str | None = struct.field(pytree_node=False, default=None)
 
+    def validate(self) -> TeacherReward:
+        """``values`` a finite ``[S]`` array (``S >= 1``), ``coef`` finite, ``gamma`` (when set)
+        in ``[0, 1]``, element by element (swept values too)."""
+        shape = np.shape(self.values) if self.values is not None else None
+        if shape is None or len(shape) != 1 or shape[0] < 1:
+            raise ConfigError(f"teacher_reward: values must be V* per state, shape [S], got shape {shape}")
+        check_finite(self.values, "teacher_reward: values")
+        check_finite(self.coef, "teacher_reward: coef")
+        if self.gamma is not None:
+            check_in_range(self.gamma, "teacher_reward: gamma", 0.0, 1.0)
+        return self
+
     def potential(self, obs: Array) -> Array:
         """``V*`` of one observation."""
         return self.values[self.state_index(obs)]
@@ -91,14 +103,13 @@ def teacher_reward(
 ) -> RewardTransform:
     """The teacher reward of ``values = V* [S]`` (module docstring); ``ConfigError`` unless
     ``values`` is a finite ``[S]`` array."""
-    arr = jnp.asarray(values, jnp.float32)
-    if arr.ndim != 1 or arr.shape[0] < 1:
-        raise ConfigError(f"teacher_reward: values must be V* per state, shape [S], got shape {arr.shape}")
-    check_finite(np.asarray(values), "teacher_reward: values")
-    check_finite(coef, "teacher_reward: coef")
-    if gamma is not None:
-        check_in_range(gamma, "teacher_reward: gamma", 0.0, 1.0)
-    return TeacherReward(values=arr, coef=coef, gamma=gamma, state_index=state_index, to=to, as_stream=as_stream)
+    try:
+        arr = jnp.asarray(values, jnp.float32)
+    except (TypeError, ValueError) as err:
+        raise ConfigError(f"teacher_reward: values must be V* per state, [S] numbers, got {values!r}") from err
+    return TeacherReward(
+        values=arr, coef=coef, gamma=gamma, state_index=state_index, to=to, as_stream=as_stream
+    ).validate()
 
 
 def tabular_optimal_values(

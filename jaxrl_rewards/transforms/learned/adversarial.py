@@ -38,7 +38,14 @@ from flax import struct
 from jaxrl_rewards.core.rollout import reset_envs, rollout
 from jaxrl_rewards.core.streams import TASK
 from jaxrl_rewards.core.types import Array, Metrics, PRNGKey, Stream, Streams, TransformSpec, Transition
-from jaxrl_rewards.core.validation import ConfigError, check_nonnegative, check_positive, check_positive_int
+from jaxrl_rewards.core.validation import (
+    ConfigError,
+    check_finite,
+    check_in_range,
+    check_nonnegative,
+    check_positive,
+    check_positive_int,
+)
 from jaxrl_rewards.transforms.core import RewardTransform
 from jaxrl_rewards.transforms.learned.features import (
     RewardNet,
@@ -107,6 +114,26 @@ class AdversarialReward(RewardTransform):
     gamma: Array | float = 0.99
     reward_clip: Array | float = 10.0
     weight: Array | float = 1.0
+
+    def validate(self) -> AdversarialReward:
+        """``kind`` in ``KINDS``, ``reward_form`` softplus or logit; ``gp_coef >= 0``,
+        ``gp_center >= 0``, ``learning_rate > 0``, ``reward_clip > 0``, ``gamma`` in ``[0, 1]``,
+        ``weight`` finite (element by element: swept values too); ``num_updates`` and
+        ``minibatch_size`` positive ints. The expert data is checked by the factory."""
+        who = "adversarial_reward"
+        if self.kind not in KINDS:
+            raise ConfigError(f"{who}: kind must be one of {KINDS}, got {self.kind!r}")
+        if self.reward_form not in ("softplus", "logit"):
+            raise ConfigError(f"{who}: reward_form must be 'softplus' or 'logit', got {self.reward_form!r}")
+        check_nonnegative(self.gp_coef, f"{who}: gp_coef")
+        check_nonnegative(self.gp_center, f"{who}: gp_center")
+        check_positive(self.learning_rate, f"{who}: learning_rate")
+        check_positive(self.reward_clip, f"{who}: reward_clip")
+        check_in_range(self.gamma, f"{who}: gamma", 0.0, 1.0)
+        check_finite(self.weight, f"{who}: weight")
+        check_positive_int(self.num_updates, f"{who}: num_updates")
+        check_positive_int(self.minibatch_size, f"{who}: minibatch_size")
+        return self
 
     def _net(self) -> RewardNet:
         return RewardNet(self.hidden_sizes, "tanh")
@@ -263,18 +290,8 @@ def adversarial_reward(
             new stream ``name`` with weight ``weight``.
     """
     _check_expert(expert)
-    if kind not in KINDS:
-        raise ConfigError(f"kind must be one of {KINDS}, got {kind!r}")
     if reward_form is None:
         reward_form = "softplus" if kind == "gail" else "logit"
-    if reward_form not in ("softplus", "logit"):
-        raise ConfigError(f"reward_form must be 'softplus' or 'logit', got {reward_form!r}")
-    check_nonnegative(gp_coef, "gp_coef")
-    check_nonnegative(gp_center, "gp_center")
-    check_positive(learning_rate, "learning_rate")
-    check_positive(reward_clip, "reward_clip")
-    check_positive_int(num_updates, "num_updates")
-    check_positive_int(minibatch_size, "minibatch_size")
     return AdversarialReward(
         expert=jax.tree.map(jnp.asarray, expert),
         kind=kind,
@@ -291,7 +308,7 @@ def adversarial_reward(
         gamma=gamma,
         reward_clip=reward_clip,
         weight=weight,
-    )
+    ).validate()
 
 
 def gail_reward(expert: ExpertData, **kwargs: Any) -> AdversarialReward:

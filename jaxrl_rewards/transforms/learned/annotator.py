@@ -65,6 +65,23 @@ class AnnotatorBonus(RewardTransform):
     coef: Array | float = 0.1
     learning_rate: Array | float = 3e-3
 
+    def validate(self) -> AnnotatorBonus:
+        """``annotator`` callable, ``mode`` in ``MODES``, the sizes positive ints and
+        ``max_queries`` a non-negative int (static); ``coef >= 0`` and ``learning_rate > 0``
+        (element by element: swept values too)."""
+        who = "annotator_bonus"
+        if not callable(self.annotator):
+            raise ConfigError(f"{who}: annotator must be a function obs -> label, got {type(self.annotator).__name__}")
+        if self.mode not in MODES:
+            raise ConfigError(f"{who}: mode must be one of {MODES}, got {self.mode!r}")
+        for field in ("queries_per_update", "capacity", "num_updates", "minibatch_size"):
+            check_positive_int(getattr(self, field), f"{who}: {field}")
+        if isinstance(self.max_queries, bool) or not isinstance(self.max_queries, int) or self.max_queries < 0:
+            raise ConfigError(f"{who}: max_queries must be a non-negative int, got {self.max_queries!r}")
+        check_nonnegative(self.coef, f"{who}: coef")
+        check_positive(self.learning_rate, f"{who}: learning_rate")
+        return self
+
     def _net(self) -> RewardNet:
         return RewardNet(self.hidden_sizes, "relu")
 
@@ -178,21 +195,6 @@ def annotator_bonus(
         queries_per_update, max_queries: labels requested per update and in total (budget).
         capacity, num_updates, minibatch_size, hidden_sizes, learning_rate: the distilled model.
     """
-    if not callable(annotator):
-        raise ConfigError(f"annotator must be a function obs -> label, got {type(annotator).__name__}")
-    if mode not in MODES:
-        raise ConfigError(f"mode must be one of {MODES}, got {mode!r}")
-    for field, value in (
-        ("queries_per_update", queries_per_update),
-        ("capacity", capacity),
-        ("num_updates", num_updates),
-        ("minibatch_size", minibatch_size),
-    ):
-        check_positive_int(value, field)
-    if not isinstance(max_queries, int) or max_queries < 0:
-        raise ConfigError(f"max_queries must be a non-negative int, got {max_queries!r}")
-    check_nonnegative(coef, "coef")
-    check_positive(learning_rate, "learning_rate")
     return AnnotatorBonus(
         annotator=annotator,
         mode=mode,
@@ -205,7 +207,7 @@ def annotator_bonus(
         name=name,
         coef=coef,
         learning_rate=learning_rate,
-    )
+    ).validate()
 
 
 __all__ = ["MODES", "AnnotatorBonus", "AnnotatorState", "annotator_bonus"]

@@ -98,6 +98,18 @@ class OutcomeReward(RewardTransform):
     replace_task: bool = struct.field(pytree_node=False, default=False)
     name: str = struct.field(pytree_node=False, default="implicit")
 
+    def validate(self) -> OutcomeReward:
+        """``threshold`` and ``coef`` finite, ``learning_rate > 0``, ``l2 >= 0`` (element by
+        element: swept values too); ``num_updates`` a positive int, ``name`` non-empty."""
+        check_finite(self.threshold, "outcome_reward: threshold")
+        check_positive(self.learning_rate, "outcome_reward: learning_rate")
+        check_nonnegative(self.l2, "outcome_reward: l2")
+        check_finite(self.coef, "outcome_reward: coef")
+        check_positive_int(self.num_updates, "outcome_reward: num_updates")
+        if not isinstance(self.name, str) or not self.name:
+            raise ConfigError(f"outcome_reward: name must be a non-empty string, got {self.name!r}")
+        return self
+
     def init(self, key: PRNGKey, spec: TransformSpec) -> OutcomeRewardState:
         del key
         n = getattr(spec.action_space, "n", None)
@@ -167,13 +179,6 @@ def outcome_reward(
 ) -> RewardTransform:
     """Implicit step rewards learned from episode outcomes (module docstring); ``ConfigError``
     on bad values."""
-    check_finite(threshold, "outcome_reward: threshold")
-    check_positive(learning_rate, "outcome_reward: learning_rate")
-    check_nonnegative(l2, "outcome_reward: l2")
-    check_finite(coef, "outcome_reward: coef")
-    check_positive_int(num_updates, "outcome_reward: num_updates")
-    if not isinstance(name, str) or not name:
-        raise ConfigError(f"outcome_reward: name must be a non-empty string, got {name!r}")
     return OutcomeReward(
         threshold=threshold,
         learning_rate=learning_rate,
@@ -182,7 +187,7 @@ def outcome_reward(
         num_updates=num_updates,
         replace_task=bool(replace_task),
         name=name,
-    )
+    ).validate()
 
 
 __all__ = ["OutcomeReward", "OutcomeRewardState", "episode_segments", "features", "outcome_reward"]

@@ -92,6 +92,14 @@ class PluralisticRewardModel(RewardTransform):
     target: str = struct.field(pytree_node=False, default=TASK)
     learning_rate: Array | float = 3e-3
 
+    def validate(self) -> PluralisticRewardModel:
+        """``num_components`` and ``num_updates`` positive ints (static); ``learning_rate > 0``
+        (element by element: swept values too). The preference data is checked by the factory."""
+        check_positive_int(self.num_components, "pluralistic_reward_model: num_components")
+        check_positive_int(self.num_updates, "pluralistic_reward_model: num_updates")
+        check_positive(self.learning_rate, "pluralistic_reward_model: learning_rate")
+        return self
+
     def _net(self) -> RewardNet:
         return RewardNet(self.hidden_sizes, "relu")
 
@@ -183,9 +191,6 @@ def pluralistic_reward_model(
         raise ConfigError(f"data must be UserPreferences (see user_preferences), got {type(data).__name__}")
     if user is not None and (not isinstance(user, UserPreferences) or user.label.shape[0] != 1):
         raise ConfigError("user must be UserPreferences with a single user (labels [1, Q])")
-    check_positive_int(num_components, "num_components")
-    check_positive_int(num_updates, "num_updates")
-    check_positive(learning_rate, "learning_rate")
     return PluralisticRewardModel(
         data=data,
         user=user,
@@ -195,7 +200,7 @@ def pluralistic_reward_model(
         num_updates=num_updates,
         target=target,
         learning_rate=learning_rate,
-    )
+    ).validate()
 
 
 __all__ = [

@@ -94,6 +94,11 @@ class KLPenalty(RewardTransform):
     name: str = struct.field(pytree_node=False, default="kl_penalty")
     to: str | None = struct.field(pytree_node=False, default=None)
 
+    def validate(self) -> KLPenalty:
+        """``coef >= 0``, element by element (swept values too)."""
+        check_nonnegative(self.coef, "kl_penalty: coef")
+        return self
+
     def penalty_reward(self, batch: Transition) -> Array:
         """``-(log pi - log pi_ref)`` per transition, ``[T, N]``, with ``log pi`` read from
         ``batch.info["policy_log_prob"]``; a batch without it raises ``ConfigError`` (at trace time)."""
@@ -131,8 +136,7 @@ def kl_penalty(reference: Any = None, coef: float = 0.1, name: str = "kl_penalty
         name: the new stream's name (weight ``coef``), when ``to`` is ``None``.
         to: add ``coef * penalty`` to this existing stream instead of adding a stream.
     """
-    check_nonnegative(coef, "kl_penalty: coef")
-    return KLPenalty(reference=_as_reference(reference), coef=coef, name=name, to=to)
+    return KLPenalty(reference=_as_reference(reference), coef=coef, name=name, to=to).validate()
 
 
 # --------------------------------------------------------------------------- occupancy penalty
@@ -177,6 +181,20 @@ class OccupancyPenalty(RewardTransform):
     minibatch_size: int = struct.field(pytree_node=False, default=128)
     name: str = struct.field(pytree_node=False, default="occupancy_penalty")
     inputs: tuple[str, ...] = struct.field(pytree_node=False, default=("obs", "action"))
+
+    def validate(self) -> OccupancyPenalty:
+        """``divergence`` chi2 or kl; ``coef >= 0``, ``learning_rate > 0``, ``logit_clip > 0``
+        (element by element: swept values too); ``num_updates`` and ``minibatch_size``
+        positive ints. The reference samples are checked by the factory."""
+        who = "occupancy_penalty"
+        if self.divergence not in ("chi2", "kl"):
+            raise ConfigError(f"{who}: divergence must be 'chi2' or 'kl', got {self.divergence!r}")
+        check_nonnegative(self.coef, f"{who}: coef")
+        check_positive(self.learning_rate, f"{who}: learning_rate")
+        check_positive(self.logit_clip, f"{who}: logit_clip")
+        check_positive_int(self.num_updates, f"{who}: num_updates")
+        check_positive_int(self.minibatch_size, f"{who}: minibatch_size")
+        return self
 
     def _net(self) -> RewardNet:
         return RewardNet(self.hidden_sizes, "relu")
@@ -280,13 +298,6 @@ def occupancy_penalty(
         raise ConfigError(
             f"reference obs {jnp.shape(reference.obs)} and action {jnp.shape(reference.action)} must share M >= 1"
         )
-    if divergence not in ("chi2", "kl"):
-        raise ConfigError(f"divergence must be 'chi2' or 'kl', got {divergence!r}")
-    check_nonnegative(coef, "occupancy_penalty: coef")
-    check_positive(learning_rate, "learning_rate")
-    check_positive(logit_clip, "logit_clip")
-    check_positive_int(num_updates, "num_updates")
-    check_positive_int(minibatch_size, "minibatch_size")
     return OccupancyPenalty(
         reference=reference,
         coef=coef,
@@ -297,7 +308,7 @@ def occupancy_penalty(
         num_updates=num_updates,
         minibatch_size=minibatch_size,
         name=name,
-    )
+    ).validate()
 
 
 __all__ = [
