@@ -99,11 +99,14 @@ def test_importing_the_package_made_this_process_batch_exact():
 
 def test_configure_adds_the_flag_once_and_leaves_user_choices_alone():
     env = {"XLA_FLAGS": "--xla_cpu_enable_fast_math=false"}
-    assert determinism.configure(env, initialized=False)
+    assert determinism.configure(env, initialized=False, machine="x86_64")
     assert env["XLA_FLAGS"] == f"--xla_cpu_enable_fast_math=false {determinism.FLAG}"
-    assert determinism.configure(env, initialized=False) and env["XLA_FLAGS"].count("xla_cpu_max_isa") == 1
-    assert not determinism.configure({"XLA_FLAGS": "--xla_cpu_max_isa=AVX2"}, initialized=False)
+    assert determinism.configure(env, initialized=False, machine="x86_64")
+    assert env["XLA_FLAGS"].count("xla_cpu_max_isa") == 1
+    assert not determinism.configure({"XLA_FLAGS": "--xla_cpu_max_isa=AVX2"}, initialized=False, machine="x86_64")
     opted_out = {determinism.OPT_OUT: "0"}
-    assert not determinism.configure(opted_out, initialized=False) and "XLA_FLAGS" not in opted_out
+    assert not determinism.configure(opted_out, initialized=False, machine="x86_64") and "XLA_FLAGS" not in opted_out
     late = {}
-    assert not determinism.configure(late, initialized=True) and "XLA_FLAGS" not in late
+    assert not determinism.configure(late, initialized=True, machine="x86_64") and "XLA_FLAGS" not in late
+    arm = {}
+    assert not determinism.configure(arm, initialized=False, machine="aarch64") and "XLA_FLAGS" not in arm

@@ -24,16 +24,23 @@ iteration alone against the same iteration in ``jit(vmap(...))``:
 creates its CPU client; set ``JAXRL_REWARDS_BATCH_EXACT=0`` to opt out, or set your own
 ``--xla_cpu_max_isa`` (it is then left alone). It cannot act once JAX has created its backends
 (a JAX computation ran before ``jaxrl_rewards`` was imported); :func:`batch_exact` tells.
-GPU and TPU code generation is not affected by the flag; there batched and unbatched programs
-may still round differently.
+Only x86-64 CPUs get the flag (it names x86 instruction sets). GPU and TPU code generation is not
+affected by it; there batched and unbatched programs may still round differently.
 """
 
 from __future__ import annotations
 
 import os
+import platform
 from collections.abc import MutableMapping
 
-from jax._src import xla_bridge
+try:  # JAX's own answer to "has a backend been created yet?" (private, hence the fallback)
+    from jax._src.xla_bridge import backends_are_initialized
+except ImportError:  # pragma: no cover
+
+    def backends_are_initialized() -> bool:
+        """Unknown in this JAX version: assume not."""
+        return False
 
 #: The XLA flag that makes CPU code generation batch-exact (no FMA contraction).
 FLAG = "--xla_cpu_max_isa=AVX"
@@ -43,17 +50,22 @@ OPT_OUT = "JAXRL_REWARDS_BATCH_EXACT"
 _state = {"applied": False, "late": False}
 
 
-def configure(environ: MutableMapping[str, str] | None = None, initialized: bool | None = None) -> bool:
+def configure(
+    environ: MutableMapping[str, str] | None = None, initialized: bool | None = None, machine: str | None = None
+) -> bool:
     """Add :data:`FLAG` to ``environ["XLA_FLAGS"]`` (default ``os.environ``) unless the user opted
-    out (:data:`OPT_OUT`), already chose an ``--xla_cpu_max_isa``, or JAX's backends already exist
-    (``initialized``, default: asked from JAX). Returns whether the flag is now set."""
+    out (:data:`OPT_OUT`), already chose an ``--xla_cpu_max_isa``, JAX's backends already exist
+    (``initialized``, default: asked from JAX) or the CPU is not x86-64 (``machine``, default
+    ``platform.machine()``; the flag names x86 instruction sets). Returns whether the flag is now set."""
     env = os.environ if environ is None else environ
+    if (platform.machine() if machine is None else machine).lower() not in ("x86_64", "amd64"):
+        return False
     flags = env.get("XLA_FLAGS", "")
     if "--xla_cpu_max_isa" in flags:
         return FLAG in flags.split()
     if env.get(OPT_OUT, "1").strip().lower() in ("0", "false", "no", "off"):
         return False
-    if xla_bridge.backends_are_initialized() if initialized is None else initialized:
+    if backends_are_initialized() if initialized is None else initialized:
         if environ is None:
             _state["late"] = True
         return False
