@@ -1,4 +1,4 @@
-"""Batch-exact CPU code generation: a run inside ``vmap`` is bit-identical to the run alone.
+"""Batch-exact CPU code generation, so that a run inside ``vmap`` rounds as the run alone.
 
 Why runs drifted under ``vmap`` on CPU (issue 20, item 2), found by bisecting one PPO
 iteration alone against the same iteration in ``jit(vmap(...))``:
@@ -24,8 +24,12 @@ iteration alone against the same iteration in ``jit(vmap(...))``:
 creates its CPU client; set ``JAXRL_REWARDS_BATCH_EXACT=0`` to opt out, or set your own
 ``--xla_cpu_max_isa`` (it is then left alone). It cannot act once JAX has created its backends
 (a JAX computation ran before ``jaxrl_rewards`` was imported); :func:`batch_exact` tells.
-Only x86-64 CPUs get the flag (it names x86 instruction sets). GPU and TPU code generation is not
-affected by it; there batched and unbatched programs may still round differently.
+Only x86-64 CPUs get the flag (it names x86 instruction sets).
+
+Still open: on very small networks some runs still differ in the last bit of a reduction XLA
+emits differently for batched shapes (PPO's global gradient norm; ``tests/test_vmap_determinism.py``
+marks those cases as expected failures). GPU and TPU code generation is not affected by the
+flag; there batched and unbatched programs may still round differently.
 """
 
 from __future__ import annotations
