@@ -41,6 +41,7 @@ from jaxrl_rewards.agents.config import EpsilonGreedyConfig, ReplayConfig, build
 from jaxrl_rewards.agents.loop import guarded_optimizer, iteration_metrics, merge_segments, run_segment, run_training
 from jaxrl_rewards.agents.replay import ReplayBuffer, replay_item, replay_items
 from jaxrl_rewards.core.networks import MultiStreamQNetwork
+from jaxrl_rewards.core.optim import adam
 from jaxrl_rewards.core.rollout import EnvCarry, EpisodeTracker, evaluate, reset_envs, rollout
 from jaxrl_rewards.core.types import Array, Metrics, PRNGKey
 from jaxrl_rewards.core.validation import check_positive_int
@@ -123,7 +124,7 @@ def _parts(config: DQNConfig) -> _Parts:
     n = int(config.env.action_space(config.env_params).n)
     layout = config_layout(config)
     q = MultiStreamQNetwork(n, len(layout.names), config.hidden_sizes, config.activation, config.layer_norm)
-    tx = guarded_optimizer(optax.adam, config.learning_rate, config.max_grad_norm)
+    tx = guarded_optimizer(adam, config.learning_rate, config.max_grad_norm)
     return _Parts(q, tx, layout, n)
 
 

@@ -49,6 +49,7 @@ from jaxrl_rewards.agents.estimators import FLOOR_MODES, gae, get_estimator
 from jaxrl_rewards.agents.loop import guarded_optimizer, merge_segments, run_segment, run_training
 from jaxrl_rewards.agents.ppo_update import Minibatch, clipped_loss, estimate, finish_iteration, run_epochs
 from jaxrl_rewards.core.networks import DiscretePolicy, GaussianPolicy, MultiStreamCritic
+from jaxrl_rewards.core.optim import adam
 from jaxrl_rewards.core.rollout import EnvCarry, EpisodeTracker, evaluate, reset_envs, rollout
 from jaxrl_rewards.core.running_stats import RunningMeanStd
 from jaxrl_rewards.core.types import Array, Metrics, PRNGKey
@@ -250,7 +251,7 @@ def make_optimizer(config: PPOConfig) -> optax.GradientTransformation:
     """Adam (eps 1e-5) after global-norm clipping at ``max_grad_norm``, skipping non-finite
     updates; with ``anneal_lr`` the rate decays linearly to 0 over the run's minibatch updates."""
     return guarded_optimizer(
-        lambda lr: optax.adam(lr, eps=1e-5),
+        lambda lr: adam(lr, eps=1e-5),
         config.learning_rate,
         config.max_grad_norm,
         config.num_updates_per_run if config.anneal_lr else None,

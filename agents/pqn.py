@@ -33,6 +33,7 @@ from jaxrl_rewards.agents.base import StreamLayout, apply_transform, config_layo
 from jaxrl_rewards.agents.config import EpsilonGreedyConfig, OnPolicyConfig, build_config, check_discrete, static
 from jaxrl_rewards.agents.loop import guarded_optimizer, iteration_metrics, merge_segments, run_segment, run_training
 from jaxrl_rewards.core.networks import MultiStreamQNetwork
+from jaxrl_rewards.core.optim import radam
 from jaxrl_rewards.core.rollout import EnvCarry, EpisodeTracker, evaluate, reset_envs, rollout
 from jaxrl_rewards.core.types import Array, Metrics, PRNGKey
 from jaxrl_rewards.core.validation import check_in_range
@@ -113,7 +114,7 @@ def _parts(config: PQNConfig) -> _Parts:
     layout = config_layout(config)
     q = MultiStreamQNetwork(n, len(layout.names), config.hidden_sizes, config.activation, config.layer_norm)
     anneal = config.num_updates_per_run if config.anneal_lr else None
-    tx = guarded_optimizer(optax.radam, config.learning_rate, config.max_grad_norm, anneal)
+    tx = guarded_optimizer(radam, config.learning_rate, config.max_grad_norm, anneal)
     return _Parts(q, tx, layout)
 
 

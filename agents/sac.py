@@ -38,6 +38,7 @@ from jaxrl_rewards.agents.config import ReplayConfig, build_config, static
 from jaxrl_rewards.agents.loop import guarded_optimizer, iteration_metrics, merge_segments, run_segment, run_training
 from jaxrl_rewards.agents.replay import ReplayBuffer, replay_item, replay_items
 from jaxrl_rewards.core.networks import TanhGaussianPolicy, TwinMultiStreamQ, tanh_gaussian_sample
+from jaxrl_rewards.core.optim import adam
 from jaxrl_rewards.core.rollout import EnvCarry, EpisodeTracker, evaluate, reset_envs, rollout
 from jaxrl_rewards.core.types import Array, Metrics, PRNGKey
 from jaxrl_rewards.core.validation import ConfigError, check_positive
@@ -119,7 +120,7 @@ def _parts(config: SACConfig) -> _Parts:
     actor = TanhGaussianPolicy(dim, config.hidden_sizes, config.activation)
     # one head per stream plus the entropy head (last)
     critic = TwinMultiStreamQ(len(layout.names) + 1, config.hidden_sizes, config.activation)
-    tx = guarded_optimizer(optax.adam, config.learning_rate, config.max_grad_norm)
+    tx = guarded_optimizer(adam, config.learning_rate, config.max_grad_norm)
     return _Parts(actor, critic, tx, layout, dim, low, high)
 
 

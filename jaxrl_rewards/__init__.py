@@ -5,6 +5,8 @@ normalisation, constraints, exploration bonuses and learned rewards are pure, co
 ``RewardTransform``s of those streams. See README.md for a tour.
 """
 
+# first: adds the batch-exact XLA flag before JAX starts (README, "Determinism")
+from jaxrl_rewards.core import determinism  # noqa: F401
 from jaxrl_rewards.core.streams import TASK, env_streams, scalarize, stream_names
 from jaxrl_rewards.core.types import Stream, TransformSpec, Transition
 from jaxrl_rewards.transforms import (

@@ -2,6 +2,7 @@
 
 ``types`` (``Transition``, ``Stream``, ``TransformSpec``), ``streams`` (environment streams,
 ``scalarize``), ``rollout`` (vectorised env stepping with episode bookkeeping), ``validation``
-(``ConfigError`` and checks), ``running_stats``, ``networks`` and ``optim``. Nothing here
+(``ConfigError`` and checks), ``running_stats``, ``networks``, ``optim`` and ``determinism`` (the
+batch-exact XLA flag, set when the package is imported). Nothing here
 imports transforms, agents or experiments.
 """

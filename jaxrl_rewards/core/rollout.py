@@ -143,12 +143,14 @@ class EpisodeTracker(struct.PyTreeNode):
         init = (self.running, self.length, zeros, jnp.float32(0.0), jnp.float32(0.0))
         (running, length, total, total_len, count), _ = jax.lax.scan(step, init, (rewards, done))
         have = count > 0
-        safe = jnp.maximum(count, 1.0)
+        # one reciprocal, multiplied in: XLA rewrites ``total / broadcast(count)`` into this form
+        # in some programs and not in others (batched vs alone), which changed the last bit
+        inv = 1.0 / jnp.maximum(count, 1.0)
         new = EpisodeTracker(
             running=running,
             length=length,
-            last_return=jnp.where(have, total / safe, self.last_return),
-            last_length=jnp.where(have, total_len / safe, self.last_length),
+            last_return=jnp.where(have, total * inv, self.last_return),
+            last_length=jnp.where(have, total_len * inv, self.last_length),
         )
         return new, count
 
