@@ -78,9 +78,8 @@ class PPOConfig(OnPolicyConfig):
     (shared-start groups) and ``std_floor_mode`` (``"max"``: ``max(std, std_floor)``, ``"add"``:
     ``std + std_floor``). Leaves: ``gae_lambda``, ``clip_eps``, ``ent_coef``, ``vf_coef``,
     ``obs_clip``, ``std_floor`` and ``anchor_weight`` (group estimators). Build one with ``make_config``.
-    EPO entropy smoothing: static ``entropy_band`` (δ; ``None`` = off) and leaf ``entropy_band_coef``
-    (``agents.ppo_update.clipped_loss``). Learned objective (LPO): static ``objective="drift"`` with
-    leaf ``drift_params`` (``agents.drift``; ``agents.lpo`` evolves them).
+    EPO: static ``entropy_band`` (δ; ``None`` = off), leaf ``entropy_band_coef`` (``ppo_update.clipped_loss``).
+    LPO: static ``objective="drift"``, leaf ``drift_params`` (``agents.drift``; ``agents.lpo`` evolves them).
     """
 
     normalize_obs: bool = static(False)
