@@ -71,6 +71,15 @@ EXPECTED: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("bandits.json", "bandits.md", "bandits_regret.png"),
         ("machine", "quick", "bernoulli", "throughput", "total_s"),
     ),
+    "offline_dual_rl": (
+        ("offline_dual_rl.json", "offline_dual_rl.md"),
+        ("args", "settings", "expert_success", "random_success", "wall_s", "machine"),
+    ),
+    "teacher_epo": (("teacher_epo.json", "teacher_epo.md"), ("args", "teacher", "epo", "wall_s", "machine")),
+    "lpo": (
+        ("lpo.json", "lpo.md", "lpo_objective.json", "lpo_objective.npz"),
+        ("args", "es_s", "fitness", "mean_fitness", "held_out", "wall_s", "machine"),
+    ),
 }
 
 
