@@ -398,7 +398,8 @@ def test_ppo_dispatches_through_the_registry(zero_estimator):
     np.testing.assert_array_equal(metrics["loss/policy"], 0.0)  # zero advantages: no policy gradient
     _, gae_metrics = jax.jit(ppo.train)(config.replace(advantage="gae"), jax.random.key(0))
     assert np.all(np.asarray(gae_metrics["loss/policy"]) != 0.0)
-    np.testing.assert_array_equal(metrics["loss/value"][0], gae_metrics["loss/value"][0])  # same critic targets
+    # same critic targets; two different compiled programs, so equal up to float32 rounding (1 ulp seen)
+    np.testing.assert_allclose(metrics["loss/value"][0], gae_metrics["loss/value"][0], rtol=1e-6)
 
 
 def test_register_estimator_refuses_taken_names_and_get_estimator_lists_the_registry(zero_estimator):
