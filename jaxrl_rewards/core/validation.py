@@ -13,6 +13,7 @@ jaxrl_rewards.core.validation.ConfigError: learning_rate must be > 0, got 0.0
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import os
 from collections.abc import Iterable
@@ -128,7 +129,7 @@ def check_env_params(params: Any, prefix: str = "env_params") -> None:
     for field in fields:
         value = getattr(params, field)
         name = f"{prefix}.{field}"
-        if dataclasses_is_params(value):
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):  # nested params
             check_env_params(value, name)
             continue
         if isinstance(value, jax.core.Tracer) or value is None or callable(value):
@@ -137,11 +138,6 @@ def check_env_params(params: Any, prefix: str = "env_params") -> None:
             check_finite(value, name)
             if field.startswith("max_steps"):
                 check_positive(value, name)
-
-
-def dataclasses_is_params(value: Any) -> bool:
-    """Whether ``value`` is a nested dataclass of parameters (checked field by field)."""
-    return hasattr(value, "__dataclass_fields__") and not isinstance(value, type)
 
 
 def check_output_path(path: str | Path, option: str, kind: str = "file") -> Path:
