@@ -8,10 +8,26 @@ quickstart at a small budget and a tiny sweep, and returns ``{run name: {metric:
 
 A refactor that changes one of these numbers is a bug until it is explained; when a change is
 intended (new maths), re-record and say why in the commit.
+
+**The bits belong to a CPU.** Same code, same jax/jaxlib build, same key gives the same bits on
+one machine, but XLA's precompiled matrix kernels (Eigen / XNNPACK / oneDNN) pick their code path
+from the CPU they run on, so two CPUs round some dot products differently (seen on 2026-12-02:
+the file recorded on one CI machine and an AMD EPYC with AVX-512 differ in 45 of 212 arrays, all
+within ``rtol 1e-4, atol 1e-6``: about 1e-7 relative on losses and returns, 1e-9 absolute on
+near-zero KL values). Each recording
+therefore carries the :func:`machine_signature` of the CPU it was made on
+(``golden/machines.json`` maps signatures to files). ``tests/test_golden.py`` checks bit for bit
+against the recording of the machine it runs on; on a CPU with no recording it checks every
+number to float32 rounding (``rtol 1e-4, atol 1e-6``) against each recording and says so.
+``python tests/golden/runs.py`` records this machine (``--reference`` also makes it the file
+unknown machines are compared with).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import platform
 import sys
 import tempfile
 from pathlib import Path
@@ -21,6 +37,78 @@ import numpy as np
 import pandas as pd
 
 GOLDEN = Path(__file__).with_name("golden.npz")
+#: ``{"reference": file, "machines": {signature: {"file": ..., "cpu": ...}}}``
+MACHINES = Path(__file__).with_name("machines.json")
+#: CPU features the precompiled kernels dispatch on (x86-64); others do not enter the signature.
+_ISA_FLAGS = (
+    "sse4_2",
+    "avx",
+    "avx2",
+    "fma",
+    "f16c",
+    "avx512f",
+    "avx512bw",
+    "avx512vl",
+    "avx512dq",
+    "avx512_vnni",
+    "avx512_bf16",
+    "avx512_fp16",
+    "avx_vnni",
+    "amx_tile",
+    "amx_bf16",
+    "amx_int8",
+)
+
+
+def cpu_description() -> str:
+    """``"<vendor> <model name> [<ISA flags>] jaxlib <version>"`` of this machine (Linux reads
+    ``/proc/cpuinfo``; elsewhere ``platform.processor()``)."""
+    import jaxlib
+
+    vendor, model, flags = platform.machine(), platform.processor(), set()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            key, _, value = line.partition(":")
+            key, value = key.strip(), value.strip()
+            if key == "vendor_id":
+                vendor = value
+            elif key == "model name":
+                model = value
+            elif key in ("flags", "Features"):
+                flags = set(value.split())
+                break
+    isa = " ".join(f for f in _ISA_FLAGS if f in flags)
+    return f"{vendor} {model} [{isa}] jaxlib {jaxlib.__version__}"
+
+
+def machine_signature() -> str:
+    """12 hex digits of sha256 of :func:`cpu_description`: machines with equal signatures are
+    expected to give equal bits."""
+    return hashlib.sha256(cpu_description().encode()).hexdigest()[:12]
+
+
+def recordings() -> tuple[str, dict[str, dict[str, str]]]:
+    """The reference file's name and ``{signature: {"file", "cpu"}}`` from ``machines.json``."""
+    manifest = json.loads(MACHINES.read_text())
+    return manifest["reference"], manifest["machines"]
+
+
+def record(reference: bool = False) -> Path:
+    """Record :func:`golden_runs` for this machine into ``golden-<signature>.npz`` (the reference
+    ``golden.npz`` itself when ``reference``) and register it in ``machines.json``."""
+    signature = machine_signature()
+    path = GOLDEN if reference else GOLDEN.with_name(f"golden-{signature}.npz")
+    flat = flatten(golden_runs())
+    np.savez_compressed(path, **flat)
+    ref, machines = recordings() if MACHINES.exists() else (GOLDEN.name, {})
+    if reference:  # the previous reference keeps its bits under its own signature's entry only
+        machines = {sig: entry for sig, entry in machines.items() if entry["file"] != GOLDEN.name}
+        ref = GOLDEN.name
+    machines[signature] = {"file": path.name, "cpu": cpu_description()}
+    MACHINES.write_text(json.dumps({"reference": ref, "machines": machines}, indent=2) + "\n")
+    print(f"recorded {len(flat)} arrays to {path}", file=sys.stderr)
+    return path
 
 
 def _agent_runs() -> dict[str, dict[str, np.ndarray]]:
@@ -173,6 +261,4 @@ def flatten(runs: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
 
 
 if __name__ == "__main__":
-    flat = flatten(golden_runs())
-    np.savez_compressed(GOLDEN, **flat)
-    print(f"recorded {len(flat)} arrays to {GOLDEN}", file=sys.stderr)
+    record(reference="--reference" in sys.argv[1:])
