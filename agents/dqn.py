@@ -16,7 +16,9 @@ One iteration:
     ``batch_size`` replayed transitions. Per stream k the double-DQN target (van Hasselt et
     al., 2016) is ``y_k = r_k + gamma_k * c_k * Q^target_k(s', argmax_a sum_j w_j Q_j(s', a))``
     with ``c_k = 1 - terminated`` for episodic streams and ``1`` for non-episodic ones
-    (truncations always bootstrap); the loss is ``sum_k 0.5 (Q_k(s, a) - y_k)^2``;
+    (truncations always bootstrap); the loss is ``sum_k 0.5 (Q_k(s, a) - y_k)^2``; with
+    ``max_num_updates > 0`` the number of steps adapts (``agents.replay_ratio``: ``num_updates``
+    until the Q network's fraction of active units settles, then ``max_num_updates``);
  4. every ``target_update_every`` iterations move the target network toward the online one
     (``tau = 1``: copy; Mnih et al., 2015); let the transform learn (``update``).
 
@@ -40,6 +42,13 @@ from jaxrl_rewards.agents.base import StreamLayout, apply_transform, config_layo
 from jaxrl_rewards.agents.config import EpsilonGreedyConfig, ReplayConfig, build_config, check_discrete, static
 from jaxrl_rewards.agents.loop import guarded_optimizer, iteration_metrics, merge_segments, run_segment, run_training
 from jaxrl_rewards.agents.replay import ReplayBuffer, replay_item, replay_items
+from jaxrl_rewards.agents.replay_ratio import (
+    AdaptiveReplayRatioConfig,
+    ReplayRatioState,
+    active_fraction,
+    dynamic_updates,
+    next_ratio_state,
+)
 from jaxrl_rewards.core.networks import MultiStreamQNetwork
 from jaxrl_rewards.core.optim import adam
 from jaxrl_rewards.core.rollout import EnvCarry, EpisodeTracker, evaluate, reset_envs, rollout
@@ -49,10 +58,11 @@ from jaxrl_rewards.core.validation import check_positive_int
 DESCRIPTION = "Double DQN with a target network, device-memory replay and one Q head per reward stream."
 
 
-class DQNConfig(EpsilonGreedyConfig, ReplayConfig):
+class DQNConfig(EpsilonGreedyConfig, ReplayConfig, AdaptiveReplayRatioConfig):
     """DQN configuration: ``AgentConfig``, ``ReplayConfig`` and ``EpsilonGreedyConfig`` fields
     (DQN's defaults) plus ``target_update_every`` (iterations between target moves), ``double``
-    (double-DQN targets) and ``layer_norm`` (static)."""
+    (double-DQN targets) and ``layer_norm`` (static); ``AdaptiveReplayRatioConfig`` fields
+    (off by default)."""
 
     num_envs: int = static(10)
     num_steps: int = static(1)
@@ -111,6 +121,7 @@ class DQNState(struct.PyTreeNode):
     weights: Array  # [K] stream weights of the latest batch
     key: PRNGKey
     iteration: Array
+    replay_ratio: ReplayRatioState
 
 
 class _Parts(NamedTuple):
@@ -156,6 +167,7 @@ def init(config: DQNConfig, key: PRNGKey) -> DQNState:
         else jnp.ones((k,), jnp.float32),
         key=run_key,
         iteration=jnp.int32(0),
+        replay_ratio=ReplayRatioState.create(),
     )
 
 
@@ -201,13 +213,13 @@ def _iteration(config: DQNConfig, parts: _Parts, state: DQNState) -> tuple[DQNSt
     loss_fn = lambda p, b: td_loss(parts.q, p, state.target_params, b, weights, discounts, episodic, config.double)
     grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
 
-    def learn(carry):
-        def step(c, k):
-            params, opt_state = c
-            (loss, q_mean), grads = grad_fn(params, buffer.sample(k, config.batch_size))
-            updates, opt_state = parts.tx.update(grads, opt_state, params)
-            return (optax.apply_updates(params, updates), opt_state), (loss, q_mean)
+    def step(c, k):
+        params, opt_state = c
+        (loss, q_mean), grads = grad_fn(params, buffer.sample(k, config.batch_size))
+        updates, opt_state = parts.tx.update(grads, opt_state, params)
+        return (optax.apply_updates(params, updates), opt_state), (loss, q_mean)
 
+    def learn(carry):
         carry, (loss, q_mean) = jax.lax.scan(step, carry, jax.random.split(update_key, config.num_updates))
         return carry, loss.mean(), q_mean.mean()
 
@@ -215,7 +227,17 @@ def _iteration(config: DQNConfig, parts: _Parts, state: DQNState) -> tuple[DQNSt
         return carry, jnp.float32(0.0), jnp.float32(0.0)
 
     ready = buffer.size >= config.learning_starts
-    (params, opt_state), loss, q_mean = jax.lax.cond(ready, learn, skip, (state.params, state.opt_state))
+    ratio = state.replay_ratio
+    extra: Metrics = {}
+    if config.adaptive_replay_ratio:
+        fau_key, update_key = jax.random.split(update_key)
+        fau = active_fraction(parts.q, state.params, buffer.sample(fau_key, config.batch_size)["obs"])
+        ratio = next_ratio_state(ratio, fau, state.iteration, config.rr_check_every, config.rr_tolerance, ready)
+        count = jnp.where(ready, jnp.where(ratio.high, config.max_num_updates, config.num_updates), 0)
+        (params, opt_state), loss, q_mean = dynamic_updates(step, (state.params, state.opt_state), update_key, count)
+        extra = {"train/updates": count.astype(jnp.float32), "train/active_fraction": fau}
+    else:
+        (params, opt_state), loss, q_mean = jax.lax.cond(ready, learn, skip, (state.params, state.opt_state))
     sync = (state.iteration + 1) % config.target_update_every == 0
     polyak = jax.tree.map(lambda t, o: (1.0 - config.tau) * t + config.tau * o, state.target_params, params)
     target_params = jax.tree.map(lambda new, old: jnp.where(sync, new, old), polyak, state.target_params)
@@ -225,7 +247,7 @@ def _iteration(config: DQNConfig, parts: _Parts, state: DQNState) -> tuple[DQNSt
     tracker, metrics = iteration_metrics(
         config, state.tracker, batch, rewards, weights, names, transform_metrics, opt_state, state.iteration
     )
-    metrics.update({"loss/td": loss, "loss/q_mean": q_mean, "train/epsilon": epsilon})
+    metrics.update({"loss/td": loss, "loss/q_mean": q_mean, "train/epsilon": epsilon, **extra})
     new_state = DQNState(
         params=params,
         target_params=target_params,
@@ -237,6 +259,7 @@ def _iteration(config: DQNConfig, parts: _Parts, state: DQNState) -> tuple[DQNSt
         weights=weights,
         key=key,
         iteration=state.iteration + 1,
+        replay_ratio=ratio,
     )
     return new_state, metrics
 

@@ -76,6 +76,7 @@ EXPECTED: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("args", "settings", "expert_success", "random_success", "wall_s", "machine"),
     ),
     "teacher_epo": (("teacher_epo.json", "teacher_epo.md"), ("args", "teacher", "epo", "wall_s", "machine")),
+    "replay_ratio": (("replay_ratio.json", "replay_ratio.md"), ("args", "results", "wall_s", "machine")),
     "lpo": (
         ("lpo.json", "lpo.md", "lpo_objective.json", "lpo_objective.npz"),
         ("args", "es_s", "fitness", "mean_fitness", "held_out", "wall_s", "machine"),
