@@ -2,10 +2,15 @@
 
 Bits are checked against the recording of the CPU the test runs on (``golden/machines.json``);
 on a CPU with no recording, every number must agree with each recording to float32 rounding, and
-the test says which check it made (``-rA`` shows it)."""
+the test says which check it made (``-rA`` shows it).
+
+The runs are computed in a subprocess at the library's default XLA flags: the rest of the suite
+compiles at LLVM -O0 (``tests/conftest.py``), which rounds differently."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 import warnings
 from pathlib import Path
@@ -15,22 +20,27 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "golden"))
 import runs as golden
+from conftest import SUITE_XLA_FLAG
 
 REFERENCE, MACHINES = golden.recordings()
 RECORDINGS = {entry["file"]: dict(np.load(golden.GOLDEN.with_name(entry["file"]))) for entry in MACHINES.values()}
 RUN_NAMES = sorted({key.split("::")[0] for key in RECORDINGS[REFERENCE]})
 
 
-def _expected(runs: dict, recorded: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+def _expected(runs: set[str], recorded: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     expected = {k: v for k, v in recorded.items() if k.split("::")[0] in runs}
     assert set(runs) <= set(RUN_NAMES), sorted(set(runs) - set(RUN_NAMES))
     return expected
 
 
 @pytest.mark.parametrize("group", ["agents", "sweeps"])
-def test_fixed_seed_results_are_bit_identical(group):
-    runs = golden._agent_runs() if group == "agents" else golden._sweep_runs()
-    flat = golden.flatten(runs)
+def test_fixed_seed_results_are_bit_identical(group, tmp_path):
+    out = tmp_path / f"{group}.npz"
+    flags = " ".join(f for f in os.environ.get("XLA_FLAGS", "").split() if f != SUITE_XLA_FLAG)
+    env = {**os.environ, "XLA_FLAGS": flags}
+    subprocess.run([sys.executable, golden.__file__, "--group", group, "--out", str(out)], env=env, check=True)
+    flat = dict(np.load(out))
+    runs = {key.split("::")[0] for key in flat}
     signature = golden.machine_signature()
     own = MACHINES.get(signature)
     files = [own["file"]] if own else sorted(RECORDINGS)

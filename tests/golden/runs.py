@@ -260,5 +260,17 @@ def flatten(runs: dict[str, dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
     return {f"{run}::{key}": value for run, metrics in runs.items() for key, value in metrics.items()}
 
 
+def main(argv: list[str]) -> None:
+    """``runs.py [--reference]`` records this machine; ``runs.py --group agents|sweeps --out F``
+    computes one group and saves its flat arrays to ``F`` (``tests/test_golden.py`` runs this in a
+    subprocess at the library's default XLA flags)."""
+    if "--out" in argv:
+        group = argv[argv.index("--group") + 1]
+        runs = _agent_runs() if group == "agents" else _sweep_runs()
+        np.savez(argv[argv.index("--out") + 1], **flatten(runs))
+    else:
+        record(reference="--reference" in argv)
+
+
 if __name__ == "__main__":
-    record(reference="--reference" in sys.argv[1:])
+    main(sys.argv[1:])
