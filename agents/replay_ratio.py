@@ -80,20 +80,15 @@ def active_fraction(module: nn.Module, params: Any, inputs: Array) -> Array:
     ``H_l``. For ReLU this is the fraction of units that are active (not dormant)."""
 
     def capture(mdl: nn.Module, _name: str) -> bool:
-        return isinstance(mdl, (nn.Dense, nn.LayerNorm)) and isinstance(mdl.parent, NormedMLP)
+        # the layer whose output feeds the activation: the layer norm when there is one
+        if not isinstance(mdl.parent, NormedMLP):
+            return False
+        return isinstance(mdl, nn.LayerNorm if mdl.parent.layer_norm else nn.Dense)
 
     _, variables = module.apply(params, inputs, capture_intermediates=capture, mutable=["intermediates"])
-    layers: dict[tuple[str, int], Array] = {}
-    for path, value in jax.tree_util.tree_flatten_with_path(variables["intermediates"])[0]:
-        names = [getattr(p, "key", "") for p in path]
-        layer = next(n for n in reversed(names) if n.startswith(("Dense_", "LayerNorm_")))
-        torso = names[names.index(layer) - 1]
-        kind, index = layer.split("_")
-        # with a layer norm, its output (not the dense one) feeds the activation
-        if kind == "LayerNorm" or (torso, int(index)) not in layers:
-            layers[(torso, int(index))] = value
-    active = sum(jnp.sum(z > 0) for z in layers.values())
-    total = sum(z.size for z in layers.values())
+    preactivations = jax.tree.leaves(variables["intermediates"])
+    active = sum(jnp.sum(z > 0) for z in preactivations)
+    total = sum(z.size for z in preactivations)
     return active.astype(jnp.float32) / total
 
 

@@ -28,7 +28,8 @@ from pathlib import Path
 
 #: LLVM -O0 for the suite's compiles (see the module docstring)
 SUITE_XLA_FLAG = "--xla_backend_optimization_level=0"
-if os.environ.get("JAXRL_REWARDS_SUITE_O0", "1") != "0" and SUITE_XLA_FLAG not in os.environ.get("XLA_FLAGS", ""):
+_SUITE_O0 = os.environ.get("JAXRL_REWARDS_SUITE_O0", "1") != "0"
+if _SUITE_O0 and SUITE_XLA_FLAG not in os.environ.get("XLA_FLAGS", "").split():
     os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {SUITE_XLA_FLAG}".strip()
 
 import jax  # noqa: E402  (XLA_FLAGS must be set before JAX creates its CPU client)
@@ -55,6 +56,13 @@ def _remove_leftovers() -> None:
     shutil.rmtree(_RAY_TMP, ignore_errors=True)
     for log in _MUJOCO_LOGS:
         log.unlink(missing_ok=True)
+
+
+def default_flags_env() -> dict[str, str]:
+    """``os.environ`` for a subprocess that compiles at the library's default XLA flags:
+    ``XLA_FLAGS`` without :data:`SUITE_XLA_FLAG`, and the suite's -O0 turned off."""
+    flags = " ".join(f for f in os.environ.get("XLA_FLAGS", "").split() if f != SUITE_XLA_FLAG)
+    return {**os.environ, "XLA_FLAGS": flags, "JAXRL_REWARDS_SUITE_O0": "0"}
 
 
 def make_batch(T: int = 5, N: int = 3, seed: int = 0, info: dict | None = None, obs_dim: int = 2) -> Transition:

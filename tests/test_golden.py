@@ -9,7 +9,6 @@ compiles at LLVM -O0 (``tests/conftest.py``), which rounds differently."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import warnings
@@ -20,7 +19,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "golden"))
 import runs as golden
-from conftest import SUITE_XLA_FLAG
+from conftest import default_flags_env
 
 REFERENCE, MACHINES = golden.recordings()
 RECORDINGS = {entry["file"]: dict(np.load(golden.GOLDEN.with_name(entry["file"]))) for entry in MACHINES.values()}
@@ -36,9 +35,8 @@ def _expected(runs: set[str], recorded: dict[str, np.ndarray]) -> dict[str, np.n
 @pytest.mark.parametrize("group", ["agents", "sweeps"])
 def test_fixed_seed_results_are_bit_identical(group, tmp_path):
     out = tmp_path / f"{group}.npz"
-    flags = " ".join(f for f in os.environ.get("XLA_FLAGS", "").split() if f != SUITE_XLA_FLAG)
-    env = {**os.environ, "XLA_FLAGS": flags}
-    subprocess.run([sys.executable, golden.__file__, "--group", group, "--out", str(out)], env=env, check=True)
+    command = [sys.executable, golden.__file__, "--group", group, "--out", str(out)]
+    subprocess.run(command, env=default_flags_env(), check=True)
     flat = dict(np.load(out))
     runs = {key.split("::")[0] for key in flat}
     signature = golden.machine_signature()

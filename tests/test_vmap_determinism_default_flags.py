@@ -3,21 +3,18 @@ suite's own process compiles at LLVM -O0, see ``tests/conftest.py``)."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
-from conftest import SUITE_XLA_FLAG
+from conftest import default_flags_env
 
 MODULE = Path(__file__).with_name("test_vmap_determinism.py")
 
 
 def test_vmap_determinism_module_passes_at_the_default_flags():
-    flags = " ".join(f for f in os.environ.get("XLA_FLAGS", "").split() if f != SUITE_XLA_FLAG)
-    env = {**os.environ, "XLA_FLAGS": flags, "JAXRL_REWARDS_SUITE_O0": "0"}
     command = [sys.executable, "-m", "pytest", "-q", "-n", "0", "-p", "no:cacheprovider", "-rxXs", str(MODULE)]
-    result = subprocess.run(command, env=env, capture_output=True, text=True, cwd=MODULE.parents[1])
+    result = subprocess.run(command, env=default_flags_env(), capture_output=True, text=True, cwd=MODULE.parents[1])
     tail = result.stdout[-4000:] + result.stderr[-2000:]
     assert result.returncode == 0, tail
     assert " passed" in result.stdout and "skipped" not in result.stdout.split("\n")[-2], tail
