@@ -4,7 +4,6 @@ second identical ``train`` run in a new process loads its programs instead of co
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
