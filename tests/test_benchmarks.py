@@ -81,6 +81,10 @@ EXPECTED: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("lpo.json", "lpo.md", "lpo_objective.json", "lpo_objective.npz"),
         ("args", "es_s", "fitness", "mean_fitness", "held_out", "wall_s", "machine"),
     ),
+    "quality_diversity": (
+        ("quality_diversity.json", "quality_diversity.md"),
+        ("args", "env", "budget", "results", "curves", "wall_s", "machine"),
+    ),
 }
 
 

@@ -7,6 +7,7 @@ ENVIRONMENTS maps a name to (factory, description); factory(**options) returns
 from __future__ import annotations
 
 from .contextual_grid import make_contextual_grid, make_fixed_contextual_grid
+from .deceptive_maze import make_deceptive_maze
 from .deep_sea import make_deep_sea
 from .key_door import make_key_door
 from .noisy_tv import make_noisy_tv
@@ -20,4 +21,8 @@ ENVIRONMENTS: dict = {
         "Two-room grid whose layout is resampled every episode (resample=True) or fixed.",
     ),
     "ContextualGridFixed-v0": (make_fixed_contextual_grid, "ContextualGrid with one fixed layout for every episode."),
+    "DeceptiveMaze-v0": (
+        make_deceptive_maze,
+        "Grid maze whose distance-to-goal reward leads into a walled pocket; the goal is around the wall.",
+    ),
 }
