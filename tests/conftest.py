@@ -83,6 +83,13 @@ def make_batch(T: int = 5, N: int = 3, seed: int = 0, info: dict | None = None, 
     )
 
 
+def pytest_collection_modifyitems(config, items) -> None:
+    """A benchmark's ``--quick`` smoke test (``bench_smoke``) belongs to the slow set too."""
+    for item in items:
+        if item.get_closest_marker("bench_smoke") and not item.get_closest_marker("slow"):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture
 def batch() -> Transition:
     return make_batch()

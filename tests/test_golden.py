@@ -32,6 +32,7 @@ def _expected(runs: set[str], recorded: dict[str, np.ndarray]) -> dict[str, np.n
     return expected
 
 
+@pytest.mark.slow  # every agent, the quickstart and a sweep, recompiled at the default flags in a subprocess
 @pytest.mark.parametrize("group", ["agents", "sweeps"])
 def test_fixed_seed_results_are_bit_identical(group, tmp_path):
     out = tmp_path / f"{group}.npz"

@@ -53,6 +53,7 @@ def test_config_fingerprint_is_stable_and_tells_configs_apart():
     assert config_fingerprint(a) != config_fingerprint(changed)
 
 
+@pytest.mark.slow  # two CLI subprocesses, each compiling
 def test_checkpoint_resumes_in_a_second_process(tmp_path):
     """The README's `train --checkpoint-dir DIR` twice, in two processes: the second resumes
     (on main it exited 2: the fingerprint held the env's memory address)."""

@@ -3,12 +3,15 @@
 import re
 from pathlib import Path
 
+import pytest
+
 from jaxrl_rewards.experiments.spec import check_spec, load_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
 
 
+@pytest.mark.slow  # runs every Python example of the README
 def test_readme_python_examples_run():
     blocks = re.findall(r"```python\n(.*?)```", README, flags=re.S)
     assert len(blocks) >= 2
@@ -30,7 +33,7 @@ def test_readme_sweep_spec_is_accepted(tmp_path):
 
 def test_ci_runs_the_readme_test_command():
     command = re.search(r"<!-- test-command[^>]*-->\n```bash\n(.+?)\n```", README).group(1)
-    assert command == 'pip install -e ".[test]" && python -m pytest -q'
+    assert command == 'pip install -e ".[test]" && python -m pytest -q && python -m pytest -q -m slow'
     assert "test-command" in (ROOT / ".ci" / "run").read_text()
 
 

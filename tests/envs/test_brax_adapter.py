@@ -5,10 +5,12 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from jaxrl_rewards.envs import BraxEnv, CondResetEnvironment, SparseGridWorld, env_info, make
 
 
+@pytest.mark.slow  # mjx compiles slowly on CPU
 def test_inverted_pendulum_vmapped_reset_step_and_time_limit():
     env, params = make("InvertedPendulum-brax", max_steps_in_episode=3)
     assert isinstance(env, BraxEnv) and env.backend == "mjx"
