@@ -27,9 +27,11 @@ creates its CPU client; set ``JAXRL_REWARDS_BATCH_EXACT=0`` to opt out, or set y
 Only x86-64 CPUs get the flag (it names x86 instruction sets).
 
 Still open: on very small networks some runs still differ in the last bit of a reduction XLA
-emits differently for batched shapes (PPO's global gradient norm; ``tests/test_vmap_determinism.py``
-marks those cases as expected failures). GPU and TPU code generation is not affected by the
-flag; there batched and unbatched programs may still round differently.
+emits differently for batched shapes (the Dense bias gradients of DQN and SAC, of a batch of swept
+learning rates and of a sweep chunk of four; ``tests/test_vmap_determinism.py`` marks those cases as
+expected failures). A batch of one is exact: ``core.batching.vmap_exact`` runs it as the function
+alone. GPU and TPU code generation is not affected by the flag; there batched and unbatched
+programs may still round differently.
 """
 
 from __future__ import annotations

@@ -28,6 +28,8 @@ from rich.progress import (
 )
 from rich.table import Column
 
+from jaxrl_rewards.core.batching import vmap_exact
+
 
 class TrainingDivergedError(RuntimeError):
     """Training produced non-finite values. ``metrics`` holds everything up to the failure."""
@@ -154,9 +156,10 @@ def shard_over_devices(batch: Any, devices: Sequence[Any] | None = None) -> Any:
 
 @functools.cache
 def vmapped(agent: ModuleType, name: str) -> Callable:
-    """``jit(vmap(agent.<name>, in_axes=(None, 0)))``, cached per agent and function so repeated
-    calls with configs of the same structure reuse the compiled program."""
-    return jax.jit(jax.vmap(getattr(agent, name), in_axes=(None, 0)))
+    """``jit(vmap(agent.<name>, in_axes=(None, 0)))`` (shared config, batched state or keys); jit
+    caches it per config structure. A batch of one runs as the function alone
+    (``core.batching.vmap_exact``), so a one-seed call gives the bits of ``jit(agent.<name>)``."""
+    return jax.jit(vmap_exact(getattr(agent, name), in_axes=(None, 0)))
 
 
 def train_seeds(

@@ -16,6 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
+from jaxrl_rewards.core.batching import vmap_exact
 from jaxrl_rewards.experiments import live_logging
 from jaxrl_rewards.experiments.paths import leaf_paths, resolve_path
 from jaxrl_rewards.experiments.runner import exact_timesteps, shard_over_devices
@@ -42,20 +43,20 @@ def chunk_function(agent: ModuleType, live: bool) -> Callable:
     ``lax.scan`` (per run exactly the agent's ``train``), and, when ``live``, one host callback
     per segment carrying every run's metrics ``[R, ...]`` (``live_logging.emit``). Every config
     leaf carries the run axis, so all chunks of the same config structure and size share one
-    compiled program."""
+    compiled program. A chunk of one run is the run alone (``core.batching.vmap_exact``)."""
 
     def chunk(configs, keys, run_ids):
-        state = jax.vmap(agent.init)(configs, keys)
+        state = vmap_exact(agent.init)(configs, keys)
 
         def segment(state, index):
-            state, metrics = jax.vmap(agent.train_segment)(configs, state)
+            state, metrics = vmap_exact(agent.train_segment)(configs, state)
             if live:
                 live_logging.emit(run_ids, index, metrics)
             return state, metrics
 
         _, metrics = jax.lax.scan(segment, state, jnp.arange(configs.num_evals))  # num_evals is static
         metrics = jax.tree.map(lambda x: jnp.swapaxes(x, 0, 1), metrics)  # [R, num_evals, ...]
-        return jax.vmap(agent.merge_segments)(metrics)
+        return vmap_exact(agent.merge_segments)(metrics)
 
     return jax.jit(chunk)
 
