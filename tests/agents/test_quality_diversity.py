@@ -1,4 +1,4 @@
-"""Quality diversity (agents/quality_diversity.py): rollouts and descriptors by hand, repertoire
+"""Quality diversity (agents/quality_diversity/): rollouts and descriptors by hand, repertoire
 insertion and novelty against brute-force numpy references, the emitter's formula, errors before
 compiling, determinism (same key same bits, vmap over seeds equals each seed alone), and a small
 learning check: novelty search and MAP-Elites cover more of the maze than the reward-greedy ES."""
