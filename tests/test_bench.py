@@ -23,6 +23,7 @@ def _invoke(args: list[str]):
     return result
 
 
+@pytest.mark.slow  # compiles and times two training candidates
 def test_bench_train_with_comparison(tmp_path):
     out = tmp_path / "bench.json"
     sizes = ["--steps", "64", "--seeds", "2", "--repeats", "2", *SETS]

@@ -100,6 +100,7 @@ TINY_SETS = ["num_envs=4", "num_steps=16", "num_minibatches=1", "update_epochs=1
              "num_evals=2", "eval_episodes=1", "eval_max_steps=20"]  # fmt: skip
 
 
+@pytest.mark.slow  # training in a CLI subprocess
 def test_train_with_a_two_constraint_lagrangian(tmp_path):
     out = tmp_path / "m.json"
     sets = [arg for item in TINY_SETS for arg in ("--set", item)]
@@ -114,6 +115,7 @@ def test_train_with_a_two_constraint_lagrangian(tmp_path):
     assert all(len(metrics[k][0]) == 2 for k in lambdas)  # one seed, two evaluations
 
 
+@pytest.mark.slow  # 10k steps of training in a CLI subprocess
 def test_train_writes_metrics_and_prints_a_table(tmp_path):
     out = tmp_path / "m.json"
     result = cli(
@@ -169,6 +171,7 @@ eval_max_steps = 20
 """
 
 
+@pytest.mark.slow  # a sweep in a CLI subprocess
 def test_sweep_spec_with_a_two_constraint_lagrangian_table(tmp_path):
     spec = tmp_path / "lagrangian.toml"
     spec.write_text(LAGRANGIAN_SPEC)

@@ -63,7 +63,8 @@ def agent_runs(request):
     keys = jax.vmap(jax.random.key)(jnp.arange(max(SIZES), dtype=jnp.uint32))
     single = jax.jit(agent.train)
     alone = [_leaves(single(config, keys[i])) for i in range(max(SIZES))]
-    batched = {size: _leaves(jax.jit(vmap_exact(agent.train, in_axes=(None, 0)))(config, keys[:size])) for size in SIZES}
+    batched_train = jax.jit(vmap_exact(agent.train, in_axes=(None, 0)))
+    batched = {size: _leaves(batched_train(config, keys[:size])) for size in SIZES}
     return request.param, alone, batched
 
 

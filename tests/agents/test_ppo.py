@@ -138,6 +138,7 @@ def test_runner_segments_equal_the_fused_train(small_runs):
 # ----------------------------------------------------------------------------- sweeps
 
 
+@pytest.mark.slow  # a vmapped learning-rate sweep
 def test_learning_rate_sweep_in_one_vmapped_call():
     config = small_config()
     lrs = jnp.array([1e-4, 1e-3, 1e-2])
@@ -180,6 +181,7 @@ def test_extra_stream_is_tracked_and_gets_a_value_head():
 # ----------------------------------------------------------------------------- learning
 
 
+@pytest.mark.slow  # a learning run
 def test_ppo_solves_cartpole_quickly():
     config = ppo.make_config("CartPole-v1", total_timesteps=100_000, num_evals=4)
     _, metrics = jax.jit(ppo.train)(config, jax.random.key(0))

@@ -13,6 +13,7 @@ trained members for every aggregate).
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 from gymnax.environments import spaces
 
 from jaxrl_rewards.core.streams import env_streams
@@ -77,6 +78,7 @@ def best_of_n_gold(model, data, key):
     return gold, metrics["reward_model/accuracy"][-1]
 
 
+@pytest.mark.slow  # trains 8 seeds of reward-model ensembles
 def test_min_and_lcb_beat_the_mean_at_best_of_n_under_label_noise():
     """Claim (Coste et al. 2024, "Reward model ensembles help mitigate overoptimization";
     research notes: label noise up to 25%, worst-case and uncertainty-weighted aggregates, gains
