@@ -19,10 +19,15 @@ use at most B; PPO trains ``B`` rounded down to whole iterations):
   tanh) with an exact count bonus ``beta / sqrt(N(cell))`` (beta 1) weighted 0 (plain PPO: the
   bonus stream's advantage is multiplied by 0) or 1, in one compiled call.
 
+Two scenarios (``--decoys``): without a decoy, and with ``decoy_reward = 5``: the bottom cell 3
+steps below the start then ends the episode and pays 5 (return 3.75 against the goal's 7.5), a
+second local optimum that is easy to find.
+
 Measured the same way for every method, on the final positions of all episodes it ran (QD: every
 evaluated policy; PPO: every finished training episode): ``coverage`` = fraction of the 49 cells
 (walls included) reached at the end of some episode, ``reached goal`` = the goal cell is among
-them, ``best return`` = best episode return. PPO also reports its final greedy evaluation return.
+them, ``best return`` = best episode return, ``optimal`` = seeds whose best return is the optimum
+7.5. PPO also reports its final greedy evaluation return.
 
     python benchmarks/quality_diversity.py            # full run (~3 min on 2 cores)
     python benchmarks/quality_diversity.py --quick    # smoke test (seconds)
@@ -30,6 +35,7 @@ them, ``best return`` = best episode return. PPO also reports its final greedy e
 
 from __future__ import annotations
 
+import functools
 import sys
 import time
 from collections.abc import Sequence
@@ -98,6 +104,18 @@ def summary(coverage, goal, best, steps, wall_s, extra=None) -> dict:
     }
 
 
+#: jitted runners by name, built once per process so that every scenario reuses their compiles
+#: (the scenarios differ only in an env-param leaf)
+_RUNNERS: dict = {}
+
+
+def runner(name: str, build):
+    """The jitted function ``build()`` made once under ``name``."""
+    if name not in _RUNNERS:
+        _RUNNERS[name] = build()
+    return _RUNNERS[name]
+
+
 def run_qd(args, env, params, keys) -> tuple[dict, dict]:
     """MAP-Elites, novelty search and the greedy ES; results and per-generation curves."""
     common = dict(population_size=args.population, num_generations=args.generations, hidden_sizes=(16,))
@@ -105,7 +123,8 @@ def run_qd(args, env, params, keys) -> tuple[dict, dict]:
     results, curves = {}, {}
     start = time.perf_counter()
     me_config = qd.make_map_elites_config(env, params, **common)
-    state, metrics = jax.block_until_ready(jax.jit(jax.vmap(qd.run_map_elites, in_axes=(None, 0)))(me_config, keys))
+    run = runner("map_elites", lambda: jax.jit(jax.vmap(qd.run_map_elites, in_axes=(None, 0))))
+    state, metrics = jax.block_until_ready(run(me_config, keys))
     wall = time.perf_counter() - start
     filled = np.asarray(state.repertoire.filled)
     results["map_elites"] = summary(
@@ -122,7 +141,9 @@ def run_qd(args, env, params, keys) -> tuple[dict, dict]:
     start = time.perf_counter()
     ns_config = qd.make_novelty_config(env, params, **common)
     ns_config, axes = batch_config(ns_config, {"reward_weight": [0.0, 1.0]})
-    run = jax.jit(jax.vmap(jax.vmap(qd.run_novelty_search, in_axes=(None, 0)), in_axes=(axes, None)))
+    run = runner(
+        "novelty", lambda: jax.jit(jax.vmap(jax.vmap(qd.run_novelty_search, in_axes=(None, 0)), in_axes=(axes, None)))
+    )
     state, metrics = jax.block_until_ready(run(ns_config, keys))
     wall = time.perf_counter() - start
     filled = np.asarray(state.repertoire.filled)  # [2, S, C]
@@ -140,20 +161,27 @@ def run_qd(args, env, params, keys) -> tuple[dict, dict]:
     return results, curves
 
 
-def run_ppo(args, env, params, keys, budget: int) -> tuple[dict, dict]:
-    """Plain PPO and PPO + counts (count weight 0 / 1, one compiled call)."""
-    size = env.size
+@functools.cache
+def cell_of(size: int):
+    """``obs -> cell index`` of the coordinate observation ``(row, col) / (size - 1)``, one function
+    per size (the count bonus keeps it as a static field, so every scenario's config is alike)."""
 
     def cell(obs):
         rc = jnp.round(obs * (size - 1)).astype(jnp.int32)
         return rc[0] * size + rc[1]
 
-    transform = chain(count_bonus(beta=1.0, index=cell, num_states=size * size), FinalCellProbe(size=size))
+    return cell
+
+
+def run_ppo(args, env, params, keys, budget: int) -> tuple[dict, dict]:
+    """Plain PPO and PPO + counts (count weight 0 / 1, one compiled call)."""
+    size = env.size
+    transform = chain(count_bonus(beta=1.0, index=cell_of(size), num_states=size * size), FinalCellProbe(size=size))
     options = {**PPO_OPTIONS, **(QUICK_PPO if args.quick else {})}
     config = ppo.make_config(env, params, transform=transform, total_timesteps=budget, **options)
     config, axes = batch_config(config, {"transform.count_bonus.coef": [0.0, 1.0]})
     start = time.perf_counter()
-    run = jax.jit(jax.vmap(jax.vmap(ppo.train, in_axes=(None, 0)), in_axes=(axes, None)))
+    run = runner("ppo", lambda: jax.jit(jax.vmap(jax.vmap(ppo.train, in_axes=(None, 0)), in_axes=(axes, None))))
     state, metrics = jax.block_until_ready(run(config, keys))
     wall = time.perf_counter() - start
     reached, _, best = jax.device_get(state.transform_state[-1])  # [2, S, C], _, [2, S]
@@ -175,66 +203,67 @@ def run_ppo(args, env, params, keys, budget: int) -> tuple[dict, dict]:
     return results, curves
 
 
+def scenario_name(decoy: float) -> str:
+    """Label of a scenario: ``"no decoy"`` or ``"decoy 5"``."""
+    return "no decoy" if decoy == 0 else f"decoy {decoy:g}"
+
+
 def render(payload: dict) -> str:
-    """Markdown report."""
+    """Markdown report: one table per scenario and a reading of each."""
     a = payload["args"]
+    optimum = payload["env"]["optimal_return"]
     lines = [
         "# Quality diversity on a deceptive maze (issue 18)",
         "",
         f"`DeceptiveMaze-v0` {payload['env']['size']}x{payload['env']['size']} (coordinate observations, horizon "
-        f"{payload['env']['horizon']}; best possible return {payload['env']['optimal_return']}), "
+        f"{payload['env']['horizon']}; best possible return {optimum}), "
         f"{a['seeds']} seeds (0..{a['seeds'] - 1}) per method, budget {payload['budget']:,} env steps per seed "
         f"(QD: {a['generations']} generations x population {a['population']} + the initial population). "
         "Coverage, goal and best return are measured alike for all methods, on the final positions of all the "
-        "episodes a method ran (module docstring of `benchmarks/quality_diversity.py`).",
-        "",
+        "episodes a method ran (module docstring of `benchmarks/quality_diversity.py`). `python "
+        "benchmarks/quality_diversity.py` reproduces it.",
     ]
-    rows = []
-    for name, r in payload["results"].items():
-        rows.append(
+    for scenario, results in payload["results"].items():
+        rows = []
+        for name, r in results.items():
+            rows.append(
+                [
+                    name,
+                    f"{r['coverage_mean']:.3f}",
+                    f"{sum(r['reached_goal'])}/{len(r['reached_goal'])}",
+                    f"{sum(b >= optimum - 1e-3 for b in r['best_return'])}/{len(r['best_return'])}",
+                    f"{r['best_return_mean']:.2f}",
+                    f"{np.mean(r['qd_score']):.0f}" if "qd_score" in r else "-",
+                    f"{np.mean(r['final_eval_return']):.2f}" if "final_eval_return" in r else "-",
+                    f"{int(np.mean(r['env_steps'])):,}",
+                    f"{r['wall_s']:.0f}",
+                ]
+            )
+        lines += ["", f"## {scenario}", ""]
+        lines += markdown_table(
             [
-                name,
-                f"{r['coverage_mean']:.3f}",
-                f"{sum(r['reached_goal'])}/{len(r['reached_goal'])}",
-                f"{r['best_return_mean']:.2f}",
-                f"{np.mean(r['qd_score']):.0f}" if "qd_score" in r else "-",
-                f"{np.mean(r['final_eval_return']):.2f}" if "final_eval_return" in r else "-",
-                f"{int(np.mean(r['env_steps'])):,}",
-                f"{r['wall_s']:.0f}",
-            ]
+                "method",
+                "coverage (mean)",
+                "seeds reaching the goal",
+                f"seeds with an optimal episode ({optimum})",
+                "best return (mean)",
+                "QD-score (mean)",
+                "PPO final greedy return",
+                "env steps (mean)",
+                "wall s",
+            ],
+            rows,
+            "lrrrrrrrr",
         )
-    lines += markdown_table(
-        [
-            "method",
-            "coverage (mean)",
-            "seeds reaching the goal",
-            "best return (mean)",
-            "QD-score (mean)",
-            "PPO final greedy return",
-            "env steps (mean)",
-            "wall s",
-        ],
-        rows,
-        "lrrrrrrr",
-    )
-    res = payload["results"]
     lines += [
         "",
         "QD-score: sum over filled cells of (return + 30), 30 = horizon x the largest per-step penalty. "
-        f"Reading: the reward-greedy ES climbs to the wall and never reaches the goal "
-        f"({sum(res['greedy_es']['reached_goal'])}/{a['seeds']} seeds, coverage "
-        f"{res['greedy_es']['coverage_mean']:.2f}); novelty search (the same ES, selecting by novelty) and "
-        f"MAP-Elites cover {res['novelty_search']['coverage_mean']:.2f} / {res['map_elites']['coverage_mean']:.2f} "
-        f"of the grid and reach the goal in {sum(res['novelty_search']['reached_goal'])} / "
-        f"{sum(res['map_elites']['reached_goal'])} seeds. PPO's stochastic policy is not trapped by this maze: "
-        f"plain PPO already reaches the goal in {sum(res['ppo']['reached_goal'])}/{a['seeds']} seeds and its greedy "
-        "policy ends optimal, so the count bonus has nothing left to add here; the deception bites "
-        "deterministic reward-greedy search, not PPO.",
-    ]
-    lines += [
+        "Seeds reaching the goal: some episode ended on the goal (for PPO, a training episode); an optimal "
+        "episode is one that takes the 9-step detour.",
         "",
         "Wall times: `novelty_search` and `greedy_es` share one compiled call, as do `ppo` and `ppo+counts` "
-        f"(compile included). Machine: {payload['machine'].get('cpu_count')} CPU cores, shared with other jobs. "
+        f"(compile included in the first scenario; the later ones reuse the compiled programs, the decoy being an "
+        f"env-param leaf). Machine: {payload['machine'].get('cpu_count')} CPU cores, shared with other jobs. "
         f"Total {payload['wall_s']:.0f} s.",
     ]
     return "\n".join(lines)
@@ -246,6 +275,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=8)
     parser.add_argument("--generations", type=int, default=60)
     parser.add_argument("--population", type=int, default=64)
+    parser.add_argument("--decoys", type=float, nargs="+", default=[0.0, 5.0], help="decoy rewards (0: none)")
     args = parse_args(parser, argv)
     if args.quick:
         args.seeds, args.generations, args.population = 2, 2, 4
@@ -254,13 +284,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     horizon = int(params.max_steps_in_episode)
     budget = (args.generations + 1) * args.population * horizon
     keys = seed_keys(args.seeds)
-    results, curves = run_qd(args, env, params, keys)
-    ppo_results, ppo_curves = run_ppo(args, env, params, keys, budget)
-    results.update(ppo_results)
-    curves.update(ppo_curves)
+    results, curves = {}, {}
+    for decoy in args.decoys:  # a param leaf: every scenario reuses the same compiled programs
+        scenario = scenario_name(decoy)
+        log(f"scenario: {scenario}")
+        scenario_params = params.replace(decoy_reward=float(decoy))
+        results[scenario], curves[scenario] = run_qd(args, env, scenario_params, keys)
+        ppo_results, ppo_curves = run_ppo(args, env, scenario_params, keys, budget)
+        results[scenario].update(ppo_results)
+        curves[scenario].update(ppo_curves)
     payload = {
         "args": args_record(args),
-        "env": {"name": "DeceptiveMaze-v0", "size": env.size, "horizon": horizon, "optimal_return": 7.5},
+        "env": {
+            "name": "DeceptiveMaze-v0",
+            "size": env.size,
+            "horizon": horizon,
+            "optimal_return": 7.5,
+            "decoys": args.decoys,
+        },
         "budget": budget,
         "results": results,
         "curves": curves,

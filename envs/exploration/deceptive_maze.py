@@ -21,7 +21,10 @@ with ``d`` the Manhattan distance (so the penalty lies in ``[0, distance_coef]``
 from the start raises the distance, so following the reward greedily stays at the wall (for
 ``size = 7`` at distance 3: return ``-30 * 3 / 12 = -7.5`` over the 30-step horizon), a local
 optimum. The goal is 9 steps away around the wall's end (the distance rising to 6 on the way;
-return ``10 - 30 / 12 = 7.5``). Reaching the goal pays ``goal_reward`` and terminates. Actions:
+return ``10 - 30 / 12 = 7.5``). Reaching the goal pays ``goal_reward`` and terminates. With
+``decoy_reward = b != 0`` the bottom cell below the start, ``(size - 1, c)``, is a decoy: entering it
+pays ``b`` on top of the step's reward and terminates (for ``size = 7``, 3 steps down: return
+``b - (4 + 5 + 6) / 12 = b - 1.25``), a second local optimum that is easy to find. Actions:
 up/right/down/left/stay (0..4); moves into a wall or the border leave the agent in place.
 
 Observation: ``obs_mode="onehot"`` (default) float32 ``[size * size]`` (one-hot of ``row * size +
@@ -57,11 +60,13 @@ class DeceptiveMazeState(EnvState):
 
 @struct.dataclass
 class DeceptiveMazeParams(EnvParams):
-    """Leaves (vmappable): time limit, goal reward, scale of the distance penalty."""
+    """Leaves (vmappable): time limit, goal reward, scale of the distance penalty, decoy reward
+    (0: no decoy)."""
 
     max_steps_in_episode: int = 30
     goal_reward: float = 10.0
     distance_coef: float = 1.0
+    decoy_reward: float = 0.0
 
 
 def maze_walls(size: int) -> np.ndarray:
@@ -122,6 +127,11 @@ class DeceptiveMaze(EqualByConfig, Environment[DeceptiveMazeState, DeceptiveMaze
         return (self.size // 2, self.size // 2)
 
     @property
+    def decoy(self) -> tuple[int, int]:
+        """Decoy cell ``(size - 1, size // 2)``: the bottom row, ``size // 2`` steps below the start."""
+        return (self.size - 1, self.size // 2)
+
+    @property
     def default_params(self) -> DeceptiveMazeParams:
         """Defaults; the time limit is ``5 * (size - 1)`` (30 for size 7)."""
         return DeceptiveMazeParams(max_steps_in_episode=5 * (self.size - 1))
@@ -156,11 +166,17 @@ class DeceptiveMaze(EqualByConfig, Environment[DeceptiveMazeState, DeceptiveMaze
         blocked = jnp.asarray(self.walls)[target[0], target[1]]
         pos = jnp.where(blocked, state.pos, target)
         new = DeceptiveMazeState(pos=pos, time=state.time + 1)
-        reached = self.is_terminated(new, params)
+        reached = jnp.all(pos == jnp.asarray(self.goal, jnp.int32))
+        decoy = self.at_decoy(pos, params)
         distance = self.distance(pos)
         reward = jnp.where(reached, params.goal_reward, 0.0) - params.distance_coef * distance
+        reward = jnp.where(decoy, reward + params.decoy_reward, reward)
         info = {"pos": pos, "success": reached.astype(jnp.float32), "distance": distance}
-        return self.get_obs(new, params), new, jnp.asarray(reward, jnp.float32), reached, info
+        return self.get_obs(new, params), new, jnp.asarray(reward, jnp.float32), reached | decoy, info
+
+    def at_decoy(self, pos: jax.Array, params: DeceptiveMazeParams) -> jax.Array:
+        """Bool: ``pos`` is the decoy cell :attr:`decoy` and the decoy is on (``decoy_reward != 0``)."""
+        return jnp.all(pos == jnp.asarray(self.decoy, jnp.int32)) & (params.decoy_reward != 0)
 
     def get_obs(
         self, state: DeceptiveMazeState, params: DeceptiveMazeParams | None = None, key: Any = None
@@ -171,8 +187,8 @@ class DeceptiveMaze(EqualByConfig, Environment[DeceptiveMazeState, DeceptiveMaze
         return jax.nn.one_hot(self.state_index(state.pos), self.num_states, dtype=jnp.float32)
 
     def is_terminated(self, state: DeceptiveMazeState, params: DeceptiveMazeParams) -> jax.Array:
-        """Bool scalar: the agent is on the goal."""
-        return jnp.all(state.pos == jnp.asarray(self.goal, jnp.int32))
+        """Bool scalar: the agent is on the goal, or on the decoy when it is on."""
+        return jnp.all(state.pos == jnp.asarray(self.goal, jnp.int32)) | self.at_decoy(state.pos, params)
 
     def action_space(self, params: DeceptiveMazeParams | None = None) -> spaces.Discrete:
         """``Discrete(5)``: up, right, down, left, stay."""

@@ -1,4 +1,5 @@
-"""DeceptiveMaze: layout, walls, rewards and the goal by hand; the greedy (decoy) path is blocked."""
+"""DeceptiveMaze: layout, walls, rewards and the goal by hand; the greedy path is blocked; the
+optional terminal decoy pays and ends the episode only when it is on."""
 
 from __future__ import annotations
 
@@ -20,8 +21,9 @@ def maze():
     return env, params, jax.jit(env.step)
 
 
-def play(maze, actions):
-    env, params, step = maze
+def play(maze, actions, params=None):
+    env, default, step = maze
+    params = default if params is None else params
     obs, state = env.reset(jax.random.key(0), params)
     out = []
     for i, a in enumerate(actions):
@@ -96,3 +98,16 @@ def test_bad_options_raise():
     with pytest.raises(ValueError, match="obs_mode"):
         DeceptiveMaze(obs_mode="pixels")
     assert DeceptiveMaze(7) == DeceptiveMaze(7) != DeceptiveMaze(9)
+
+
+def test_decoy_pays_and_terminates_only_when_on(maze):
+    env, params, _ = maze
+    assert env.decoy == (6, 3) and float(params.decoy_reward) == 0.0
+    off = play(maze, [DOWN] * 4)  # no decoy: the bottom cell is an ordinary cell, the border clips
+    np.testing.assert_allclose([o[0] for o in off], [-4 / 12, -5 / 12, -6 / 12, -6 / 12], rtol=1e-6)
+    assert not any(o[1] for o in off)
+    on = play(maze, [DOWN] * 3, params.replace(decoy_reward=5.0))
+    np.testing.assert_allclose([o[0] for o in on], [-4 / 12, -5 / 12, 5.0 - 6 / 12], rtol=1e-6)
+    assert [o[1] for o in on] == [False, False, True] and float(on[-1][3]["success"]) == 0.0
+    assert on[-1][3]["pos"].tolist() == [6, 3] and on[-1][5].pos.tolist() == [3, 3]  # reset after the decoy
+    assert sum(o[0] for o in on) == pytest.approx(5.0 - 15 / 12)  # 3.75, half the detour's 7.5
