@@ -52,6 +52,10 @@ EXPECTED: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("created", "args", "machine", "env", "ppo", "transforms", "elapsed_s"),
     ),
     "agents_learning": (("agents_learning.json", "agents_learning.md"), ("machine", "note", "experiments")),
+    "brax_learning": (
+        ("brax_learning.json", "brax_learning.md"),
+        ("args", "env", "backends", "cap", "criterion", "agents", "pass", "reading", "wall_s", "machine"),
+    ),
     "agents_throughput": (("agents_throughput.json", "agents_throughput.md"), ("machine", "note", "results")),
     "shaping_learning": (
         ("shaping_learning.json", "shaping_learning.md"),
