@@ -114,9 +114,8 @@ def random_return(config: Any, episodes: int = 64) -> float:
 
 
 def _record(value: Any) -> Any:
-    """An override as JSON: tuples as lists, a reward transform by its class name."""
-    if isinstance(value, tuple):
-        return list(value)
+    """An override as JSON: a reward transform by its class name (tuples become lists when the
+    report is written)."""
     return type(value).__name__ if isinstance(value, RewardTransform) else value
 
 

@@ -88,6 +88,13 @@ class FinalCellProbe(RewardTransform):
         return (reached, running, best), {"probe/coverage": reached.mean(dtype=jnp.float32), "probe/best": best}
 
 
+def goal_cell(env) -> int:
+    """The descriptor-grid cell of the goal: :func:`qd.cell_index` of its final-position descriptor
+    ``(col, row) / (size - 1)``, the same cells :class:`FinalCellProbe` and MAP-Elites use."""
+    xy = jnp.asarray([env.goal[1], env.goal[0]], jnp.float32) / (env.size - 1)
+    return int(qd.cell_index(xy, (env.size, env.size)))
+
+
 def summary(coverage, goal, best, steps, wall_s, extra=None) -> dict:
     """Per-seed lists and means of one method's results."""
     coverage, goal, best = np.asarray(coverage, float), np.asarray(goal, bool), np.asarray(best, float)
@@ -119,7 +126,7 @@ def runner(name: str, build):
 def run_qd(args, env, params, keys) -> tuple[dict, dict]:
     """MAP-Elites, novelty search and the greedy ES; results and per-generation curves."""
     common = dict(population_size=args.population, num_generations=args.generations, hidden_sizes=(16,))
-    goal = int(qd.cell_index(jnp.asarray([env.goal[1], env.goal[0]], jnp.float32) / (env.size - 1), (env.size,) * 2))
+    goal = goal_cell(env)
     results, curves = {}, {}
     start = time.perf_counter()
     me_config = qd.make_map_elites_config(env, params, **common)
@@ -185,7 +192,7 @@ def run_ppo(args, env, params, keys, budget: int) -> tuple[dict, dict]:
     state, metrics = jax.block_until_ready(run(config, keys))
     wall = time.perf_counter() - start
     reached, _, best = jax.device_get(state.transform_state[-1])  # [2, S, C], _, [2, S]
-    goal = env.goal[1] * size + env.goal[0]  # cell_index order: x (column) first
+    goal = goal_cell(env)
     results, curves = {}, {}
     for i, name in enumerate(("ppo", "ppo+counts")):
         final_eval = np.asarray(metrics["eval/return/task"][i, :, -1])

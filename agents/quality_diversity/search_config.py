@@ -208,17 +208,17 @@ def make_novelty_config(
 # --------------------------------------------------------------------------- shared evaluation
 
 
-def _obs_dim(config: SearchConfig) -> int:
-    return int(np.prod(config.env.observation_space(config.env_params).shape))
+def _init_member(config: SearchConfig, key: PRNGKey, scale: Array | float) -> Any:
+    """One policy (:func:`init_policy`) sized for ``config``'s env: flat observation in, one logit per action out."""
+    obs_dim = int(np.prod(config.env.observation_space(config.env_params).shape))
+    num_actions = int(config.env.action_space(config.env_params).n)
+    return init_policy(key, obs_dim, num_actions, config.hidden_sizes, scale)
 
 
 def random_population(config: SearchConfig, key: PRNGKey) -> Any:
     """``population_size`` random policies (:func:`init_policy` with ``init_scale``), leaves ``[B, ...]``."""
-    num_actions = int(config.env.action_space(config.env_params).n)
     keys = jax.random.split(key, config.population_size)
-    return jax.vmap(lambda k: init_policy(k, _obs_dim(config), num_actions, config.hidden_sizes, config.init_scale))(
-        keys
-    )
+    return jax.vmap(lambda k: _init_member(config, k, config.init_scale))(keys)
 
 
 def evaluate(config: SearchConfig, params: Any, key: PRNGKey) -> tuple[Array, Array, Array]:
@@ -233,14 +233,8 @@ def evaluate(config: SearchConfig, params: Any, key: PRNGKey) -> tuple[Array, Ar
     return jax.vmap(one)(params, keys)
 
 
-def _template(config: SearchConfig) -> Any:
-    num_actions = int(config.env.action_space(config.env_params).n)
-    return jax.eval_shape(
-        lambda: init_policy(jax.random.key(0), _obs_dim(config), num_actions, config.hidden_sizes, 1.0)
-    )
-
-
 def empty_repertoire(config: SearchConfig) -> Repertoire:
     """An empty repertoire shaped for ``config``'s grid and policy (``fitness`` all ``-inf``)."""
-    template = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), _template(config))
+    shapes = jax.eval_shape(lambda: _init_member(config, jax.random.key(0), 1.0))
+    template = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
     return init_repertoire(config.num_cells_per_dim, config.descriptor_dim, template)

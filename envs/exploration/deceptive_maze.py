@@ -166,13 +166,17 @@ class DeceptiveMaze(EqualByConfig, Environment[DeceptiveMazeState, DeceptiveMaze
         blocked = jnp.asarray(self.walls)[target[0], target[1]]
         pos = jnp.where(blocked, state.pos, target)
         new = DeceptiveMazeState(pos=pos, time=state.time + 1)
-        reached = jnp.all(pos == jnp.asarray(self.goal, jnp.int32))
+        reached = self.at_goal(pos)
         decoy = self.at_decoy(pos, params)
         distance = self.distance(pos)
         reward = jnp.where(reached, params.goal_reward, 0.0) - params.distance_coef * distance
         reward = jnp.where(decoy, reward + params.decoy_reward, reward)
         info = {"pos": pos, "success": reached.astype(jnp.float32), "distance": distance}
         return self.get_obs(new, params), new, jnp.asarray(reward, jnp.float32), reached | decoy, info
+
+    def at_goal(self, pos: jax.Array) -> jax.Array:
+        """Bool: ``pos`` is the goal cell :attr:`goal`."""
+        return jnp.all(pos == jnp.asarray(self.goal, jnp.int32))
 
     def at_decoy(self, pos: jax.Array, params: DeceptiveMazeParams) -> jax.Array:
         """Bool: ``pos`` is the decoy cell :attr:`decoy` and the decoy is on (``decoy_reward != 0``)."""
@@ -188,7 +192,7 @@ class DeceptiveMaze(EqualByConfig, Environment[DeceptiveMazeState, DeceptiveMaze
 
     def is_terminated(self, state: DeceptiveMazeState, params: DeceptiveMazeParams) -> jax.Array:
         """Bool scalar: the agent is on the goal, or on the decoy when it is on."""
-        return jnp.all(state.pos == jnp.asarray(self.goal, jnp.int32)) | self.at_decoy(state.pos, params)
+        return self.at_goal(state.pos) | self.at_decoy(state.pos, params)
 
     def action_space(self, params: DeceptiveMazeParams | None = None) -> spaces.Discrete:
         """``Discrete(5)``: up, right, down, left, stay."""
