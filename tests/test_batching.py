@@ -49,6 +49,21 @@ def test_inside_jit_the_batch_of_one_is_traced_without_vmap():
     assert vmap_exact(square_sum)(jnp.ones((1, 4))).shape == (1,)
 
 
+def test_per_leaf_axes_share_unmapped_leaves_and_a_batch_of_one_indexes_only_mapped_ones():
+    configs = {"scale": jnp.array([1.0, 2.0]), "shift": jnp.arange(3.0)}  # scale swept, shift shared
+    axes = {"scale": 0, "shift": None}
+    keys = jax.random.split(jax.random.key(3), 2)
+    got = vmap_exact(_fn, in_axes=(axes, 0))(configs, keys)
+    for i, scale in enumerate((1.0, 2.0)):
+        noise = jax.random.normal(keys[i], (3,))
+        np.testing.assert_array_equal(np.asarray(got["y"][i]), np.asarray(scale * noise + jnp.arange(3.0)))
+    one = vmap_exact(_fn, in_axes=(axes, 0))({"scale": jnp.array([2.0]), "shift": jnp.arange(3.0)}, keys[:1])
+    noise = jax.random.normal(keys[0], (3,))
+    np.testing.assert_array_equal(np.asarray(one["y"][0]), np.asarray(2.0 * noise + jnp.arange(3.0)))
+    with pytest.raises(ValueError, match="must be 0 or None, got 1"):
+        vmap_exact(_fn, in_axes=({"scale": 1, "shift": None}, 0))(configs, keys)
+
+
 def test_bad_axes_are_clear_errors():
     with pytest.raises(ValueError, match="must be 0 or None"):
         vmap_exact(_fn, in_axes=(None, 1))

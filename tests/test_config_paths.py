@@ -113,8 +113,9 @@ def test_one_path_names_one_leaf_in_set_params_and_batch_config(transforms, path
         # a spec's [params] (checked, then batched per run exactly as a chunk is)
         spec = spec_from_dict({"config": TINY_PPO, "transform": transforms, "params": {spelling: [0.25, 0.5]}})
         (base, dtypes), = check_spec(spec).values()  # fmt: skip
-        runs = batch_runs(base, [{spelling: 0.25}, {spelling: 0.5}], dtypes)
+        runs, run_axes = batch_runs(base, [{spelling: 0.25}, {spelling: 0.5}], dtypes)
         np.testing.assert_array_equal(leaf(runs), np.float32([0.25, 0.5]))
+        assert leaf(run_axes) == 0 and run_axes.learning_rate is None and runs.learning_rate == base.learning_rate
         # Python's batch_config
         batched, axes = batch_config(base, {spelling: [0.25, 0.5]})
         np.testing.assert_array_equal(leaf(batched), [0.25, 0.5])

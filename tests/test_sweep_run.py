@@ -1,6 +1,7 @@
 """Running sweeps: one compile for all chunks, kill-and-resume, spec changes, search methods.
 
-All sweeps here share one tiny PPO config and chunk size, hence one compiled program."""
+All sweeps here share one tiny PPO config, chunk size and set of swept leaves, hence one compiled
+program (a chunk's program is specialised on which leaves it sweeps; the others are shared)."""
 
 import numpy as np
 import pandas as pd
@@ -77,8 +78,10 @@ def test_a_run_gives_the_same_numbers_in_any_chunk(full, tmp_path):
 
 
 def test_random_and_optuna_searches_resume_exactly(full, tmp_path):
+    # the same swept leaves as SPEC's grid (a list is a random choice), hence the grid's program
+    log_lr = {"low": 1e-4, "high": 1e-2, "log": True}
     rand = {**SPEC, "search": {"method": "random", "num_samples": 2, "chunk_size": 2, "sample_seed": 3},
-            "params": {"learning_rate": {"low": 1e-4, "high": 1e-2, "log": True}}}  # fmt: skip
+            "params": {"learning_rate": log_lr, "transform.scale.factor": [1.0]}}  # fmt: skip
     result = run_sweep(rand, tmp_path / "random", progress=False)
     lrs = result.frame.drop_duplicates("point")["learning_rate"]
     assert len(lrs) == 2 and lrs.between(1e-4, 1e-2).all() and result.compiles == 0

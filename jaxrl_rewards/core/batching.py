@@ -14,22 +14,32 @@ call go through it (``experiments/runner.py``, ``experiments/backends/local.py``
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import jax
 
-
-def _batch_sizes(args: Sequence[Any], axes: Sequence[int | None]) -> set[int]:
-    return {
-        int(leaf.shape[0])
-        for arg, axis in zip(args, axes, strict=True)
-        if axis is not None
-        for leaf in jax.tree.leaves(arg)
-    }
+Axis = int | None
 
 
-def vmap_exact(fn: Callable, in_axes: int | Sequence[int | None] | None = 0) -> Callable:
+def _leaf_axes(arg: Any, axis: Any) -> tuple[list[Axis], list[Any], Any]:
+    """``(axis of every leaf, leaves, treedef)`` of ``arg`` for an ``axis`` that is ``0``,
+    ``None`` or a pytree of those with ``arg``'s structure (``None`` marks a shared leaf)."""
+    leaves, treedef = jax.tree.flatten(arg)
+    axes = [axis] * len(leaves) if axis is None or isinstance(axis, int) else treedef.flatten_up_to(axis)
+    bad = sorted({repr(a) for a in axes if a not in (0, None)})
+    if bad:
+        raise ValueError(f"vmap_exact maps leading axes only: in_axes entries must be 0 or None, got {', '.join(bad)}")
+    return axes, leaves, treedef
+
+
+def _first_member(arg: Any, axis: Any) -> Any:
+    """``arg`` with ``x[0]`` in place of every leaf mapped over axis 0."""
+    axes, leaves, treedef = _leaf_axes(arg, axis)
+    return jax.tree.unflatten(treedef, [x if a is None else x[0] for a, x in zip(axes, leaves, strict=True)])
+
+
+def vmap_exact(fn: Callable, in_axes: Any = 0) -> Callable:
     """``jax.vmap(fn, in_axes)`` over leading axes, except that a batch of size 1 runs ``fn``
     itself on ``x[0]`` of every mapped leaf and returns its outputs with a leading axis of 1
     (``y[None]``): same values as ``jax.vmap``, the rounding of ``fn`` alone (module doc).
@@ -37,7 +47,9 @@ def vmap_exact(fn: Callable, in_axes: int | Sequence[int | None] | None = 0) -> 
     Args:
         fn: the function to map.
         in_axes: ``0`` (map every argument over its leading axis), ``None`` (broadcast), or one
-            of those per positional argument (e.g. ``(None, 0)``: shared config, batched keys).
+            entry per positional argument, each ``0``, ``None`` or a pytree of those with the
+            argument's structure (e.g. ``(config_axes, 0)``: a config whose swept leaves carry
+            the batch axis and whose other leaves are shared, batched keys).
 
     Returns:
         ``mapped(*args)``: outputs with a leading batch axis ``[B, ...]``.
@@ -46,21 +58,23 @@ def vmap_exact(fn: Callable, in_axes: int | Sequence[int | None] | None = 0) -> 
         ValueError: an axis other than ``0`` or ``None``, or ``in_axes`` not matching the
             number of arguments (at call time).
     """
-    per_arg = in_axes if isinstance(in_axes, (tuple, list)) else None
-    for axis in per_arg if per_arg is not None else (in_axes,):
-        if axis not in (0, None):
-            raise ValueError(f"vmap_exact maps leading axes only: in_axes entries must be 0 or None, got {in_axes!r}")
-    batched = jax.vmap(fn, in_axes=tuple(per_arg) if per_arg is not None else in_axes)
+    per_arg = tuple(in_axes) if isinstance(in_axes, (tuple, list)) else None
+    plain = per_arg if per_arg is not None else (in_axes,)
+    if any(isinstance(a, int) and a != 0 for a in plain) or (per_arg is None and in_axes not in (0, None)):
+        raise ValueError(f"vmap_exact maps leading axes only: in_axes entries must be 0 or None, got {in_axes!r}")
+    batched = jax.vmap(fn, in_axes=per_arg if per_arg is not None else in_axes)
 
     def mapped(*args: Any) -> Any:
-        axes = tuple(per_arg) if per_arg is not None else (in_axes,) * len(args)
+        axes = per_arg if per_arg is not None else (in_axes,) * len(args)
         if len(axes) != len(args):
             raise ValueError(f"in_axes {in_axes!r} names {len(axes)} arguments, got {len(args)}")
-        if _batch_sizes(args, axes) != {1}:
+        sizes = set()
+        for arg, axis in zip(args, axes, strict=True):
+            leaf_axes, leaves, _ = _leaf_axes(arg, axis)
+            sizes.update(int(x.shape[0]) for a, x in zip(leaf_axes, leaves, strict=True) if a == 0)
+        if sizes != {1}:
             return batched(*args)
-        alone = [
-            arg if axis is None else jax.tree.map(lambda x: x[0], arg) for arg, axis in zip(args, axes, strict=True)
-        ]
+        alone = [_first_member(arg, axis) for arg, axis in zip(args, axes, strict=True)]
         return jax.tree.map(lambda y: y[None], fn(*alone))
 
     return mapped

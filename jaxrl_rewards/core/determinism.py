@@ -26,12 +26,25 @@ creates its CPU client; set ``JAXRL_REWARDS_BATCH_EXACT=0`` to opt out, or set y
 (a JAX computation ran before ``jaxrl_rewards`` was imported); :func:`batch_exact` tells.
 Only x86-64 CPUs get the flag (it names x86 instruction sets).
 
-Still open: on very small networks some runs still differ in the last bit of a reduction XLA
-emits differently for batched shapes (the Dense bias gradients of DQN and SAC, of a batch of swept
-learning rates and of a sweep chunk of four; ``tests/test_vmap_determinism.py`` marks those cases as
-expected failures). A batch of one is exact: ``core.batching.vmap_exact`` runs it as the function
-alone. GPU and TPU code generation is not affected by the flag; there batched and unbatched
-programs may still round differently.
+Two more causes are fixed in the code rather than the flags (2026-12-03):
+
+3. **Bias-gradient reductions.** The gradient of a Dense bias is a sum of the cotangent over the
+   minibatch, and XLA's CPU reduction loop for ``[B, F] -> [F]`` is vectorised differently from the
+   batched ``[R, B, F] -> [R, F]``: DQN and SAC runs of 8-unit networks at batch 4 differed in the
+   last bit of their first layers' biases. ``core.networks.Dense`` (flax's ``Dense``, same
+   parameters and forward bits) sums that cotangent by halving with elementwise adds
+   (``pairwise_sum``), which round the same inside ``vmap`` and alone.
+4. **Broadcast config leaves.** A sweep chunk used to give every config leaf the run axis, so an
+   unswept constant such as CartPole's ``total_mass`` became an ``[R]`` operand and XLA emitted the
+   divisions by it differently from the run alone. A chunk now maps only its swept leaves and
+   shares the others (``experiments.backends.local.batch_runs``).
+
+With these, every agent's tiny runs, a batch of swept learning rates and a sweep at chunk size 1
+vs 4 are bit-identical (``tests/test_vmap_determinism.py``). A batch of one is exact because
+``core.batching.vmap_exact`` runs it as the function alone. What is not covered: a *swept* leaf
+that an op treats like ``total_mass`` (a divisor broadcast into the batch) may still round
+differently from the run alone; GPU and TPU code generation is not affected by the flag, and
+there batched and unbatched programs may still round differently.
 """
 
 from __future__ import annotations

@@ -42,6 +42,57 @@ def orthogonal(scale: float = 1.0):
     return init
 
 
+def pairwise_sum(x: Array) -> Array:
+    """Sum ``x [N, F]`` over its first axis by halving, ``[N, F] -> [F]``, with elementwise adds only.
+
+    ``x[:N//2] + x[N//2:2*(N//2)]`` (an odd last row carried over) until one row is left. An
+    elementwise add rounds the same wherever XLA puts it, inside ``vmap`` or not, while XLA's
+    CPU reduction loop for ``jnp.sum(x, 0)`` is vectorised differently for a batched ``[R, N, F]``
+    and rounded the last bit of small layers' bias gradients differently (issue 20, item 2).
+    """
+    while x.shape[0] > 1:
+        half = x.shape[0] // 2
+        head = x[:half] + x[half : 2 * half]
+        x = head if x.shape[0] % 2 == 0 else jnp.concatenate([head, x[2 * half :]])
+    return x[0]
+
+
+@jax.custom_vjp
+def add_bias(y: Array, bias: Array) -> Array:
+    """``y [..., F] + bias [F]``, whose gradient for ``bias`` is :func:`pairwise_sum` of the
+    cotangent over every leading axis (batch-exact: the same bits inside ``vmap`` and alone)."""
+    return y + bias
+
+
+def _add_bias_fwd(y: Array, bias: Array) -> tuple[Array, None]:
+    return y + bias, None
+
+
+def _add_bias_bwd(_, g: Array) -> tuple[Array, Array]:
+    return g, pairwise_sum(g.reshape(-1, g.shape[-1]))
+
+
+add_bias.defvjp(_add_bias_fwd, _add_bias_bwd)
+
+
+class Dense(nn.Dense):
+    """``flax.linen.Dense`` (same parameters ``kernel [D, F]``, ``bias [F]``, same init and
+    forward bits, ``y = x @ kernel + bias``) whose bias gradient is batch-exact (:func:`add_bias`).
+
+    Named ``Dense`` so flax names its instances ``Dense_0``, ``Dense_1``, ... as before and
+    parameter trees and checkpoints keep their paths.
+    """
+
+    @nn.compact
+    def __call__(self, inputs: Array) -> Array:
+        """``inputs [..., D] -> [..., F]``."""
+        kernel = self.param("kernel", self.kernel_init, (jnp.shape(inputs)[-1], self.features), self.param_dtype)
+        bias = self.param("bias", self.bias_init, (self.features,), self.param_dtype) if self.use_bias else None
+        inputs, kernel, bias = self.promote_dtype(inputs, kernel, bias, dtype=self.dtype)
+        y = jax.lax.dot_general(inputs, kernel, (((inputs.ndim - 1,), (0,)), ((), ())), precision=self.precision)
+        return y if bias is None else add_bias(y, bias)
+
+
 def activation_fn(name: str):
     """Look up an activation by name; unknown names raise with the list of choices."""
     try:
@@ -60,7 +111,7 @@ class MLP(nn.Module):
     def __call__(self, x: Array) -> Array:
         act = activation_fn(self.activation)
         for width in self.hidden_sizes:
-            x = act(nn.Dense(width, kernel_init=orthogonal(np.sqrt(2.0)))(x))
+            x = act(Dense(width, kernel_init=orthogonal(np.sqrt(2.0)))(x))
         return x
 
 
@@ -74,7 +125,7 @@ class DiscretePolicy(nn.Module):
     @nn.compact
     def __call__(self, obs: Array) -> distrax.Categorical:
         h = MLP(self.hidden_sizes, self.activation)(obs)
-        logits = nn.Dense(self.num_actions, kernel_init=orthogonal(0.01))(h)
+        logits = Dense(self.num_actions, kernel_init=orthogonal(0.01))(h)
         return distrax.Categorical(logits=logits)
 
 
@@ -90,7 +141,7 @@ class GaussianPolicy(nn.Module):
     @nn.compact
     def __call__(self, obs: Array) -> distrax.MultivariateNormalDiag:
         h = MLP(self.hidden_sizes, self.activation)(obs)
-        mean = nn.Dense(self.action_dim, kernel_init=orthogonal(0.01))(h)
+        mean = Dense(self.action_dim, kernel_init=orthogonal(0.01))(h)
         log_std = self.param("log_std", nn.initializers.constant(self.init_log_std), (self.action_dim,))
         return distrax.MultivariateNormalDiag(mean, jnp.broadcast_to(jnp.exp(log_std), mean.shape))
 
@@ -105,7 +156,7 @@ class MultiStreamCritic(nn.Module):
     @nn.compact
     def __call__(self, obs: Array) -> Array:
         h = MLP(self.hidden_sizes, self.activation)(obs)
-        return nn.Dense(self.num_streams, kernel_init=orthogonal(1.0))(h)
+        return Dense(self.num_streams, kernel_init=orthogonal(1.0))(h)
 
 
 # --------------------------------------------------------------------------- value-based and SAC networks
@@ -123,7 +174,7 @@ class NormedMLP(nn.Module):
     def __call__(self, x: Array) -> Array:
         act = activation_fn(self.activation)
         for width in self.hidden_sizes:
-            x = nn.Dense(width, kernel_init=orthogonal(np.sqrt(2.0)))(x)
+            x = Dense(width, kernel_init=orthogonal(np.sqrt(2.0)))(x)
             if self.layer_norm:
                 x = nn.LayerNorm()(x)
             x = act(x)
@@ -145,7 +196,7 @@ class MultiStreamQNetwork(nn.Module):
     @nn.compact
     def __call__(self, obs: Array) -> Array:
         h = NormedMLP(self.hidden_sizes, self.activation, self.layer_norm)(obs)
-        q = nn.Dense(self.num_actions * self.num_streams, kernel_init=orthogonal(1.0))(h)
+        q = Dense(self.num_actions * self.num_streams, kernel_init=orthogonal(1.0))(h)
         return q.reshape((*q.shape[:-1], self.num_actions, self.num_streams))
 
 
@@ -163,7 +214,7 @@ class TwinMultiStreamQ(nn.Module):
         outs = []
         for _ in range(2):
             h = NormedMLP(self.hidden_sizes, self.activation)(x)
-            outs.append(nn.Dense(self.num_streams, kernel_init=orthogonal(1.0))(h))
+            outs.append(Dense(self.num_streams, kernel_init=orthogonal(1.0))(h))
         return jnp.stack(outs)
 
 
@@ -181,8 +232,8 @@ class TanhGaussianPolicy(nn.Module):
     @nn.compact
     def __call__(self, obs: Array) -> tuple[Array, Array]:
         h = NormedMLP(self.hidden_sizes, self.activation)(obs)
-        mean = nn.Dense(self.action_dim, kernel_init=orthogonal(0.01))(h)
-        log_std = nn.Dense(self.action_dim, kernel_init=orthogonal(0.01))(h)
+        mean = Dense(self.action_dim, kernel_init=orthogonal(0.01))(h)
+        log_std = Dense(self.action_dim, kernel_init=orthogonal(0.01))(h)
         return mean, jnp.clip(log_std, self.log_std_min, self.log_std_max)
 
 
@@ -221,7 +272,7 @@ class RecurrentActorCritic(nn.Module):
     @nn.compact
     def __call__(self, hidden: Array, obs: Array, reset: Array) -> tuple[Array, Array, Array]:
         act = activation_fn(self.activation)
-        x = act(nn.Dense(self.hidden_size, kernel_init=orthogonal(np.sqrt(2.0)))(obs))
+        x = act(Dense(self.hidden_size, kernel_init=orthogonal(np.sqrt(2.0)))(obs))
 
         def step(cell, h, xs):
             inp, rst = xs
@@ -232,6 +283,6 @@ class RecurrentActorCritic(nn.Module):
         scan = nn.scan(step, variable_broadcast="params", split_rngs={"params": False}, in_axes=0, out_axes=0)
         cell = nn.GRUCell(self.hidden_size, kernel_init=orthogonal(1.0), recurrent_kernel_init=orthogonal(1.0))
         hidden, out = scan(cell, hidden, (x, reset))
-        logits = nn.Dense(self.num_actions, kernel_init=orthogonal(0.01))(out)
-        values = nn.Dense(self.num_streams, kernel_init=orthogonal(1.0))(act(nn.Dense(self.hidden_size)(out)))
+        logits = Dense(self.num_actions, kernel_init=orthogonal(0.01))(out)
+        values = Dense(self.num_streams, kernel_init=orthogonal(1.0))(act(Dense(self.hidden_size)(out)))
         return hidden, logits, values

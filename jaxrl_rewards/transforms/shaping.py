@@ -28,7 +28,7 @@ import jax
 import jax.numpy as jnp
 from flax import struct
 
-from jaxrl_rewards.core.networks import MLP, orthogonal
+from jaxrl_rewards.core.networks import MLP, Dense, orthogonal
 from jaxrl_rewards.core.streams import TASK
 from jaxrl_rewards.core.types import Array, PRNGKey, Stream, Streams, TransformSpec, Transition
 from jaxrl_rewards.core.validation import (
@@ -174,7 +174,7 @@ class _ValueNet(nn.Module):
     @nn.compact
     def __call__(self, x: Array) -> Array:
         h = MLP(tuple(self.hidden_sizes), "tanh")(x)
-        return nn.Dense(1, kernel_init=orthogonal(1.0))(h)[..., 0]
+        return Dense(1, kernel_init=orthogonal(1.0))(h)[..., 0]
 
 
 class LearnedPotentialState(struct.PyTreeNode):

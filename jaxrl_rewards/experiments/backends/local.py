@@ -41,15 +41,18 @@ def chunk_function(agent: ModuleType, live: bool) -> Callable:
     """``jit`` of ``chunk(configs, keys, run_ids) -> metrics`` for a chunk of R runs: the
     agent's ``init`` vmapped over runs, then ``num_evals`` vmapped ``train_segment`` calls in a
     ``lax.scan`` (per run exactly the agent's ``train``), and, when ``live``, one host callback
-    per segment carrying every run's metrics ``[R, ...]`` (``live_logging.emit``). Every config
-    leaf carries the run axis, so all chunks of the same config structure and size share one
-    compiled program. A chunk of one run is the run alone (``core.batching.vmap_exact``)."""
+    per segment carrying every run's metrics ``[R, ...]`` (``live_logging.emit``). ``configs``
+    and ``swept`` come from :func:`batch_runs` / :func:`swept_flags`: swept leaves carry the run
+    axis, the others are shared, and all chunks of one variant (same structure, size and swept
+    leaves) share one compiled program. A chunk of one run is the run alone
+    (``core.batching.vmap_exact``)."""
 
-    def chunk(configs, keys, run_ids):
-        state = vmap_exact(agent.init)(configs, keys)
+    def chunk(configs, keys, run_ids, swept):
+        axes = _axes_from_flags(configs, swept)
+        state = vmap_exact(agent.init, in_axes=(axes, 0))(configs, keys)
 
         def segment(state, index):
-            state, metrics = vmap_exact(agent.train_segment)(configs, state)
+            state, metrics = vmap_exact(agent.train_segment, in_axes=(axes, 0))(configs, state)
             if live:
                 live_logging.emit(run_ids, index, metrics)
             return state, metrics
@@ -58,27 +61,44 @@ def chunk_function(agent: ModuleType, live: bool) -> Callable:
         metrics = jax.tree.map(lambda x: jnp.swapaxes(x, 0, 1), metrics)  # [R, num_evals, ...]
         return vmap_exact(agent.merge_segments)(metrics)
 
-    return jax.jit(chunk)
+    return jax.jit(chunk, static_argnums=3)
 
 
-def batch_runs(config: Any, points: Sequence[Mapping[str, Any]], dtypes: Mapping[str, Any]) -> Any:
-    """The config with a leading run axis on every leaf: swept leaves take each run's value,
-    the others are broadcast. ``points`` has one entry per run, keyed by config paths (any
-    spelling ``experiments.paths.resolve_path`` accepts)."""
+def batch_runs(config: Any, points: Sequence[Mapping[str, Any]], dtypes: Mapping[str, Any]) -> tuple[Any, Any]:
+    """The config of a chunk of ``R = len(points)`` runs and its ``vmap`` axes.
 
-    size = len(points)
+    Swept leaves (keys of ``points``, any spelling ``experiments.paths.resolve_path`` accepts)
+    become ``[R, ...]`` arrays of each run's value (``dtypes`` per key) with axis ``0``; every
+    other leaf stays as it is, shared by the runs, with axis ``None``. A shared leaf therefore
+    compiles exactly as in the run alone: broadcast into the batch it made XLA round some ops
+    differently (CartPole's ``total_mass`` divides the dynamics; as an ``[R]`` operand the
+    division was emitted differently and a chunk of runs drifted from the runs alone, issue 20).
+
+    Returns:
+        ``(configs, axes)``: ``axes`` has ``config``'s structure with ``0`` / ``None`` leaves,
+        for ``vmap(..., in_axes=(axes, ...))``.
+    """
     leaves, treedef = jax.tree.flatten(config)
     swept = {resolve_path(config, key): key for key in (points[0] if points else {})}
-    out = []
+    out, axes = [], []
     for path, leaf in zip(leaf_paths(config, canonical=False), leaves, strict=True):
         if path in swept:
             out.append(np.asarray([p[swept[path]] for p in points], dtype=dtypes[swept[path]]))
-        elif isinstance(leaf, jax.Array) and jnp.issubdtype(leaf.dtype, jax.dtypes.prng_key):
-            out.append(jnp.broadcast_to(leaf, (size, *leaf.shape)))
-        else:  # strongly typed numpy arrays: a Python float leaf and a swept one compile alike
-            value = np.asarray(leaf)
-            out.append(np.broadcast_to(value, (size, *value.shape)))
-    return jax.tree.unflatten(treedef, out)
+            axes.append(0)
+        else:
+            out.append(leaf)
+            axes.append(None)
+    return jax.tree.unflatten(treedef, out), jax.tree.unflatten(treedef, axes)
+
+
+def swept_flags(configs: Any, axes: Any) -> tuple[bool, ...]:
+    """``axes`` of :func:`batch_runs` as a hashable tuple (one flag per leaf of ``configs``,
+    ``True`` where swept), the static argument :func:`chunk_function`'s program is specialised on."""
+    return tuple(a == 0 for a in jax.tree.structure(configs).flatten_up_to(axes))
+
+
+def _axes_from_flags(configs: Any, flags: tuple[bool, ...]) -> Any:
+    return jax.tree.unflatten(jax.tree.structure(configs), [0 if f else None for f in flags])
 
 
 def execute_chunk(
@@ -96,14 +116,19 @@ def execute_chunk(
     points = list(task.points) + [task.points[-1]] * pad
     seeds = list(task.seeds) + [task.seeds[-1]] * pad
     runs = list(task.runs) + [-1] * pad  # padding runs: id -1, ignored by monitors
-    batch = (
-        batch_runs(config, points, dtypes),
+    configs, axes = batch_runs(config, points, dtypes)
+    flags = swept_flags(configs, axes)
+    leaves, treedef = jax.tree.flatten(configs)
+    mapped = (
+        [x for x, f in zip(leaves, flags, strict=True) if f],
         jax.vmap(jax.random.key)(jnp.asarray(seeds, dtype=jnp.uint32)),
         jnp.asarray(runs, dtype=jnp.int32),
     )
-    if shard:
-        batch = shard_over_devices(batch)
-    metrics = jax.device_get(chunk_function(agent, live)(*batch))
+    if shard:  # the run axis is split across devices; shared leaves are replicated by jit
+        mapped = shard_over_devices(mapped)
+    swept_leaves = iter(mapped[0])
+    configs = jax.tree.unflatten(treedef, [next(swept_leaves) if f else x for x, f in zip(leaves, flags, strict=True)])
+    metrics = jax.device_get(chunk_function(agent, live)(configs, mapped[1], mapped[2], flags))
     metrics = exact_timesteps({k: np.asarray(v)[:real] for k, v in metrics.items()}, config.steps_per_iteration)
     return chunk_frame(
         metrics,
@@ -125,4 +150,4 @@ def compile_count(agent: ModuleType) -> int:
     return total
 
 
-__all__ = ["ChunkTask", "batch_runs", "chunk_function", "compile_count", "execute_chunk"]
+__all__ = ["ChunkTask", "batch_runs", "chunk_function", "compile_count", "execute_chunk", "swept_flags"]

@@ -27,7 +27,7 @@ import optax
 from flax import struct
 from gymnax.environments import spaces
 
-from jaxrl_rewards.core.networks import MLP, orthogonal
+from jaxrl_rewards.core.networks import MLP, Dense, orthogonal
 from jaxrl_rewards.core.types import Array, Metrics, PRNGKey, TransformSpec, Transition
 from jaxrl_rewards.core.validation import ConfigError, check_in_range, check_positive
 from jaxrl_rewards.transforms.fields import build, factory_signature
@@ -50,9 +50,9 @@ class InverseDynamics(nn.Module):
 
     def setup(self) -> None:
         self.encoder_torso = MLP(self.hidden_sizes, "relu")
-        self.encoder_out = nn.Dense(self.feature_dim, kernel_init=orthogonal(1.0))
+        self.encoder_out = Dense(self.feature_dim, kernel_init=orthogonal(1.0))
         self.inverse_torso = MLP(self.hidden_sizes, "relu")
-        self.inverse_out = nn.Dense(self.action_dim, kernel_init=orthogonal(0.01))
+        self.inverse_out = Dense(self.action_dim, kernel_init=orthogonal(0.01))
 
     def encode(self, x: Array) -> Array:
         """Features ``[..., feature_dim]`` of flat observations ``[..., D]``."""
@@ -107,7 +107,7 @@ class ForwardModel(nn.Module):
     @nn.compact
     def __call__(self, phi: Array, action: Array) -> Array:
         h = MLP(self.hidden_sizes, "relu")(jnp.concatenate([phi, action], -1))
-        return nn.Dense(self.feature_dim, kernel_init=orthogonal(1.0))(h)
+        return Dense(self.feature_dim, kernel_init=orthogonal(1.0))(h)
 
 
 class ICMState(struct.PyTreeNode):

@@ -25,7 +25,7 @@ import numpy as np
 import optax
 from flax import struct
 
-from jaxrl_rewards.core.networks import MLP, orthogonal
+from jaxrl_rewards.core.networks import MLP, Dense, orthogonal
 from jaxrl_rewards.core.running_stats import RunningMeanStd
 from jaxrl_rewards.core.types import Array, Metrics, PRNGKey, TransformSpec, Transition
 from jaxrl_rewards.core.validation import check_in_range, check_positive
@@ -50,7 +50,7 @@ class Embedding(nn.Module):
     @nn.compact
     def __call__(self, x: Array) -> Array:
         h = MLP(self.hidden_sizes, self.activation)(x)
-        return nn.Dense(self.out_dim, kernel_init=orthogonal(np.sqrt(2.0)))(h)
+        return Dense(self.out_dim, kernel_init=orthogonal(np.sqrt(2.0)))(h)
 
 
 class RNDState(struct.PyTreeNode):

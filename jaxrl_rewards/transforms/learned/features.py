@@ -17,7 +17,7 @@ import numpy as np
 from flax import linen as nn
 from gymnax.environments import spaces
 
-from jaxrl_rewards.core.networks import MLP, orthogonal
+from jaxrl_rewards.core.networks import MLP, Dense, orthogonal
 from jaxrl_rewards.core.types import Array
 from jaxrl_rewards.core.validation import ConfigError
 
@@ -78,7 +78,7 @@ class RewardNet(nn.Module):
     @nn.compact
     def __call__(self, x: Array) -> Array:
         h = MLP(self.hidden_sizes, self.activation)(x)
-        return nn.Dense(1, kernel_init=orthogonal(1.0))(h)[..., 0]
+        return Dense(1, kernel_init=orthogonal(1.0))(h)[..., 0]
 
 
 __all__ = ["INPUTS", "RewardNet", "action_width", "batch_segments", "num_discrete_actions", "transition_features"]
