@@ -49,6 +49,7 @@ from jaxrl_rewards.agents.replay_ratio import (
     dynamic_updates,
     next_ratio_state,
 )
+from jaxrl_rewards.core.exact import exact_mean, exact_sum
 from jaxrl_rewards.core.networks import MultiStreamQNetwork
 from jaxrl_rewards.core.optim import adam
 from jaxrl_rewards.core.rollout import EnvCarry, EpisodeTracker, evaluate, reset_envs, rollout
@@ -195,8 +196,8 @@ def td_loss(
     next_q = jnp.take_along_axis(next_target, best[:, None, None], axis=1)[:, 0]  # [B, K]
     cont = jnp.where(jnp.asarray(episodic), 1.0 - batch["terminated"][:, None], 1.0)
     target = jax.lax.stop_gradient(batch["rewards"] + discounts * cont * next_q)
-    loss = 0.5 * ((q_taken - target) ** 2).mean(0).sum()
-    return loss, (q_taken * weights).sum(-1).mean()
+    loss = 0.5 * exact_sum(exact_mean((q_taken - target) ** 2, 0))
+    return loss, exact_mean((q_taken * weights).sum(-1))
 
 
 def _iteration(config: DQNConfig, parts: _Parts, state: DQNState) -> tuple[DQNState, Metrics]:

@@ -37,6 +37,7 @@ import optax
 from jaxrl_rewards.agents.drift import drift_objective
 from jaxrl_rewards.agents.estimators import AdvantageInputs, Advantages, get_estimator
 from jaxrl_rewards.agents.loop import iteration_metrics
+from jaxrl_rewards.core.exact import exact_mean, exact_std, exact_sum, exact_tree_norm
 from jaxrl_rewards.core.rollout import EpisodeTracker
 from jaxrl_rewards.core.types import Array, Metrics, PRNGKey, Streams, Transition
 
@@ -110,30 +111,31 @@ def clipped_loss(
     ratio = jnp.exp(log_prob - mb.log_prob)
     clipped = jnp.clip(ratio, 1.0 - config.clip_eps, 1.0 + config.clip_eps)
     if getattr(config, "objective", "clip") == "drift":  # a learned drift objective (agents.drift, LPO)
-        adv = (mb.advantage - mb.advantage.mean()) / (mb.advantage.std() + 1e-8)
+        adv = (mb.advantage - exact_mean(mb.advantage)) / (exact_std(mb.advantage) + 1e-8)
         policy_loss = drift_objective(config.drift_params, ratio, adv, 0.0 if progress is None else progress)
     elif mb.mask is None:
-        adv = (mb.advantage - mb.advantage.mean()) / (mb.advantage.std() + 1e-8)
-        policy_loss = -jnp.minimum(ratio * adv, clipped * adv).mean()
+        adv = (mb.advantage - exact_mean(mb.advantage)) / (exact_std(mb.advantage) + 1e-8)
+        policy_loss = -exact_mean(jnp.minimum(ratio * adv, clipped * adv))
     else:  # group estimators: already normalised within groups; only the masked steps count
         adv = mb.advantage
-        count = jnp.maximum(mb.mask.sum(), 1.0)
-        policy_loss = -(mb.mask * jnp.minimum(ratio * adv, clipped * adv)).sum() / count
+        count = jnp.maximum(exact_sum(mb.mask), 1.0)
+        policy_loss = -exact_sum(mb.mask * jnp.minimum(ratio * adv, clipped * adv)) / count
     value_clipped = mb.value + jnp.clip(value - mb.value, -config.clip_eps, config.clip_eps)
     per_step = jnp.maximum((value - mb.target) ** 2, (value_clipped - mb.target) ** 2)
-    value_loss = 0.5 * per_step.mean(tuple(range(per_step.ndim - 1))).sum()  # mean over steps, sum over streams
-    entropy = dist.entropy().mean()
+    steps = tuple(range(per_step.ndim - 1))
+    value_loss = 0.5 * exact_sum(exact_mean(per_step, steps))  # mean over steps, sum over streams
+    entropy = exact_mean(dist.entropy())
     total = policy_loss + config.vf_coef * value_loss - config.ent_coef * entropy
     aux = {
         "loss/policy": policy_loss,
         "loss/value": value_loss,
         "loss/entropy": entropy,
-        "loss/approx_kl": ((ratio - 1.0) - jnp.log(ratio)).mean(),
-        "loss/clip_fraction": (jnp.abs(ratio - 1.0) > config.clip_eps).mean(),
+        "loss/approx_kl": exact_mean((ratio - 1.0) - jnp.log(ratio)),
+        "loss/clip_fraction": exact_mean((jnp.abs(ratio - 1.0) > config.clip_eps).astype(jnp.float32)),
     }
     band = getattr(config, "entropy_band", None)
     if band is not None:  # EPO entropy smoothing (static switch: the default graph is unchanged)
-        reference = jax.lax.stop_gradient(-mb.log_prob.mean())  # behaviour policy's entropy, MC estimate
+        reference = jax.lax.stop_gradient(-exact_mean(mb.log_prob))  # behaviour policy's entropy, MC estimate
         penalty = entropy_band_penalty(entropy, reference, band)
         total = total + config.entropy_band_coef * penalty
         aux["loss/entropy_band"] = penalty
@@ -169,7 +171,7 @@ def run_epochs(
         params, opt_state = carry
         (_, aux), grads = grad_fn(params, mb)
         updates, opt_state = tx.update(grads, opt_state, params)
-        aux["loss/grad_norm"] = optax.tree.norm(grads)
+        aux["loss/grad_norm"] = exact_tree_norm(grads)
         return (optax.apply_updates(params, updates), opt_state), aux
 
     def epoch(carry, k):

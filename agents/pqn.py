@@ -32,6 +32,7 @@ from jaxrl_rewards.agents.acting import flatten_obs, linear_epsilon, q_policy
 from jaxrl_rewards.agents.base import StreamLayout, apply_transform, config_layout
 from jaxrl_rewards.agents.config import EpsilonGreedyConfig, OnPolicyConfig, build_config, check_discrete, static
 from jaxrl_rewards.agents.loop import guarded_optimizer, iteration_metrics, merge_segments, run_segment, run_training
+from jaxrl_rewards.core.exact import exact_mean, exact_sum
 from jaxrl_rewards.core.networks import MultiStreamQNetwork
 from jaxrl_rewards.core.optim import radam
 from jaxrl_rewards.core.rollout import EnvCarry, EpisodeTracker, evaluate, reset_envs, rollout
@@ -202,7 +203,7 @@ def _iteration(config: PQNConfig, parts: _Parts, state: PQNState) -> tuple[PQNSt
     def loss_fn(params, mb):
         obs, action, target = mb
         q = jnp.take_along_axis(parts.q.apply(params, obs), action[:, None, None], axis=1)[:, 0]
-        return 0.5 * ((q - target) ** 2).mean(0).sum(), (q * weights).sum(-1).mean()
+        return 0.5 * exact_sum(exact_mean((q - target) ** 2, 0)), exact_mean((q * weights).sum(-1))
 
     grad_fn = jax.value_and_grad(loss_fn, has_aux=True)
 

@@ -37,6 +37,7 @@ from jaxrl_rewards.agents.base import StreamLayout, apply_transform, config_layo
 from jaxrl_rewards.agents.config import ReplayConfig, build_config, static
 from jaxrl_rewards.agents.loop import guarded_optimizer, iteration_metrics, merge_segments, run_segment, run_training
 from jaxrl_rewards.agents.replay import ReplayBuffer, replay_item, replay_items
+from jaxrl_rewards.core.exact import exact_mean, exact_sum
 from jaxrl_rewards.core.networks import TanhGaussianPolicy, TwinMultiStreamQ, tanh_gaussian_sample
 from jaxrl_rewards.core.optim import adam
 from jaxrl_rewards.core.rollout import EnvCarry, EpisodeTracker, evaluate, reset_envs, rollout
@@ -186,20 +187,20 @@ def sac_losses(
     y_entropy = config.gamma * (1.0 - term[:, 0]) * (q_next[:, -1] - sg(alpha) * next_logp)
     target = sg(jnp.concatenate([y_streams, y_entropy[:, None]], axis=-1))
     q = parts.critic.apply(params["critic"], batch["obs"], batch["action"])  # [2, B, K+1]
-    critic_loss = 0.5 * ((q - target) ** 2).mean(1).sum()
+    critic_loss = 0.5 * exact_sum(exact_mean((q - target) ** 2, 1))
     # actor
     mean, log_std = parts.actor.apply(params["actor"], batch["obs"])
     action, logp = tanh_gaussian_sample(key_pi, mean, log_std)
     q_pi = (parts.critic.apply(sg(params["critic"]), batch["obs"], action) * w_all).sum(-1).min(0)
-    actor_loss = (sg(alpha) * logp - q_pi).mean()
+    actor_loss = exact_mean(sg(alpha) * logp - q_pi)
     target_entropy = -config.target_entropy_scale * parts.action_dim
-    alpha_loss = -(params["log_alpha"] * sg(logp + target_entropy)).mean()
+    alpha_loss = -exact_mean(params["log_alpha"] * sg(logp + target_entropy))
     aux = {
         "loss/critic": critic_loss,
         "loss/actor": actor_loss,
         "loss/alpha": alpha_loss,
         "train/alpha": alpha,
-        "train/entropy": -logp.mean(),
+        "train/entropy": -exact_mean(logp),
     }
     return critic_loss + actor_loss + alpha_loss, aux
 

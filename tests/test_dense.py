@@ -1,25 +1,11 @@
-"""``core.networks.Dense``: flax's ``Dense`` with a batch-exact bias gradient (``pairwise_sum``)."""
+"""``core.networks.Dense``: flax's ``Dense`` with a batch-exact bias gradient (``core.exact.pairwise_sum``)."""
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
-import pytest
 
-from jaxrl_rewards.core.networks import MLP, Dense, add_bias, pairwise_sum
-
-
-@pytest.mark.parametrize("rows", [1, 2, 3, 5, 8, 13])
-def test_pairwise_sum_is_the_column_sum(rows):
-    x = np.arange(rows * 3, dtype=np.float32).reshape(rows, 3) - 4.0  # integers: every order sums exactly
-    want = np.asarray([sum(x[r, c] for r in range(rows)) for c in range(3)], np.float32)
-    np.testing.assert_array_equal(np.asarray(pairwise_sum(jnp.asarray(x))), want)
-
-
-def test_pairwise_sum_adds_halves_in_a_fixed_order():
-    # rows 1e8, 1, -1e8, 1: halves (1e8 + -1e8) + (1 + 1) = 2 in float32; left to right gives 1
-    x = jnp.asarray([[1e8], [1.0], [-1e8], [1.0]], jnp.float32)
-    assert float(pairwise_sum(x)[0]) == 2.0
+from jaxrl_rewards.core.networks import MLP, Dense, add_bias
 
 
 def test_add_bias_adds_and_its_bias_gradient_sums_the_cotangent_over_leading_axes():

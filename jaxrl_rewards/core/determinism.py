@@ -28,20 +28,24 @@ Only x86-64 CPUs get the flag (it names x86 instruction sets).
 
 Two more causes are fixed in the code rather than the flags (2026-12-03):
 
-3. **Bias-gradient reductions.** The gradient of a Dense bias is a sum of the cotangent over the
-   minibatch, and XLA's CPU reduction loop for ``[B, F] -> [F]`` is vectorised differently from the
-   batched ``[R, B, F] -> [R, F]``: DQN and SAC runs of 8-unit networks at batch 4 differed in the
-   last bit of their first layers' biases. ``core.networks.Dense`` (flax's ``Dense``, same
-   parameters and forward bits) sums that cotangent by halving with elementwise adds
-   (``pairwise_sum``), which round the same inside ``vmap`` and alone.
+3. **Reductions over the minibatch.** XLA's CPU reduction loop for ``[B, F] -> [F]`` is
+   vectorised differently from the batched ``[R, B, F] -> [R, F]``: DQN and SAC runs of 8-unit
+   networks at batch 4 differed in the last bit of their first layers' bias gradients, and a
+   default PPO CartPole run inside ``vmap`` drifted after 6 iterations, first in its loss's
+   minibatch means. The sums that training depends on are now batch-exact (``core.exact``: sums
+   by halving with elementwise adds, which round the same everywhere): Dense bias gradients
+   (``core.networks.Dense``, flax's ``Dense`` with the same parameters and forward bits), the
+   agents' loss means, PPO's advantage normalisation and the global gradient norm.
 4. **Broadcast config leaves.** A sweep chunk used to give every config leaf the run axis, so an
    unswept constant such as CartPole's ``total_mass`` became an ``[R]`` operand and XLA emitted the
    divisions by it differently from the run alone. A chunk now maps only its swept leaves and
    shares the others (``experiments.backends.local.batch_runs``).
 
-With these, every agent's tiny runs, a batch of swept learning rates and a sweep at chunk size 1
-vs 4 are bit-identical (``tests/test_vmap_determinism.py``). A batch of one is exact because
-``core.batching.vmap_exact`` runs it as the function alone. What is not covered: a *swept* leaf
+With these, every agent's tiny runs, a batch of swept learning rates, a sweep at chunk size 1
+vs 4 and issue 20's own case (CartPole PPO defaults, 2 learning rates x 2 seeds, 98,304 steps,
+chunk 1 vs 4, which used to differ by up to 286.9 in eval return) are bit-identical
+(``tests/test_vmap_determinism.py``). A batch of one is exact because ``core.batching.vmap_exact``
+runs it as the function alone. What is not covered: a *swept* leaf
 that an op treats like ``total_mass`` (a divisor broadcast into the batch) may still round
 differently from the run alone; GPU and TPU code generation is not affected by the flag, and
 there batched and unbatched programs may still round differently.

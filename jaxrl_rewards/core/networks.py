@@ -10,6 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxrl_rewards.core.exact import pairwise_sum
 from jaxrl_rewards.core.types import Array
 
 ACTIVATIONS = {"tanh": nn.tanh, "relu": nn.relu, "gelu": nn.gelu, "silu": nn.silu, "elu": nn.elu}
@@ -42,25 +43,11 @@ def orthogonal(scale: float = 1.0):
     return init
 
 
-def pairwise_sum(x: Array) -> Array:
-    """Sum ``x [N, F]`` over its first axis by halving, ``[N, F] -> [F]``, with elementwise adds only.
-
-    ``x[:N//2] + x[N//2:2*(N//2)]`` (an odd last row carried over) until one row is left. An
-    elementwise add rounds the same wherever XLA puts it, inside ``vmap`` or not, while XLA's
-    CPU reduction loop for ``jnp.sum(x, 0)`` is vectorised differently for a batched ``[R, N, F]``
-    and rounded the last bit of small layers' bias gradients differently (issue 20, item 2).
-    """
-    while x.shape[0] > 1:
-        half = x.shape[0] // 2
-        head = x[:half] + x[half : 2 * half]
-        x = head if x.shape[0] % 2 == 0 else jnp.concatenate([head, x[2 * half :]])
-    return x[0]
-
-
 @jax.custom_vjp
 def add_bias(y: Array, bias: Array) -> Array:
     """``y [..., F] + bias [F]``, whose gradient for ``bias`` is :func:`pairwise_sum` of the
-    cotangent over every leading axis (batch-exact: the same bits inside ``vmap`` and alone)."""
+    cotangent over every leading axis (batch-exact: the same bits inside ``vmap`` and alone; XLA's
+    CPU reduce of small layers' bias gradients rounded the last bit differently, issue 20)."""
     return y + bias
 
 

@@ -8,6 +8,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from jaxrl_rewards.core.exact import exact_tree_norm
 from jaxrl_rewards.core.types import Array
 
 
@@ -28,7 +29,7 @@ def clip_by_global_norm(max_norm: Array | float) -> optax.GradientTransformation
 
     def update(updates, state, params=None):
         del params
-        norm = optax.tree.norm(updates)
+        norm = exact_tree_norm(updates)
         factor = jnp.minimum(1.0, max_norm / jnp.maximum(norm, 1e-12))
         return jax.tree.map(lambda u: u * factor.astype(u.dtype), updates), state
 
