@@ -33,12 +33,6 @@ def _leaf_axes(arg: Any, axis: Any) -> tuple[list[Axis], list[Any], Any]:
     return axes, leaves, treedef
 
 
-def _first_member(arg: Any, axis: Any) -> Any:
-    """``arg`` with ``x[0]`` in place of every leaf mapped over axis 0."""
-    axes, leaves, treedef = _leaf_axes(arg, axis)
-    return jax.tree.unflatten(treedef, [x if a is None else x[0] for a, x in zip(axes, leaves, strict=True)])
-
-
 def vmap_exact(fn: Callable, in_axes: Any = 0) -> Callable:
     """``jax.vmap(fn, in_axes)`` over leading axes, except that a batch of size 1 runs ``fn``
     itself on ``x[0]`` of every mapped leaf and returns its outputs with a leading axis of 1
@@ -68,13 +62,16 @@ def vmap_exact(fn: Callable, in_axes: Any = 0) -> Callable:
         axes = per_arg if per_arg is not None else (in_axes,) * len(args)
         if len(axes) != len(args):
             raise ValueError(f"in_axes {in_axes!r} names {len(axes)} arguments, got {len(args)}")
-        sizes = set()
-        for arg, axis in zip(args, axes, strict=True):
-            leaf_axes, leaves, _ = _leaf_axes(arg, axis)
-            sizes.update(int(x.shape[0]) for a, x in zip(leaf_axes, leaves, strict=True) if a == 0)
+        split = [_leaf_axes(arg, axis) for arg, axis in zip(args, axes, strict=True)]
+        sizes = {
+            int(x.shape[0]) for leaf_axes, leaves, _ in split for a, x in zip(leaf_axes, leaves, strict=True) if a == 0
+        }
         if sizes != {1}:
             return batched(*args)
-        alone = [_first_member(arg, axis) for arg, axis in zip(args, axes, strict=True)]
+        alone = [  # x[0] of every mapped leaf, shared leaves as they are
+            jax.tree.unflatten(treedef, [x if a is None else x[0] for a, x in zip(leaf_axes, leaves, strict=True)])
+            for leaf_axes, leaves, treedef in split
+        ]
         return jax.tree.map(lambda y: y[None], fn(*alone))
 
     return mapped

@@ -18,7 +18,7 @@ import pandas as pd
 
 from jaxrl_rewards.core.batching import vmap_exact
 from jaxrl_rewards.experiments import live_logging
-from jaxrl_rewards.experiments.paths import leaf_paths, resolve_path
+from jaxrl_rewards.experiments.paths import batch_config
 from jaxrl_rewards.experiments.runner import exact_timesteps, shard_over_devices
 from jaxrl_rewards.experiments.store import chunk_frame
 
@@ -38,13 +38,13 @@ class ChunkTask:
 
 @functools.cache
 def chunk_function(agent: ModuleType, live: bool) -> Callable:
-    """``jit`` of ``chunk(configs, keys, run_ids) -> metrics`` for a chunk of R runs: the
+    """``jit`` of ``chunk(configs, keys, run_ids, swept) -> metrics`` for a chunk of R runs: the
     agent's ``init`` vmapped over runs, then ``num_evals`` vmapped ``train_segment`` calls in a
     ``lax.scan`` (per run exactly the agent's ``train``), and, when ``live``, one host callback
     per segment carrying every run's metrics ``[R, ...]`` (``live_logging.emit``). ``configs``
-    and ``swept`` come from :func:`batch_runs` / :func:`swept_flags`: swept leaves carry the run
-    axis, the others are shared, and all chunks of one variant (same structure, size and swept
-    leaves) share one compiled program. A chunk of one run is the run alone
+    come from :func:`batch_runs` and ``swept`` (static: one bool per config leaf) flags the leaves
+    that carry the run axis; the others are shared. All chunks of one variant (same structure,
+    size and swept leaves) share one compiled program. A chunk of one run is the run alone
     (``core.batching.vmap_exact``)."""
 
     def chunk(configs, keys, run_ids, swept):
@@ -65,36 +65,22 @@ def chunk_function(agent: ModuleType, live: bool) -> Callable:
 
 
 def batch_runs(config: Any, points: Sequence[Mapping[str, Any]], dtypes: Mapping[str, Any]) -> tuple[Any, Any]:
-    """The config of a chunk of ``R = len(points)`` runs and its ``vmap`` axes.
+    """The config of a chunk of ``R = len(points)`` runs and its ``vmap`` axes:
+    ``experiments.paths.batch_config`` of each swept key's ``[R, ...]`` values (``dtypes`` per key;
+    keys in any spelling ``experiments.paths.resolve_path`` accepts).
 
-    Swept leaves (keys of ``points``, any spelling ``experiments.paths.resolve_path`` accepts)
-    become ``[R, ...]`` arrays of each run's value (``dtypes`` per key) with axis ``0``; every
-    other leaf stays as it is, shared by the runs, with axis ``None``. A shared leaf therefore
-    compiles exactly as in the run alone: broadcast into the batch it made XLA round some ops
-    differently (CartPole's ``total_mass`` divides the dynamics; as an ``[R]`` operand the
-    division was emitted differently and a chunk of runs drifted from the runs alone, issue 20).
+    Only swept leaves carry the run axis (``0``); every other leaf stays as it is, shared by the
+    runs (``None``), and so compiles exactly as in the run alone. Broadcast into the batch, a
+    shared leaf made XLA round some ops differently (CartPole's ``total_mass`` divides the
+    dynamics; as an ``[R]`` operand the division was emitted differently and a chunk of runs
+    drifted from the runs alone, issue 20).
 
     Returns:
         ``(configs, axes)``: ``axes`` has ``config``'s structure with ``0`` / ``None`` leaves,
         for ``vmap(..., in_axes=(axes, ...))``.
     """
-    leaves, treedef = jax.tree.flatten(config)
-    swept = {resolve_path(config, key): key for key in (points[0] if points else {})}
-    out, axes = [], []
-    for path, leaf in zip(leaf_paths(config, canonical=False), leaves, strict=True):
-        if path in swept:
-            out.append(np.asarray([p[swept[path]] for p in points], dtype=dtypes[swept[path]]))
-            axes.append(0)
-        else:
-            out.append(leaf)
-            axes.append(None)
-    return jax.tree.unflatten(treedef, out), jax.tree.unflatten(treedef, axes)
-
-
-def swept_flags(configs: Any, axes: Any) -> tuple[bool, ...]:
-    """``axes`` of :func:`batch_runs` as a hashable tuple (one flag per leaf of ``configs``,
-    ``True`` where swept), the static argument :func:`chunk_function`'s program is specialised on."""
-    return tuple(a == 0 for a in jax.tree.structure(configs).flatten_up_to(axes))
+    keys = points[0] if points else {}
+    return batch_config(config, {key: np.asarray([p[key] for p in points], dtype=dtypes[key]) for key in keys})
 
 
 def _axes_from_flags(configs: Any, flags: tuple[bool, ...]) -> Any:
@@ -117,8 +103,8 @@ def execute_chunk(
     seeds = list(task.seeds) + [task.seeds[-1]] * pad
     runs = list(task.runs) + [-1] * pad  # padding runs: id -1, ignored by monitors
     configs, axes = batch_runs(config, points, dtypes)
-    flags = swept_flags(configs, axes)
     leaves, treedef = jax.tree.flatten(configs)
+    flags = tuple(a == 0 for a in treedef.flatten_up_to(axes))  # hashable: the program's static argument
     mapped = (
         [x for x, f in zip(leaves, flags, strict=True) if f],
         jax.vmap(jax.random.key)(jnp.asarray(seeds, dtype=jnp.uint32)),
@@ -150,4 +136,4 @@ def compile_count(agent: ModuleType) -> int:
     return total
 
 
-__all__ = ["ChunkTask", "batch_runs", "chunk_function", "compile_count", "execute_chunk", "swept_flags"]
+__all__ = ["ChunkTask", "batch_runs", "chunk_function", "compile_count", "execute_chunk"]
