@@ -121,8 +121,10 @@ def skip_nonfinite(inner: optax.GradientTransformation) -> optax.GradientTransfo
 
     def update(updates, state, params=None):
         # one scalar test (a non-finite element makes the norm non-finite) and one branch,
-        # instead of per-leaf selects over the updates and the whole inner state
-        finite = jnp.isfinite(optax.tree.norm(updates))
+        # instead of per-leaf selects over the updates and the whole inner state; the norm is
+        # the batch-exact one that clipping and ``loss/grad_norm`` compute, so XLA computes it
+        # once for all three (optax.tree.norm here was a second, separate reduction per leaf)
+        finite = jnp.isfinite(exact_tree_norm(updates))
 
         def apply(_):
             new_updates, new_inner = inner.update(updates, state.inner_state, params)
