@@ -190,6 +190,11 @@ def test_rotation_and_interleaved_rounds_and_ratios():
         harness.interleaved_rounds({"a": candidate("a")}, rounds=0)
 
 
+def test_peer_compile_seconds_subtract_the_median_run_from_the_median_first_call():
+    # first calls (compile + one run) 3, 5, 4 s -> median 4; timed runs 1, 2, 1.5 s -> median 1.5
+    assert harness.peer_compile_s([3.0, 5.0, 4.0], [1.0, 2.0, 1.5]) == pytest.approx(2.5)
+
+
 def test_seed_keys_are_the_runner_keys():
     import jax
     import numpy as np

@@ -26,7 +26,7 @@ from jaxrl_rewards.core.validation import ConfigError
 
 from .cli import QUICK_DIR, RESULTS_DIR, ROOT, args_record, elapsed, log, make_parser, parse_args
 from .machine import loadavg, machine_info
-from .peers import PEERS_DIR, REJAX_PYTHON, ensure_rejax, run_peer_json
+from .peers import PEERS_DIR, REJAX_PYTHON, ensure_rejax, peer_compile_s, run_peer_json
 from .report import markdown_table, read_json, strict_json, write_json, write_report
 from .timing import interleaved_rounds, ratio_summary, rotated
 from .training import QUICK_PPO, CompiledTraining, compile_training, seed_keys, train_batched, train_runs
@@ -53,6 +53,7 @@ __all__ = [
     "make_parser",
     "markdown_table",
     "parse_args",
+    "peer_compile_s",
     "ratio_summary",
     "read_json",
     "rotated",

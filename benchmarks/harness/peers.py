@@ -4,6 +4,7 @@ subprocess per timed round that prints one JSON line."""
 from __future__ import annotations
 
 import json
+import statistics
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
@@ -48,3 +49,9 @@ def run_peer_json(script: str | Path, args: Sequence[str], timeout: float = 3600
         return json.loads(lines[-1])
     except (IndexError, json.JSONDecodeError) as err:
         return {"error": f"could not parse {script} output ({err!r}): {proc.stdout[-2000:]}"}
+
+
+def peer_compile_s(first_calls_s: Sequence[float], runs_s: Sequence[float]) -> float:
+    """The peer's compile seconds from its rounds: a peer script's ``compile_s`` is its first
+    call (compile + one run), so ``median(first calls) - median(timed runs)``."""
+    return statistics.median(first_calls_s) - statistics.median(runs_s)
