@@ -25,9 +25,9 @@ from collections.abc import Callable
 from typing import Any
 
 import jax
-from flax import struct
 from gymnax.environments import spaces
 
+from jaxrl_rewards.core import struct
 from jaxrl_rewards.core.networks import activation_fn
 from jaxrl_rewards.core.types import Array
 from jaxrl_rewards.core.validation import (

@@ -35,7 +35,6 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import optax
-from flax import struct
 
 from jaxrl_rewards.agents.acting import flatten_obs, linear_epsilon, q_policy
 from jaxrl_rewards.agents.base import StreamLayout, apply_transform, config_layout
@@ -49,6 +48,7 @@ from jaxrl_rewards.agents.replay_ratio import (
     dynamic_updates,
     next_ratio_state,
 )
+from jaxrl_rewards.core import struct
 from jaxrl_rewards.core.exact import exact_mean, exact_sum
 from jaxrl_rewards.core.networks import MultiStreamQNetwork
 from jaxrl_rewards.core.optim import adam

@@ -44,8 +44,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import optax
-from flax import struct
 
+from jaxrl_rewards.core import struct
 from jaxrl_rewards.core.dataset import Dataset, sample
 from jaxrl_rewards.core.networks import MLP
 from jaxrl_rewards.core.types import Array, PRNGKey

@@ -23,11 +23,11 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 from evosax.algorithms import Open_ES
-from flax import struct
 from jax.flatten_util import ravel_pytree
 
 from jaxrl_rewards.agents import ppo
 from jaxrl_rewards.agents.drift import DRIFT_KEYS, check_drift, init_drift
+from jaxrl_rewards.core import struct
 from jaxrl_rewards.core.files import atomic_write_bytes, atomic_write_text
 from jaxrl_rewards.core.types import Array, PRNGKey
 from jaxrl_rewards.core.validation import ConfigError, check_positive, check_positive_int

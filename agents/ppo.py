@@ -38,7 +38,6 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import optax
-from flax import struct
 from gymnax.environments import spaces
 
 from jaxrl_rewards.agents.acting import ActionMappedEnv, flatten_obs, scale_action
@@ -48,6 +47,7 @@ from jaxrl_rewards.agents.drift import check_drift
 from jaxrl_rewards.agents.estimators import FLOOR_MODES, gae, get_estimator
 from jaxrl_rewards.agents.loop import guarded_optimizer, merge_segments, run_segment, run_training
 from jaxrl_rewards.agents.ppo_update import Minibatch, clipped_loss, estimate, finish_iteration, run_epochs
+from jaxrl_rewards.core import struct
 from jaxrl_rewards.core.networks import DiscretePolicy, GaussianPolicy, MultiStreamCritic
 from jaxrl_rewards.core.optim import adam
 from jaxrl_rewards.core.rollout import EnvCarry, EpisodeTracker, evaluate, reset_envs, rollout

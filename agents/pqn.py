@@ -26,12 +26,12 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import optax
-from flax import struct
 
 from jaxrl_rewards.agents.acting import flatten_obs, linear_epsilon, q_policy
 from jaxrl_rewards.agents.base import StreamLayout, apply_transform, config_layout
 from jaxrl_rewards.agents.config import EpsilonGreedyConfig, OnPolicyConfig, build_config, check_discrete, static
 from jaxrl_rewards.agents.loop import guarded_optimizer, iteration_metrics, merge_segments, run_segment, run_training
+from jaxrl_rewards.core import struct
 from jaxrl_rewards.core.exact import exact_mean, exact_sum
 from jaxrl_rewards.core.networks import MultiStreamQNetwork
 from jaxrl_rewards.core.optim import radam

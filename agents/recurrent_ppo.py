@@ -30,7 +30,6 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import optax
-from flax import struct
 from gymnax.environments import spaces
 
 from jaxrl_rewards.agents import ppo
@@ -41,6 +40,7 @@ from jaxrl_rewards.agents.estimators import get_estimator
 from jaxrl_rewards.agents.loop import merge_segments, run_segment, run_training
 from jaxrl_rewards.agents.ppo import POLICY_LOG_PROB
 from jaxrl_rewards.agents.ppo_update import Minibatch, clipped_loss, estimate, finish_iteration, run_epochs
+from jaxrl_rewards.core import struct
 from jaxrl_rewards.core.networks import RecurrentActorCritic
 from jaxrl_rewards.core.rollout import EnvCarry, EpisodeTracker, reset_envs, step_envs
 from jaxrl_rewards.core.types import Array, Metrics, PRNGKey

@@ -13,9 +13,9 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-from flax import struct
 
 from jaxrl_rewards.agents.acting import flatten_obs
+from jaxrl_rewards.core import struct
 from jaxrl_rewards.core.types import Array, PRNGKey, Transition
 
 

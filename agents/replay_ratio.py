@@ -22,9 +22,9 @@ from typing import Any
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
-from flax import struct
 
 from jaxrl_rewards.agents.config import AgentConfig, static
+from jaxrl_rewards.core import struct
 from jaxrl_rewards.core.networks import NormedMLP
 from jaxrl_rewards.core.types import Array, PRNGKey
 from jaxrl_rewards.core.validation import ConfigError, check_in_range, check_positive_int

@@ -29,7 +29,6 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import optax
-from flax import struct
 from gymnax.environments import spaces
 
 from jaxrl_rewards.agents.acting import ActionMappedEnv, flatten_obs, scale_action
@@ -37,6 +36,7 @@ from jaxrl_rewards.agents.base import StreamLayout, apply_transform, config_layo
 from jaxrl_rewards.agents.config import ReplayConfig, build_config, static
 from jaxrl_rewards.agents.loop import guarded_optimizer, iteration_metrics, merge_segments, run_segment, run_training
 from jaxrl_rewards.agents.replay import ReplayBuffer, replay_item, replay_items
+from jaxrl_rewards.core import struct
 from jaxrl_rewards.core.exact import exact_mean, exact_sum
 from jaxrl_rewards.core.networks import TanhGaussianPolicy, TwinMultiStreamQ, tanh_gaussian_sample
 from jaxrl_rewards.core.optim import adam

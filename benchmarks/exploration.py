@@ -44,7 +44,6 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from flax import struct
 from harness import (
     QUICK_PPO,
     compile_training,
@@ -62,6 +61,7 @@ from matplotlib.figure import Figure
 
 from jaxrl_rewards.agents import ppo
 from jaxrl_rewards.analysis.reward_free import coverage, empirical_model, planning_scores, reachable_states
+from jaxrl_rewards.core import struct
 from jaxrl_rewards.envs import SparseGridWorld, make
 from jaxrl_rewards.experiments.paths import batch_config
 from jaxrl_rewards.transforms import RewardTransform, chain, scale

@@ -43,11 +43,11 @@ from collections.abc import Sequence
 import jax
 import jax.numpy as jnp
 import numpy as np
-from flax import struct
 from harness import args_record, log, machine_info, make_parser, markdown_table, parse_args, seed_keys, write_report
 
 from jaxrl_rewards.agents import ppo
 from jaxrl_rewards.agents import quality_diversity as qd
+from jaxrl_rewards.core import struct
 from jaxrl_rewards.envs import make
 from jaxrl_rewards.experiments.paths import batch_config
 from jaxrl_rewards.transforms import RewardTransform, chain

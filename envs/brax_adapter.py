@@ -29,7 +29,8 @@ from typing import Any
 import brax.envs
 import jax
 import jax.numpy as jnp
-from flax import struct
+
+from jaxrl_rewards.core import struct
 
 from .base import CondResetEnvironment, EnvParams, EnvState, spaces
 

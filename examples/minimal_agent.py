@@ -12,12 +12,12 @@ import sys
 import jax
 import jax.numpy as jnp
 import optax
-from flax import struct
 
 from jaxrl_rewards.agents.base import check_agent, config_layout
 from jaxrl_rewards.agents.config import AgentConfig, build_config, check_discrete, static
 from jaxrl_rewards.agents.estimators import returns_to_go
 from jaxrl_rewards.agents.loop import merge_segments, run_segment, run_training  # noqa: F401 (protocol)
+from jaxrl_rewards.core import struct
 from jaxrl_rewards.core.networks import DiscretePolicy
 from jaxrl_rewards.core.rollout import EpisodeTracker, evaluate, reset_envs, rollout
 from jaxrl_rewards.core.streams import env_streams, scalarize

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-from flax import struct
 
 from jaxrl_rewards.agents.quality_diversity.repertoire import Repertoire, emit, insert, qd_metrics
 from jaxrl_rewards.agents.quality_diversity.search_config import (
@@ -15,6 +14,7 @@ from jaxrl_rewards.agents.quality_diversity.search_config import (
     random_population,
     validate,
 )
+from jaxrl_rewards.core import struct
 from jaxrl_rewards.core.types import Array, PRNGKey
 
 # --------------------------------------------------------------------------- MAP-Elites

@@ -7,7 +7,6 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-from flax import struct
 
 from jaxrl_rewards.agents.quality_diversity.repertoire import (
     Repertoire,
@@ -21,6 +20,7 @@ from jaxrl_rewards.agents.quality_diversity.search_config import (
     random_population,
     validate,
 )
+from jaxrl_rewards.core import struct
 from jaxrl_rewards.core.types import Array, PRNGKey
 from jaxrl_rewards.core.validation import (
     ConfigError,

@@ -8,9 +8,9 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from flax import struct
 
 from jaxrl_rewards.agents.config import static as _static
+from jaxrl_rewards.core import struct
 from jaxrl_rewards.core.types import Array, PRNGKey
 from jaxrl_rewards.core.validation import (
     ConfigError,

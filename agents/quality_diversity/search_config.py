@@ -8,11 +8,11 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from flax import struct
 
 from jaxrl_rewards.agents.config import static as _static
 from jaxrl_rewards.agents.quality_diversity.policy import DESCRIPTORS, check_env, init_policy, rollout
 from jaxrl_rewards.agents.quality_diversity.repertoire import Repertoire, cells_per_dim, init_repertoire
+from jaxrl_rewards.core import struct
 from jaxrl_rewards.core.types import Array, PRNGKey
 from jaxrl_rewards.core.validation import (
     ConfigError,

@@ -13,10 +13,11 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-from flax import struct
 from gymnax.environments.classic_control.cartpole import CartPole
 from gymnax.environments.classic_control.cartpole import EnvParams as CartPoleParams
 from gymnax.environments.classic_control.cartpole import EnvState as CartPoleState
+
+from jaxrl_rewards.core import struct
 
 from ..base import EqualByConfig
 

@@ -20,7 +20,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from flax import struct
+
+from jaxrl_rewards.core import struct
 
 from ..base import Environment, EnvParams, EnvState, EqualByConfig, spaces
 

@@ -18,7 +18,8 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-from flax import struct
+
+from jaxrl_rewards.core import struct
 
 from ..base import Environment, EnvParams, EnvState, EqualByConfig, spaces
 from ..gridworld import MOVES

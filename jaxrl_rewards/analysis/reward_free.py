@@ -22,8 +22,8 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-from flax import struct
 
+from jaxrl_rewards.core import struct
 from jaxrl_rewards.core.types import Array, Metrics, PRNGKey, Streams, TransformSpec, Transition
 from jaxrl_rewards.core.validation import ConfigError, check_in_range
 from jaxrl_rewards.transforms.core import RewardTransform

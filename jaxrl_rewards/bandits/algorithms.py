@@ -20,8 +20,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from flax import struct
 
+from jaxrl_rewards.core import struct
 from jaxrl_rewards.core.types import Array, PRNGKey
 from jaxrl_rewards.core.validation import ConfigError, check_in_range, check_nonnegative, check_positive
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-from flax import struct
 
 from jaxrl_rewards.bandits.algorithms import ArmStats, BanditAlgorithm, argmax_random
+from jaxrl_rewards.core import struct
 from jaxrl_rewards.core.types import Array
 from jaxrl_rewards.core.validation import ConfigError, check_in_range, check_nonnegative
 

@@ -32,11 +32,11 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-from flax import struct
 from gymnax.environments import spaces
 
 from jaxrl_rewards.bandits.algorithms import BanditAlgorithm
 from jaxrl_rewards.bandits.envs import BanditEnv
+from jaxrl_rewards.core import struct
 from jaxrl_rewards.core.streams import env_streams, scalarize, stream_names
 from jaxrl_rewards.core.types import Array, PRNGKey, TransformSpec, Transition
 from jaxrl_rewards.core.validation import ConfigError, check_in_range, check_positive_int

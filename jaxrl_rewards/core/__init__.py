@@ -2,7 +2,8 @@
 
 ``types`` (``Transition``, ``Stream``, ``TransformSpec``), ``streams`` (environment streams,
 ``scalarize``), ``rollout`` (vectorised env stepping with episode bookkeeping), ``validation``
-(``ConfigError`` and checks), ``running_stats``, ``networks``, ``optim`` and ``determinism`` (the
-batch-exact XLA flag, set when the package is imported). Nothing here
+(``ConfigError`` and checks), ``running_stats``, ``networks``, ``optim``, ``determinism`` (the
+batch-exact XLA flag, set when the package is imported) and ``struct`` (the pytree dataclasses every
+layer's configs and states are made of). Nothing here
 imports transforms, agents or experiments.
 """

@@ -32,8 +32,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from flax import struct
 
+from jaxrl_rewards.core import struct
 from jaxrl_rewards.core.files import atomic_write_bytes, atomic_write_text
 from jaxrl_rewards.core.rollout import Policy, reset_envs, rollout
 from jaxrl_rewards.core.types import Array, PRNGKey, Transition

@@ -8,8 +8,8 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-from flax import struct
 
+from jaxrl_rewards.core import struct
 from jaxrl_rewards.core.streams import env_streams, stack_streams, stream_names
 from jaxrl_rewards.core.types import Array, PRNGKey, Transition
 

@@ -12,8 +12,8 @@ Merging a batch of ``n_b`` samples with mean ``m_b`` and variance ``v_b`` into `
 from __future__ import annotations
 
 import jax.numpy as jnp
-from flax import struct
 
+from jaxrl_rewards.core import struct
 from jaxrl_rewards.core.types import Array
 
 

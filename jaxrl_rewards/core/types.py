@@ -10,7 +10,8 @@ from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
-from flax import struct
+
+from jaxrl_rewards.core import struct
 
 Array = jax.Array
 PRNGKey = jax.Array

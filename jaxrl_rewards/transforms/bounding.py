@@ -10,8 +10,8 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-from flax import struct
 
+from jaxrl_rewards.core import struct
 from jaxrl_rewards.core.running_stats import RunningMeanStd
 from jaxrl_rewards.core.streams import TASK, map_rewards, select_streams
 from jaxrl_rewards.core.types import Array, Streams, TransformSpec, Transition

@@ -30,8 +30,8 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-from flax import struct
 
+from jaxrl_rewards.core import struct
 from jaxrl_rewards.core.streams import TASK, spec_kinds
 from jaxrl_rewards.core.types import STREAM_KINDS, Array, Metrics, PRNGKey, Stream, Streams, TransformSpec, Transition
 from jaxrl_rewards.core.validation import ConfigError, check_finite, check_in_range

@@ -12,8 +12,8 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-from flax import struct
 
+from jaxrl_rewards.core import struct
 from jaxrl_rewards.core.streams import TASK
 from jaxrl_rewards.core.types import Array, Streams, TransformSpec, Transition
 from jaxrl_rewards.core.validation import ConfigError, check_count, check_finite, check_in_range, check_positive_int

@@ -9,8 +9,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
-from flax import struct
 
+from jaxrl_rewards.core import struct
 from jaxrl_rewards.core.streams import TASK, map_rewards, select_streams
 from jaxrl_rewards.core.types import Array, PRNGKey, Streams, TransformSpec, Transition
 from jaxrl_rewards.core.validation import ConfigError, check_in_range, check_nonnegative, check_positive_int

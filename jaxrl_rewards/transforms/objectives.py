@@ -12,8 +12,8 @@ from collections.abc import Mapping
 
 import jax
 import jax.numpy as jnp
-from flax import struct
 
+from jaxrl_rewards.core import struct
 from jaxrl_rewards.core.running_stats import RunningMeanStd
 from jaxrl_rewards.core.streams import TASK
 from jaxrl_rewards.core.types import Array, Streams, TransformSpec, Transition

@@ -26,8 +26,8 @@ from typing import Any
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
-from flax import struct
 
+from jaxrl_rewards.core import struct
 from jaxrl_rewards.core.networks import MLP, Dense, orthogonal
 from jaxrl_rewards.core.streams import TASK
 from jaxrl_rewards.core.types import Array, PRNGKey, Stream, Streams, TransformSpec, Transition

@@ -27,8 +27,8 @@ from typing import Any
 
 import jax.numpy as jnp
 import numpy as np
-from flax import struct
 
+from jaxrl_rewards.core import struct
 from jaxrl_rewards.core.streams import TASK
 from jaxrl_rewards.core.types import Array, Stream, Streams, Transition
 from jaxrl_rewards.core.validation import ConfigError, check_finite, check_in_range

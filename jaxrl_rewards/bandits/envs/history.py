@@ -7,9 +7,9 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from flax import struct
 
 from jaxrl_rewards.bandits.envs.base import BanditEnv, _f32, _vector
+from jaxrl_rewards.core import struct
 from jaxrl_rewards.core.types import Array
 from jaxrl_rewards.core.validation import check_in_range, check_nonnegative
 

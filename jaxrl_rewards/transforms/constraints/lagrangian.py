@@ -42,8 +42,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from flax import struct
 
+from jaxrl_rewards.core import struct
 from jaxrl_rewards.core.streams import spec_kinds, stream_kinds, streams_of_kind
 from jaxrl_rewards.core.types import Array, Metrics, PRNGKey, Streams, TransformSpec, Transition
 from jaxrl_rewards.core.validation import ConfigError, check_finite, check_in_range, check_nonnegative, check_positive

@@ -26,8 +26,8 @@ from __future__ import annotations
 from typing import Any
 
 import jax.numpy as jnp
-from flax import struct
 
+from jaxrl_rewards.core import struct
 from jaxrl_rewards.core.types import Array
 
 RULES: tuple[str, ...] = ("gradient", "pid", "augmented", "switch")

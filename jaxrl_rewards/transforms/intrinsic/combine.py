@@ -17,8 +17,8 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import jax
-from flax import struct
 
+from jaxrl_rewards.core import struct
 from jaxrl_rewards.core.types import Array, Metrics, PRNGKey, TransformSpec, Transition
 from jaxrl_rewards.core.validation import ConfigError, check_nonnegative
 from jaxrl_rewards.transforms.intrinsic.base import IntrinsicBonus, check_choice

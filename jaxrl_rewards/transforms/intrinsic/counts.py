@@ -29,9 +29,9 @@ from typing import Any, ClassVar
 import jax
 import jax.numpy as jnp
 import numpy as np
-from flax import struct
 from gymnax.environments import spaces
 
+from jaxrl_rewards.core import struct
 from jaxrl_rewards.core.types import Array, PRNGKey, TransformSpec, Transition
 from jaxrl_rewards.core.validation import ConfigError, check_positive
 from jaxrl_rewards.transforms.fields import build, factory_signature

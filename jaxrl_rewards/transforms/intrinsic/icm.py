@@ -24,9 +24,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from flax import struct
 from gymnax.environments import spaces
 
+from jaxrl_rewards.core import struct
 from jaxrl_rewards.core.networks import MLP, Dense, orthogonal
 from jaxrl_rewards.core.types import Array, Metrics, PRNGKey, TransformSpec, Transition
 from jaxrl_rewards.core.validation import ConfigError, check_in_range, check_positive

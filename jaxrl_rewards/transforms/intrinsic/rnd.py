@@ -23,8 +23,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from flax import struct
 
+from jaxrl_rewards.core import struct
 from jaxrl_rewards.core.networks import MLP, Dense, orthogonal
 from jaxrl_rewards.core.running_stats import RunningMeanStd
 from jaxrl_rewards.core.types import Array, Metrics, PRNGKey, TransformSpec, Transition

@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import jax.numpy as jnp
-from flax import struct
 
+from jaxrl_rewards.core import struct
 from jaxrl_rewards.core.types import Array, PRNGKey, Transition
 from jaxrl_rewards.core.validation import ConfigError
 from jaxrl_rewards.transforms.learned.preferences import flip_labels, preference_reward_model

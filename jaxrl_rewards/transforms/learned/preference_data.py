@@ -16,8 +16,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from flax import struct
 
+from jaxrl_rewards.core import struct
 from jaxrl_rewards.core.types import Array, PRNGKey, Transition
 from jaxrl_rewards.core.validation import ConfigError, check_in_range, check_positive_int
 from jaxrl_rewards.transforms.learned.features import batch_segments
