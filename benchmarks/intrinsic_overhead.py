@@ -21,7 +21,6 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 from harness import (
     QUICK_PPO,
     compile_training,
@@ -40,7 +39,7 @@ from jaxrl_rewards.envs import make
 from jaxrl_rewards.transforms import identity
 from jaxrl_rewards.transforms.intrinsic import combine_bonuses, count_bonus, e3b_bonus, icm_bonus, rnd_bonus
 
-TARGETS = {"counts": 1.2, "rnd": 2.0}
+TARGETS = {"counts": 1.10, "rnd": 1.5}  # issue 16 (issue 6 had asked for 1.2 and 2.0)
 #: variants a ``--quick`` run times (two compiles)
 QUICK_VARIANTS = ("plain", "counts")
 
@@ -135,9 +134,10 @@ def render(result: dict[str, Any]) -> str:
         f"`python benchmarks/intrinsic_overhead.py --env {env}`: PPO on {env} {env_kwargs or ''} "
         f"(16 envs x 32 steps, 4 epochs x 4 minibatches), {result['seeds']} seeds in one vmapped call, "
         f"{result['steps_per_seed']:,} steps per seed; median over {result['rounds']} interleaved rounds of "
-        "(variant time / plain PPO time in the same round). The machine was **shared** (2 CPU cores, other "
-        f"agents' jobs running; load average at the end {np.round(result['machine']['loadavg_end'], 1).tolist()}), "
-        "so absolute times are noisy; the ratios are what the rounds control for.",
+        f"(variant time / plain PPO time in the same round). Machine: {result['machine']['cpu_count']} CPU cores, "
+        f"1-minute load average {result['machine']['loadavg_start'][0]:.2f} at the start and "
+        f"{result['machine']['loadavg_end'][0]:.2f} at the end (above 2: other jobs shared the cores and absolute "
+        "times are noisy; the ratios are what the rounds control for).",
         "",
         "| variant | median wall s | steps/s (all seeds) | ratio vs plain PPO | target | ratio of fastest runs |",
         "|---|---|---|---|---|---|",

@@ -118,7 +118,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 {trained:,} environment steps per run ({total_steps:,} in all); PPO defaults (num_envs={config.num_envs},
 num_steps={config.num_steps}). Command: `python benchmarks/sweep_throughput.py`. Machine: {os.cpu_count()} CPU
-cores, **shared with other jobs while this ran** (absolute numbers are noisy; both sides ran in the same
+cores, 1-minute load average {data["machine"]["loadavg_start"][0]:.2f} at the start (both sides ran in the same
 process, one after the other).
 
 | | compiles | compile + run (s) | run only (s) | aggregate steps/s (run only) | steps/s incl. compile |
