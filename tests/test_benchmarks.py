@@ -35,6 +35,7 @@ EXPECTED: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("live_logging_overhead.json", "live_logging_overhead.md"),
         ("runs", "steps_per_run", "times_s", "median_s", "min_s", "overhead_of_best", "overhead_median_of_rounds"),
     ),
+    "compile_flags": (("compile_flags.json", "compile_flags.md"), ("steps", "rounds", "sets", "machine")),
     "ppo_floor": (("ppo_floor.json", "ppo_floor.md"), ("config", "rounds", "rows", "machine")),
     "sweep_throughput": (
         ("sweep_throughput.json", "sweep_throughput.md"),
