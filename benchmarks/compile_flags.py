@@ -24,7 +24,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from harness import ROOT, log, machine_info, make_parser, markdown_table, parse_args, write_report
+from harness import ROOT, log, machine_info, make_parser, markdown_table, parse_args, publish
 
 #: label -> XLA_FLAGS; the first is the reference
 FLAG_SETS: dict[str, str] = {
@@ -122,10 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                      "compile_s_min": min(x["compile_s"] for x in runs),
                      "run_s": statistics.median(x["run_s"] for x in runs)})  # fmt: skip
     data = {"steps": steps, "rounds": rounds, "sets": sets, "machine": machine}
-    md = markdown(data)
-    write_report(args.out, "compile_flags", data, md)
-    print(md)
-    return 0
+    return publish(args.out, "compile_flags", data, markdown(data))
 
 
 if __name__ == "__main__":

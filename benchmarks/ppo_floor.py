@@ -40,8 +40,8 @@ from harness import (
     make_parser,
     markdown_table,
     parse_args,
+    publish,
     read_json,
-    write_report,
 )
 
 from jaxrl_rewards.agents import ppo
@@ -228,10 +228,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     rejax = throughput.get("ppo", {}).get("rejax", {})
     if rejax:
         data["rejax_from_throughput"] = {s: rejax[s]["steps_per_s"] for s in ("1", "8") if s in rejax}
-    md = markdown(data)
-    write_report(args.out, "ppo_floor", data, md)
-    print(md)
-    return 0
+    return publish(args.out, "ppo_floor", data, markdown(data))
 
 
 if __name__ == "__main__":

@@ -11,7 +11,8 @@ so they ``import harness``); the smoke tests import them the same way and call
   ``--out DIR`` (default ``benchmarks/results``; with ``--quick`` a temp dir, so a smoke test
   never overwrites the committed results). ``--out-dir`` is kept as an alias.
 * ``machine_info``: CPUs, versions, backend, devices, XLA flags and load average.
-* ``write_report``: ``<name>.json`` and ``<name>.md`` written atomically
+* ``write_report``: ``<name>.json`` and ``<name>.md`` written atomically (``publish``: and the
+  markdown printed)
   (``jaxrl_rewards.core.files``); ``markdown_table`` builds the short tables.
 * Training: ``train_runs`` goes through ``jaxrl_rewards.experiments.runner.train_seeds``
   (one ``jit(vmap(train_segment))`` per segment, metrics ``[S, ...]`` as numpy). What the runner
@@ -27,7 +28,7 @@ from jaxrl_rewards.core.validation import ConfigError
 from .cli import QUICK_DIR, RESULTS_DIR, ROOT, args_record, elapsed, log, make_parser, parse_args
 from .machine import loadavg, machine_info
 from .peers import PEERS_DIR, REJAX_PYTHON, ensure_rejax, peer_compile_s, run_peer_json
-from .report import markdown_table, read_json, strict_json, write_json, write_report
+from .report import markdown_table, publish, read_json, strict_json, write_json, write_report
 from .timing import interleaved_rounds, ratio_summary, rotated
 from .training import QUICK_PPO, CompiledTraining, compile_training, seed_keys, train_batched, train_runs
 
@@ -54,6 +55,7 @@ __all__ = [
     "markdown_table",
     "parse_args",
     "peer_compile_s",
+    "publish",
     "ratio_summary",
     "read_json",
     "rotated",

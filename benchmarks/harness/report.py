@@ -73,6 +73,13 @@ def write_report(out: str | Path, name: str, data: Any, markdown: str, *, strict
     return json_path, md_path
 
 
+def publish(out: str | Path, name: str, data: Any, markdown: str) -> int:
+    """:func:`write_report`, then the markdown on stdout; returns 0 (a script's exit status)."""
+    write_report(out, name, data, markdown)
+    print(markdown)
+    return 0
+
+
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[Any]], align: str | None = None) -> list[str]:
     """Lines of a markdown table. ``align`` has one letter per column: ``l`` (``---``) or ``r``
     (``---:``); default all ``l``.
