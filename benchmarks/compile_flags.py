@@ -24,7 +24,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from harness import ROOT, log, machine_info, make_parser, markdown_table, parse_args, publish
+from harness import ROOT, log, machine_info, make_parser, markdown_table, parse_args, publish, rotated
 
 #: label -> XLA_FLAGS; the first is the reference
 FLAG_SETS: dict[str, str] = {
@@ -108,8 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     machine = machine_info()
     results: dict[str, list[dict[str, Any]]] = {label: [] for label in chosen}
     for r in range(rounds):
-        labels = list(chosen)[r % len(chosen) :] + list(chosen)[: r % len(chosen)]
-        for label in labels:
+        for label in rotated(chosen, r):
             results[label].append(run_set(chosen[label], steps))
             log(f"round {r + 1}/{rounds} {label}: compile {results[label][-1]['compile_s']:.2f}s")
     sets = []

@@ -30,8 +30,8 @@ from harness import (
     machine_info,
     make_parser,
     parse_args,
+    publish,
     ratio_summary,
-    write_report,
 )
 
 from jaxrl_rewards.agents import ppo
@@ -118,9 +118,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             shared="yes: 2 cores shared with the coordinator and other agents' jobs",
         ),
     }
-    md = render(result)
-    write_report(args.out, "intrinsic_overhead", result, md)
-    print(md)
+    publish(args.out, "intrinsic_overhead", result, render(result))
     log(f"wrote {args.out}")
     return 0
 

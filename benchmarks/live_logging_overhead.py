@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from harness import QUICK_PPO, interleaved_rounds, log, machine_info, make_parser, parse_args, write_report
+from harness import QUICK_PPO, interleaved_rounds, log, machine_info, make_parser, parse_args, publish
 
 from jaxrl_rewards.agents import ppo
 from jaxrl_rewards.experiments import live_logging
@@ -100,10 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "cpus": os.cpu_count(),
         "machine": machine_info(),
     }
-    md = render(data)
-    write_report(args.out, "live_logging_overhead", data, md)
-    print(md)
-    return 0
+    return publish(args.out, "live_logging_overhead", data, render(data))
 
 
 def render(data: dict[str, Any]) -> str:

@@ -35,8 +35,8 @@ from harness import (
     machine_info,
     make_parser,
     parse_args,
+    publish,
     read_json,
-    write_report,
 )
 
 from jaxrl_rewards.agents import ppo
@@ -157,9 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "machine": machine_info(loadavg_end=loadavg()),
         "total_wall_s": time.time() - t_start,
     }
-    write_report(args.out, "multi_objective", payload, render(payload))
-    print(render(payload))
-    return 0
+    return publish(args.out, "multi_objective", payload, render(payload))
 
 
 def _pts(points) -> str:

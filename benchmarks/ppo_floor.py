@@ -24,7 +24,6 @@ interleaved rounds (medians). Writes ``benchmarks/results/ppo_floor.{json,md}`` 
 from __future__ import annotations
 
 import sys
-import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -33,7 +32,6 @@ import jax.numpy as jnp
 import numpy as np
 from harness import (
     QUICK_PPO,
-    compile_training,
     interleaved_rounds,
     log,
     machine_info,
@@ -42,9 +40,11 @@ from harness import (
     parse_args,
     publish,
     read_json,
+    seed_keys,
 )
 
 from jaxrl_rewards.agents import ppo
+from jaxrl_rewards.experiments.bench import compile_candidate, training_candidate
 
 Params = list[tuple[jax.Array, jax.Array]]
 
@@ -67,8 +67,7 @@ def mlp(params: Params, x: jax.Array) -> jax.Array:
 def floor_programs(config: Any) -> dict[str, Callable[[jax.Array], jax.Array]]:
     """``{"rollout": f, "update": f}``, each ``f(key) -> scalar`` running every iteration of one seed."""
     env, env_params = config.env, config.env_params
-    n, t = config.num_envs, config.num_steps
-    iterations = config.total_timesteps // (n * t)
+    n, t, iterations = config.num_envs, config.num_steps, config.num_iterations
     obs_dim = int(np.prod(env.observation_space(env_params).shape))
     actions = env.action_space(env_params).n
     hidden = tuple(config.hidden_sizes)
@@ -123,16 +122,15 @@ def floor_programs(config: Any) -> dict[str, Callable[[jax.Array], jax.Array]]:
 
 def measure(config: Any, seeds: int, rounds: int) -> dict[str, Any]:
     """Compile ours and the two floors for ``seeds`` seeds; interleaved rounds; per-iteration ms."""
-    keys = jax.random.split(jax.random.key(0), seeds)
-    ours = compile_training(ppo, config, seeds, label=f"ours, {seeds} seed(s)")
-    calls: dict[str, Callable[[], float]] = {"ours": ours.timed}
+    steps = config.trained_timesteps * seeds
+    keys = seed_keys(seeds)
+    candidates = {"ours": training_candidate(ppo, config, seeds, "ours")}
     for name, fn in floor_programs(config).items():
-        compiled = jax.jit(jax.vmap(fn)).lower(keys).compile()
-        jax.block_until_ready(compiled(keys))
-        calls[name] = _timer(compiled, keys)
+        candidates[name] = compile_candidate(name, jax.vmap(fn), (keys,), steps)
+    log(f"{seeds} seed(s) compiled: " + ", ".join(f"{n} {c.compile_s:.1f}s" for n, c in candidates.items()))
+    calls = {name: c.run for name, c in candidates.items()}
     times = interleaved_rounds(calls, rounds, label=f"{seeds} seed(s)")
-    iterations = config.total_timesteps // (config.num_envs * config.num_steps)
-    steps = iterations * config.num_envs * config.num_steps * seeds
+    iterations = config.num_iterations
     ms = {name: 1e3 * float(np.median(ts)) / iterations for name, ts in times.items()}
     floor_ms = ms["rollout"] + ms["update"]
     return {
@@ -145,17 +143,6 @@ def measure(config: Any, seeds: int, rounds: int) -> dict[str, Any]:
         "ceiling_steps_per_s": steps / (floor_ms * iterations / 1e3),
         "ours_over_floor_time": ms["ours"] / floor_ms,
     }
-
-
-def _timer(compiled: Callable, keys: jax.Array) -> Callable[[], float]:
-    """A zero-argument call of ``compiled(keys)`` that returns its wall seconds."""
-
-    def timed() -> float:
-        start = time.perf_counter()
-        jax.block_until_ready(compiled(keys))
-        return time.perf_counter() - start
-
-    return timed
 
 
 def markdown(data: dict[str, Any]) -> str:
@@ -218,7 +205,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "config": {
             **{k: getattr(config, k) for k in fields},
             "hidden_sizes": list(config.hidden_sizes),
-            "steps_per_seed": rows[0]["iterations"] * config.num_envs * config.num_steps,
+            "steps_per_seed": config.trained_timesteps,
         },
         "rounds": rounds,
         "rows": rows,

@@ -34,8 +34,8 @@ from harness import (
     machine_info,
     make_parser,
     parse_args,
+    publish,
     train_runs,
-    write_report,
 )
 
 from jaxrl_rewards.agents import ppo
@@ -157,9 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "machine": machine_info(loadavg_end=loadavg()),
         "total_wall_s": time.time() - t_start,
     }
-    write_report(args.out, "shaping_learning", payload, render(payload))
-    print(render(payload))
-    return 0
+    return publish(args.out, "shaping_learning", payload, render(payload))
 
 
 def render(p: dict) -> str:

@@ -23,7 +23,7 @@ from typing import Any
 
 import jax
 import numpy as np
-from harness import QUICK_PPO, compile_training, log, machine_info, make_parser, parse_args, write_report
+from harness import QUICK_PPO, compile_training, log, machine_info, make_parser, parse_args, publish
 
 from jaxrl_rewards.agents import ppo
 from jaxrl_rewards.experiments.backends.local import ChunkTask, compile_count, execute_chunk
@@ -129,9 +129,7 @@ process, one after the other).
 **Ratio sweep / separate: {data["ratio"]:.2f}x** (run only), {data["ratio_incl_compile"]:.2f}x including compilation.
 The sweep compiled {s["compiles"]} program for all {runs} runs.
 """  # noqa: E501
-    write_report(args.out, "sweep_throughput", data, md)
-    print(md)
-    return 0
+    return publish(args.out, "sweep_throughput", data, md)
 
 
 if __name__ == "__main__":

@@ -28,8 +28,8 @@ from harness import (
     machine_info,
     make_parser,
     parse_args,
+    publish,
     ratio_summary,
-    write_report,
 )
 
 from jaxrl_rewards.agents import ppo
@@ -101,9 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "loadavg_start": load_start,
         "machine": machine_info(loadavg_end=loadavg()),
     }
-    md = render(payload)
-    write_report(args.out, "transform_overhead", payload, md)
-    print(md)
+    publish(args.out, "transform_overhead", payload, render(payload))
     log(f"wrote {args.out}")
     return 0
 
